@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run in tiers, each selectable alone with `--project`:
+//   unit          pure functions, no I/O              *.test.ts
+//   db            real PostgreSQL servers              *.db.test.ts
+//   controlplane  real kube-apiserver (+ databases)   *.cp.test.ts
+const tiers = { db: '**/*.db.test.ts', controlplane: '**/*.cp.test.ts' };
+const ignored = ['**/node_modules/**', '**/dist/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...ignored, ...Object.values(tiers)],
+        },
+      },
+      {
+        test: {
+          name: 'db',
+          include: [tiers.db],
+          exclude: ignored,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
