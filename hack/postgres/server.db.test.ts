@@ -1,0 +1,34 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { existsSync } from 'node:fs';
+import { startPostgres, type PostgresServer } from './server.ts';
+
+describe('throwaway PostgreSQL servers', () => {
+  const started: PostgresServer[] = [];
+  afterAll(async () => {
+    for (const s of started) await s.stop();
+  });
+
+  it.each([15, 18] as const)(
+    'PostgreSQL %i starts on loopback with password auth and stops by pid',
+    async (v) => {
+      const server = await startPostgres({ version: v });
+      started.push(server);
+      const client = new pg.Client({ connectionString: server.url() });
+      await client.connect();
+      const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
+      await client.end();
+      // 15 may fall back to the embedded 18 where the machine has no PostgreSQL 15.
+      expect(Number(rows[0]!.v.slice(0, 2))).toBe(server.version);
+      const bad = new pg.Client({ ...connOf(server), password: 'wrong' });
+      await expect(bad.connect()).rejects.toThrow(/password authentication failed/);
+      await server.stop();
+      expect(existsSync(server.dataDir)).toBe(false);
+      expect(() => process.kill(server.pid, 0)).toThrow();
+    },
+  );
+});
+
+function connOf(s: PostgresServer) {
+  return { host: s.host, port: s.port, user: s.user, database: s.database };
+}

