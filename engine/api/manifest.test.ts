@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { parseManifest, SpecError } from './manifest.ts';
+import { parseQuantity, resolveSettings } from './settings.ts';
+
+const base = `
+apiVersion: ferry.dev/v1alpha1
+kind: Migration
+metadata: { name: demo }
+spec:
+  source: { engine: postgres, host: 127.0.0.1, port: 5432, database: app, user: app, password: { env: SRC_PW } }
+  target: { engine: postgres, host: 127.0.0.1, port: 5433, database: app, user: app, password: { env: DST_PW } }
+`;
+
+function problems(yaml: string): string[] {
+  try {
+    parseManifest(yaml, 'm.yaml');
+  } catch (e) {
+    if (e instanceof SpecError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe('manifest', () => {
+  it('accepts a minimal manifest and fills every default', () => {
+    const s = resolveSettings(parseManifest(base, 'm.yaml'));
+    expect(s).toMatchObject({
+      name: 'demo',
+      mode: 'Standard',
+      method: 'Pipe',
+      parallelism: 4,
+      tableGroups: 4,
+      validation: 'Checksum',
+      include: ['*'],
+      exclude: [],
+      splitAboveBytes: 256 * 1024 ** 2,
+    });
+    expect(s.source.schema).toBe('public');
+    expect(s.target.schema).toBe('public');
+  });
+
+  it('ignores other documents in the file, such as Secrets', () => {
+    const s = parseManifest(`apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\n${base}`, 'm.yaml');
+    expect(s.metadata.name).toBe('demo');
+  });
+
+  it('names a misspelled field and suggests the right one', () => {
+    expect(problems(`${base}  transfer: { parallelsim: 4 }\n`)).toEqual([
+      'spec.transfer.parallelsim: unknown field (did you mean parallelism?)',
+    ]);
+  });
+
+  it('names a bad enum value with the allowed ones', () => {
+    expect(problems(`${base}  mode: Fast\n`)).toContain(
+      'spec.mode: must be one of Standard, DowntimeOptimized (got "Fast")',
+    );
+  });
+
+  it('names out-of-range numbers and missing fields', () => {
+    expect(problems(`${base}  transfer: { parallelism: 0 }\n`).join('\n')).toMatch(
+      /spec\.transfer\.parallelism: .*1/,
+    );
+    expect(
+      problems(
+        base.replace(
+          'database: app, user: app, password: { env: SRC_PW } ',
+          'user: app, password: { env: SRC_PW } ',
+        ),
+      ),
+    ).toContain('spec.source.database: required');
+  });
+
+  it('refuses an inline password and asks for exactly one password source', () => {
+    expect(problems(base.replace('password: { env: SRC_PW }', 'password: secret'))[0]).toMatch(
+      /^spec\.source\.password: /,
+    );
+    expect(problems(base.replace('password: { env: SRC_PW }', 'password: { env: A, file: /x }'))).toContain(
+      'spec.source.password: give exactly one of secretKeyRef, env, file',
+    );
+  });
+
+  it('requires exactly one Migration document', () => {
+    expect(problems('apiVersion: v1\nkind: Secret\n')).toEqual([
+      'expected exactly one document of kind Migration, found 0',
+    ]);
+  });
+
+  it('parses quantities', () => {
+    expect(parseQuantity('256Mi')).toBe(268435456);
+    expect(parseQuantity('2G')).toBe(2e9);
+    expect(parseQuantity('1000')).toBe(1000);
+  });
+});

@@ -1,0 +1,126 @@
+// Reading a Migration manifest: YAML in, a validated manifest out, or one error that lists every
+// problem by its field path (`spec.transfer.parallelism: must be <= 64`).
+import { Value, type ValueError } from '@sinclair/typebox/value';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { parseAllDocuments } from 'yaml';
+import { MIGRATION_KIND, MigrationManifest } from './migration.ts';
+import type { AnySchema } from './migration.ts';
+
+export class SpecError extends Error {
+  readonly problems: string[];
+  constructor(origin: string, problems: string[]) {
+    super(`${origin}: invalid Migration\n  ${problems.join('\n  ')}`);
+    this.name = 'SpecError';
+    this.problems = problems;
+  }
+}
+
+const fieldPath = (pointer: string) =>
+  pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .join('.') || '(document)';
+
+/** Levenshtein distance, to suggest the field a misspelled one meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function knownFields(schema: AnySchema): string[] {
+  return schema['properties'] ? Object.keys(schema['properties'] as object) : [];
+}
+
+function describe(error: ValueError): string | undefined {
+  const path = fieldPath(error.path);
+  const schema = error.schema;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return undefined; // reported per property below
+    case ValueErrorType.ObjectRequiredProperty:
+      return `${path}: required`;
+    case ValueErrorType.Union: {
+      const options = (schema['anyOf'] as AnySchema[] | undefined)
+        ?.map((s) => s['const'])
+        .filter((c) => c !== undefined);
+      if (options?.length)
+        return `${path}: must be one of ${options.join(', ')} (got ${JSON.stringify(error.value)})`;
+      return `${path}: ${error.message}`;
+    }
+    case ValueErrorType.Literal:
+      return `${path}: must be ${JSON.stringify(schema['const'])} (got ${JSON.stringify(error.value)})`;
+    case ValueErrorType.ObjectMinProperties:
+    case ValueErrorType.ObjectMaxProperties:
+      if (schema['maxProperties'] === 1)
+        return `${path}: give exactly one of ${knownFields(schema).join(', ')}`;
+      return `${path}: ${error.message}`;
+    default:
+      return `${path}: ${error.message.toLowerCase()}`;
+  }
+}
+
+/** Unknown fields, found by walking the value against the schema, with a "did you mean" hint. */
+function unknownFields(schema: AnySchema, value: unknown, path: string[], out: string[]): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    const items = schema['items'] as AnySchema | undefined;
+    if (items) value.forEach((v, i) => unknownFields(items, v, [...path, String(i)], out));
+    return;
+  }
+  const props = schema['properties'] as Record<string, AnySchema> | undefined;
+  if (!props) return;
+  for (const [key, v] of Object.entries(value)) {
+    const sub = props[key];
+    if (sub) unknownFields(sub, v, [...path, key], out);
+    else if (schema['additionalProperties'] === false) {
+      const near = Object.keys(props)
+        .map((k) => [k, distance(k.toLowerCase(), key.toLowerCase())] as const)
+        .filter(([, d]) => d <= 2)
+        .sort((a, b) => a[1] - b[1])[0];
+      out.push(`${[...path, key].join('.')}: unknown field${near ? ` (did you mean ${near[0]}?)` : ''}`);
+    }
+  }
+}
+
+export function validateManifest(doc: unknown, origin: string): MigrationManifest {
+  if (Value.Check(MigrationManifest, doc)) return doc;
+  const problems: string[] = [];
+  unknownFields(MigrationManifest, doc, [], problems);
+  for (const e of Value.Errors(MigrationManifest, doc)) {
+    const text = describe(e);
+    if (text && !problems.includes(text)) problems.push(text);
+  }
+  throw new SpecError(origin, problems);
+}
+
+/** Parses the YAML text of a manifest file (which may hold other documents, e.g. Secrets). */
+export function parseManifest(text: string, origin: string): MigrationManifest {
+  const docs = parseAllDocuments(text);
+  const values: unknown[] = [];
+  for (const d of docs) {
+    if (d.errors.length)
+      throw new SpecError(
+        origin,
+        d.errors.map((e) => `YAML: ${e.message}`),
+      );
+    values.push(d.toJS());
+  }
+  const migrations = values.filter(
+    (v) => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === MIGRATION_KIND,
+  );
+  if (migrations.length !== 1)
+    throw new SpecError(origin, [
+      `expected exactly one document of kind ${MIGRATION_KIND}, found ${migrations.length}`,
+    ]);
+  return validateManifest(migrations[0], origin);
+}

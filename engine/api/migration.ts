@@ -1,0 +1,257 @@
+// The Migration resource: one definition for the CLI manifest, the CRD schema (crds/ is generated
+// from it) and the TypeScript types of the engine and the operator. Every field carries a description
+// because `kubectl explain` shows it.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const API_GROUP = 'ferry.dev';
+export const API_VERSION = 'v1alpha1';
+export const MIGRATION_KIND = 'Migration';
+
+const Name = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description });
+
+const Identifier = (description: string) => Type.String({ minLength: 1, maxLength: 63, description });
+
+const Enum = <T extends string>(values: readonly T[], description: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description },
+  );
+
+export const SecretKeyRef = Type.Object(
+  {
+    name: Name('Name of the Secret in the Migration namespace.'),
+    key: Type.String({ minLength: 1, description: 'Key within the Secret.' }),
+  },
+  { additionalProperties: false, description: 'A key of a Secret in the same namespace.' },
+);
+
+export const PasswordSource = Type.Object(
+  {
+    secretKeyRef: Type.Optional(SecretKeyRef),
+    env: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        description: 'CLI only: name of the environment variable that holds the password.',
+      }),
+    ),
+    file: Type.Optional(
+      Type.String({ minLength: 1, description: 'CLI only: path of a file whose content is the password.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description:
+      'Where the password comes from: a Secret in a cluster, an environment variable or a file for the CLI. ' +
+      'Never inline.',
+  },
+);
+
+export const SOURCE_ENGINES = ['postgres', 'mssql', 'mysql'] as const;
+export const TARGET_ENGINES = ['postgres'] as const;
+
+const connectionFields = {
+  host: Type.String({ minLength: 1, maxLength: 253, description: 'Host name or address of the server.' }),
+  port: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port; the engine default when omitted.' }),
+  ),
+  database: Identifier('Database to connect to.'),
+  user: Identifier('User to connect as.'),
+  password: PasswordSource,
+  schema: Type.Optional(
+    Identifier('Schema that holds the tables (source) or receives them (target). Default: public.'),
+  ),
+  sslMode: Type.Optional(Enum(['disable', 'require', 'verify-full'] as const, 'TLS mode. Default: disable.')),
+};
+
+export const SourceConnection = Type.Object(
+  { engine: Enum(SOURCE_ENGINES, 'Database engine of the source.'), ...connectionFields },
+  {
+    additionalProperties: false,
+    description: 'The database the data comes from. Its data is never modified.',
+  },
+);
+
+export const TargetConnection = Type.Object(
+  { engine: Enum(TARGET_ENGINES, 'Database engine of the target.'), ...connectionFields },
+  { additionalProperties: false, description: 'The database the data goes to.' },
+);
+
+export const MODES = ['Standard', 'DowntimeOptimized'] as const;
+export const TRANSFER_METHODS = ['Pipe', 'Dump'] as const;
+export const VALIDATIONS = ['None', 'Count', 'Checksum'] as const;
+
+const Globs = (description: string) =>
+  Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 1000, description });
+
+export const TableSelection = Type.Object(
+  {
+    include: Type.Optional(
+      Globs('Glob patterns of table names to migrate (e.g. `orders`, `sales_*`). Default: all tables.'),
+    ),
+    exclude: Type.Optional(Globs('Glob patterns of table names to leave out; applied after include.')),
+  },
+  { additionalProperties: false, description: 'Which tables of the source schema move.' },
+);
+
+export const Transfer = Type.Object(
+  {
+    method: Type.Optional(
+      Enum(
+        TRANSFER_METHODS,
+        'Pipe streams rows from source to target in memory; Dump exports to files and imports them. Default: Pipe.',
+      ),
+    ),
+    tableGroups: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 256,
+        description: 'How many table groups (one transfer worker or Pod each). Default: parallelism.',
+      }),
+    ),
+    parallelism: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'How many groups transfer at once. Default: 4.' }),
+    ),
+    splitAbove: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$',
+        description:
+          'Tables whose heap is larger than this are cut into key ranges so several workers copy them ' +
+          '(a quantity: 256Mi, 2Gi). Default: 256Mi.',
+      }),
+    ),
+    chunkRows: Type.Optional(
+      Type.Integer({
+        minimum: 1000,
+        maximum: 100_000_000,
+        description:
+          'Target rows per chunk of a split table; each chunk commits with its progress. Default: 500000.',
+      }),
+    ),
+    dumpDir: Type.Optional(
+      Type.String({ minLength: 1, description: 'Dump method: directory that receives the exported files.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'How the rows move.' },
+);
+
+export const Uptime = Type.Object(
+  {
+    tables: Type.Optional(
+      Globs(
+        'DowntimeOptimized: tables copied in uptime (the large ones); the others move in the downtime. Default: all.',
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'DowntimeOptimized: what moves while the application runs.' },
+);
+
+export const Cutover = Type.Object(
+  {
+    approved: Type.Optional(
+      Type.Boolean({
+        description: 'DowntimeOptimized: set to true to start the downtime (lock, final delta, switch).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'The downtime gate.' },
+);
+
+export const Toleration = Type.Object(
+  {
+    key: Type.Optional(Type.String()),
+    operator: Type.Optional(Enum(['Exists', 'Equal'] as const, 'How the key is matched.')),
+    value: Type.Optional(Type.String()),
+    effect: Type.Optional(Enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const, 'Taint effect.')),
+    tolerationSeconds: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false, description: 'A Kubernetes toleration.' },
+);
+
+const Quantities = (description: string) =>
+  Type.Record(Type.String(), Type.String({ pattern: '^[0-9.]+[A-Za-z]*$' }), { description });
+
+export const TransferPod = Type.Object(
+  {
+    image: Type.Optional(
+      Type.String({ minLength: 1, description: 'Image of the transfer Pods. Default: the operator image.' }),
+    ),
+    resources: Type.Optional(
+      Type.Object(
+        {
+          requests: Type.Optional(Quantities('Minimum resources, e.g. cpu: 500m, memory: 256Mi.')),
+          limits: Type.Optional(Quantities('Maximum resources.')),
+        },
+        { additionalProperties: false, description: 'Compute resources of the transfer container.' },
+      ),
+    ),
+    nodeSelector: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Node labels the transfer Pods must match.' }),
+    ),
+    tolerations: Type.Optional(Type.Array(Toleration, { description: 'Tolerations of the transfer Pods.' })),
+  },
+  { additionalProperties: false, description: 'Settings of the transfer Pods (cluster only).' },
+);
+
+export const MigrationSpec = Type.Object(
+  {
+    source: SourceConnection,
+    target: TargetConnection,
+    mode: Type.Optional(
+      Enum(MODES, 'Standard copies in the downtime; DowntimeOptimized copies in uptime and replays changes.'),
+    ),
+    tables: Type.Optional(TableSelection),
+    transfer: Type.Optional(Transfer),
+    validation: Type.Optional(
+      Enum(VALIDATIONS, 'How the target is compared with the source after the load. Default: Checksum.'),
+    ),
+    uptime: Type.Optional(Uptime),
+    cutover: Type.Optional(Cutover),
+    fallback: Type.Optional(
+      Type.Boolean({
+        description:
+          'Set to true to roll back: drop what ferry created on both sides. The source stays as it was.',
+      }),
+    ),
+    transferPod: Type.Optional(TransferPod),
+  },
+  { additionalProperties: false, description: 'What to migrate, where to, and how.' },
+);
+
+export const MigrationMetadata = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      description: 'Name of the migration; it names the shadow schema (ferry_<name>).',
+    }),
+    namespace: Type.Optional(Type.String()),
+  },
+  // A manifest written for kubectl may carry labels, annotations and the like: the CLI ignores them.
+  { additionalProperties: true },
+);
+
+export const MigrationManifest = Type.Object(
+  {
+    apiVersion: Type.Literal(`${API_GROUP}/${API_VERSION}`),
+    kind: Type.Literal(MIGRATION_KIND),
+    metadata: MigrationMetadata,
+    spec: MigrationSpec,
+  },
+  { additionalProperties: true },
+);
+
+export type SecretKeyRef = Static<typeof SecretKeyRef>;
+export type PasswordSource = Static<typeof PasswordSource>;
+export type SourceConnection = Static<typeof SourceConnection>;
+export type TargetConnection = Static<typeof TargetConnection>;
+export type Connection = SourceConnection | TargetConnection;
+export type MigrationSpec = Static<typeof MigrationSpec>;
+export type MigrationManifest = Static<typeof MigrationManifest>;
+export type Mode = (typeof MODES)[number];
+export type TransferMethod = (typeof TRANSFER_METHODS)[number];
+export type Validation = (typeof VALIDATIONS)[number];
+export type AnySchema = TSchema;

@@ -1,0 +1,102 @@
+// A manifest with every default filled in: what the engine actually works from. Pure.
+import type {
+  MigrationManifest,
+  Mode,
+  SourceConnection,
+  TargetConnection,
+  TransferMethod,
+  Validation,
+} from './migration.ts';
+
+export const DEFAULT_PORTS = { postgres: 5432, mssql: 1433, mysql: 3306 } as const;
+
+export interface ResolvedConnection<E extends string = string> {
+  engine: E;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  schema: string;
+  sslMode: 'disable' | 'require' | 'verify-full';
+  password: SourceConnection['password'];
+}
+
+export interface Settings {
+  name: string;
+  namespace: string | undefined;
+  source: ResolvedConnection<SourceConnection['engine']>;
+  target: ResolvedConnection<TargetConnection['engine']>;
+  mode: Mode;
+  include: string[];
+  exclude: string[];
+  method: TransferMethod;
+  parallelism: number;
+  tableGroups: number;
+  splitAboveBytes: number;
+  chunkRows: number;
+  dumpDir: string | undefined;
+  validation: Validation;
+  /** DowntimeOptimized: globs of the tables copied in uptime. */
+  uptimeTables: string[];
+  cutoverApproved: boolean;
+  fallback: boolean;
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
+
+export function parseQuantity(q: string): number {
+  const m = /^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) throw new Error(`not a quantity: ${q}`);
+  return Number(m[1]) * UNITS[m[2] ?? '']!;
+}
+
+function connection<E extends string>(
+  c: { engine: E } & Omit<SourceConnection, 'engine'>,
+  schema: string,
+): ResolvedConnection<E> {
+  return {
+    engine: c.engine,
+    host: c.host,
+    port: c.port ?? DEFAULT_PORTS[c.engine as keyof typeof DEFAULT_PORTS],
+    database: c.database,
+    user: c.user,
+    schema: c.schema ?? schema,
+    sslMode: c.sslMode ?? 'disable',
+    password: c.password,
+  };
+}
+
+export function resolveSettings(m: MigrationManifest): Settings {
+  const s = m.spec;
+  const source = connection(s.source, 'public');
+  const parallelism = s.transfer?.parallelism ?? 4;
+  return {
+    name: m.metadata.name,
+    namespace: m.metadata.namespace,
+    source,
+    target: connection(s.target, source.schema),
+    mode: s.mode ?? 'Standard',
+    include: s.tables?.include ?? ['*'],
+    exclude: s.tables?.exclude ?? [],
+    method: s.transfer?.method ?? 'Pipe',
+    parallelism,
+    tableGroups: s.transfer?.tableGroups ?? parallelism,
+    splitAboveBytes: parseQuantity(s.transfer?.splitAbove ?? '256Mi'),
+    chunkRows: s.transfer?.chunkRows ?? 500_000,
+    dumpDir: s.transfer?.dumpDir,
+    validation: s.validation ?? 'Checksum',
+    uptimeTables: s.uptime?.tables ?? ['*'],
+    cutoverApproved: s.cutover?.approved ?? false,
+    fallback: s.fallback ?? false,
+  };
+}

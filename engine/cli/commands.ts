@@ -1,0 +1,237 @@
+// The CLI's commands. Each takes the resolved settings and returns an exit code; output goes to
+// stdout (results) and stderr (logs, progress).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Settings } from '../api/settings.ts';
+import { withClient } from '../db/connect.ts';
+import { fallback } from '../fallback.ts';
+import type { Logger } from '../log.ts';
+import { createContext, type Context, type Observer } from '../phases/context.ts';
+import { extraction } from '../phases/extraction.ts';
+import { preparation } from '../phases/preparation.ts';
+import { buildPlan } from '../plan/plan.ts';
+import type { PreviousReport } from '../plan/groups.ts';
+import { formatBytes, formatDuration, formatProgress } from '../progress.ts';
+import { readResume, runMigration } from '../run.ts';
+import { doneChunks } from '../state/progress.ts';
+import { schemaExists } from '../state/shadow.ts';
+import { validate } from '../validate/compare.ts';
+import { transferGroups } from '../transfer/transfer.ts';
+import { table } from './render.ts';
+import { UsageError } from './load.ts';
+
+export interface CommandOptions {
+  json: boolean;
+  previousReport?: string;
+  reportOut?: string;
+  groups?: number[];
+}
+
+/** Assumed heap bytes per second one worker moves, for estimates before any run was measured. */
+const NOMINAL_RATE = 40e6;
+
+function readReport(path: string | undefined): PreviousReport | undefined {
+  if (!path) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as PreviousReport;
+  } catch (e) {
+    throw new UsageError(`--previous-report ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Makespan of the groups on `workers` workers, largest first: the estimated transfer duration. */
+export function estimateSeconds(costs: number[], workers: number): number {
+  const load = Array.from({ length: Math.max(1, workers) }, () => 0);
+  for (const c of [...costs].sort((a, b) => b - a)) load[load.indexOf(Math.min(...load))]! += c;
+  return Math.max(...load);
+}
+
+function progressObserver(log: Logger): Observer {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    phase: (r) => {
+      if (tty && r.endedAt) process.stderr.write('\x1b[2K\r');
+    },
+    progress: (p, phase) => {
+      if (tty) process.stderr.write(`\x1b[2K\r[${phase}] ${formatProgress(p)}`);
+      else if (performance.now() - last > 10_000 || p.chunksDone === p.chunks) {
+        last = performance.now();
+        log.info(
+          {
+            rows: p.rows,
+            bytes: p.bytes,
+            percent: p.percent,
+            bytesPerSecond: Math.round(p.bytesPerSecond),
+            etaSeconds: p.etaSeconds,
+          },
+          `progress ${formatProgress(p)}`,
+        );
+      }
+    },
+  };
+}
+
+export async function planCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const prev = readReport(o.previousReport);
+  const ctx = createContext(s, log, {}, prev);
+  await preparation(ctx);
+  await extraction(ctx);
+  const catalog = ctx.catalog!;
+  const plan = await withClient(ctx.source, 'plan', (c) => buildPlan(c, catalog, s, prev));
+  const costs = plan.groups.map((g) => g.cost);
+  const seconds = prev
+    ? estimateSeconds(costs, s.parallelism)
+    : estimateSeconds(costs, s.parallelism) / NOMINAL_RATE;
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify({ migration: s.name, catalog, plan, estimatedSeconds: seconds }, null, 2) + '\n',
+    );
+    return 0;
+  }
+  const chunksOf = (t: string) => plan.groups.flatMap((g) => g.chunks).filter((c) => c.table === t);
+  const groupsOf = (t: string) =>
+    plan.groups.filter((g) => g.chunks.some((c) => c.table === t)).map((g) => g.id);
+  const out = [
+    `Migration ${s.name}: ${s.source.host}:${s.source.port}/${s.source.database} schema ${s.source.schema} -> ` +
+      `${s.target.host}:${s.target.port}/${s.target.database} schema ${s.target.schema} (${s.mode}, ${s.method})`,
+    '',
+    `Tables: ${catalog.tables.length}, ${formatBytes(plan.estBytes)} of rows, about ${plan.estRows.toLocaleString('en-US')} rows`,
+    table(
+      ['TABLE', 'ROWS(EST)', 'SIZE', 'KEY', 'CHUNKS', 'GROUPS'],
+      catalog.tables.map((t) => [
+        t.name,
+        t.rowEstimate,
+        formatBytes(t.totalBytes),
+        t.key.join(',') || '(none)',
+        chunksOf(t.name).length,
+        groupsOf(t.name).join(','),
+      ]),
+    ),
+    '',
+    `Table groups: ${plan.groups.length}, ${s.parallelism} at once`,
+    table(
+      ['GROUP', 'CHUNKS', 'TABLES', prev ? 'EST. SECONDS' : 'EST. BYTES'],
+      plan.groups.map((g) => [
+        g.id,
+        g.chunks.length,
+        [...new Set(g.chunks.map((c) => c.table))].join(', '),
+        prev ? Math.round(g.cost) : formatBytes(g.cost),
+      ]),
+    ),
+    '',
+    `Estimated transfer: ${formatDuration(seconds)}` +
+      (prev
+        ? ' (from the earlier run report)'
+        : ` (assuming ${formatBytes(NOMINAL_RATE)}/s per worker; pass --previous-report for measured rates)`),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+export async function runCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const ctx = createContext(s, log, progressObserver(log), readReport(o.previousReport));
+  if (s.fallback) return fallbackCommand(s, log, o);
+  const report = await runMigration(ctx);
+  const path = o.reportOut ?? `${s.name}.report.json`;
+  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  const lines = [
+    `Migration ${s.name} Completed: ${report.totals.rows.toLocaleString('en-US')} rows, ${formatBytes(report.totals.bytes)} moved, validation ${report.validation}`,
+    table(
+      ['PHASE', 'SECONDS'],
+      report.phases.filter((p) => p.seconds !== undefined).map((p) => [p.phase, p.seconds!]),
+    ),
+    '',
+    table(
+      ['TABLE', 'ROWS', 'BYTES', 'SECONDS', 'ROWS/S'],
+      report.tables.map((t) => [t.table, t.rows, t.bytes, t.seconds, t.rowsPerSecond]),
+    ),
+    '',
+    `Report written to ${path} (feed it to the next run's plan with --previous-report)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+export async function statusCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const ctx = createContext(s, log);
+  const resume = await readResume(ctx);
+  if (!resume) {
+    const msg = `migration ${s.name}: no shadow schema ${ctx.shadow} on the source (not started, or completed and cleaned up)`;
+    process.stdout.write(o.json ? JSON.stringify({ migration: s.name, phase: null }) + '\n' : msg + '\n');
+    return 0;
+  }
+  const done = await withClient(ctx.target, 'status', async (c) =>
+    (await schemaExists(c, ctx.shadow)) ? doneChunks(c, ctx.shadow) : new Map(),
+  );
+  const chunks = resume.plan.groups.flatMap((g) => g.chunks);
+  const tables = resume.catalog.tables.map((t) => {
+    const mine = chunks.filter((c) => c.table === t.name);
+    const finished = mine.filter((c) => done.has(c.id));
+    return {
+      table: t.name,
+      chunks: mine.length,
+      done: finished.length,
+      rows: finished.reduce((a, c) => a + (done.get(c.id)?.rows ?? 0), 0),
+    };
+  });
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify({ migration: s.name, phase: resume.phase, history: resume.history, tables }, null, 2) +
+        '\n',
+    );
+    return 0;
+  }
+  const out = [
+    `Migration ${s.name}: phase ${resume.phase}`,
+    table(
+      ['PHASE', 'STARTED', 'SECONDS'],
+      resume.history.map((h) => [h.phase, h.startedAt, h.seconds ?? 'running']),
+    ),
+    '',
+    table(
+      ['TABLE', 'CHUNKS DONE', 'ROWS COPIED'],
+      tables.map((t) => [t.table, `${t.done}/${t.chunks}`, t.rows]),
+    ),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+export async function validateCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
+  const ctx: Context = createContext(s, log);
+  const resume = await readResume(ctx);
+  if (resume) Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
+  else await extraction(ctx);
+  const how = s.validation === 'None' ? 'Checksum' : s.validation;
+  const units = await validate({ ...ctx, settings: { ...s, validation: how } }, ctx.catalog!, ctx.plan);
+  process.stdout.write(
+    `validated ${ctx.catalog!.tables.length} tables (${units} units) by ${how}: target equals source\n`,
+  );
+  return 0;
+}
+
+export async function fallbackCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
+  const r = await fallback(createContext(s, log));
+  process.stdout.write(
+    r.done ? `fallback of ${s.name} done; dropped: ${r.dropped.join(', ')}\n` : `${r.reason}\n`,
+  );
+  return 0;
+}
+
+/** The transfer Pod's command: copy the given table groups of a migration in PreProcessing or later. */
+export async function transferCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const ctx = createContext(s, log, progressObserver(log));
+  const resume = await readResume(ctx);
+  if (!resume)
+    throw new UsageError(
+      `migration ${s.name} has no plan yet (its shadow schema ${ctx.shadow} does not exist)`,
+    );
+  Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
+  const groups = o.groups ?? resume.plan.groups.map((g) => g.id);
+  const unknown = groups.filter((g) => !resume.plan.groups.some((x) => x.id === g));
+  if (unknown.length)
+    throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
+  const done = await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
+  log.info({ groups, chunks: done.length }, 'transfer done');
+  return 0;
+}

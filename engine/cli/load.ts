@@ -1,0 +1,19 @@
+// Loading the manifest a command works on: a file, or standard input with `-f -`.
+import { readFileSync } from 'node:fs';
+import { parseManifest } from '../api/manifest.ts';
+import { resolveSettings, type Settings } from '../api/settings.ts';
+
+export function loadSettings(file: string | undefined): Settings {
+  if (!file) throw new UsageError('-f/--filename is required: the Migration manifest');
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  return resolveSettings(parseManifest(text, file === '-' ? '(stdin)' : file));
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

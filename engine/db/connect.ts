@@ -1,0 +1,108 @@
+// Connections to PostgreSQL, with errors that say which side failed and why, without secrets.
+import pg from 'pg';
+import type { ResolvedConnection } from '../api/settings.ts';
+import { ConfigError, resolvePassword, type Role } from './password.ts';
+
+export type Client = pg.Client;
+
+/** Session settings that make text renderings identical on both sides (checksums compare them). */
+const SESSION = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  "SET bytea_output = 'hex'",
+  'SET extra_float_digits = 1',
+].join('; ');
+
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+}
+
+export interface Endpoint {
+  role: Role;
+  conn: ResolvedConnection;
+  password: string;
+  applicationName: string;
+}
+
+export function endpoint(role: Role, conn: ResolvedConnection, migration: string): Endpoint {
+  if (conn.engine !== 'postgres')
+    throw new ConfigError(
+      `spec.${role}.engine: ${conn.engine} is not supported by this version of ferry (postgres is)`,
+    );
+  return {
+    role,
+    conn,
+    password: resolvePassword(role, conn.password),
+    applicationName: `ferry:${migration}`,
+  };
+}
+
+export const describeEndpoint = (e: Endpoint) =>
+  `${e.role} ${e.conn.user}@${e.conn.host}:${e.conn.port}/${e.conn.database}`;
+
+function explain(e: Endpoint, err: unknown): ConnectError {
+  const where = describeEndpoint(e);
+  const code = (err as { code?: string }).code;
+  const msg = err instanceof Error ? err.message : String(err);
+  const scrubbed = msg.replaceAll(e.password, '[redacted]');
+  const why =
+    code === '28P01' || code === '28000'
+      ? `authentication failed for user ${e.conn.user}`
+      : code === '3D000'
+        ? `database ${e.conn.database} does not exist`
+        : code === 'ECONNREFUSED'
+          ? 'connection refused (is the server running and the port right?)'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `host ${e.conn.host} not found`
+            : /timeout/i.test(scrubbed)
+              ? 'unreachable (connection timed out)'
+              : scrubbed;
+  return new ConnectError(`cannot connect to ${where}: ${why}`);
+}
+
+export async function connect(e: Endpoint, purpose = 'ferry'): Promise<Client> {
+  const client = new pg.Client({
+    host: e.conn.host,
+    port: e.conn.port,
+    database: e.conn.database,
+    user: e.conn.user,
+    password: e.password,
+    ssl: e.conn.sslMode === 'disable' ? false : { rejectUnauthorized: e.conn.sslMode === 'verify-full' },
+    application_name: `${e.applicationName}:${purpose}`.slice(0, 63),
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
+  // An idle client whose server goes away emits 'error'; the next query reports it instead.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query(SESSION);
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw explain(e, err);
+  }
+  return client;
+}
+
+/** Runs fn on a fresh connection and closes it. */
+export async function withClient<T>(e: Endpoint, purpose: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = await connect(e, purpose);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export async function inTransaction<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    const r = await fn();
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}

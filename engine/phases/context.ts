@@ -1,0 +1,56 @@
+// What every phase works with: the resolved settings, both endpoints, what earlier phases produced,
+// and where to report (log, phase changes, progress).
+import type { Settings } from '../api/settings.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { endpoint, type Endpoint } from '../db/connect.ts';
+import type { Logger } from '../log.ts';
+import type { Plan } from '../plan/plan.ts';
+import type { PreviousReport } from '../plan/groups.ts';
+import type { ProgressSnapshot } from '../progress.ts';
+import { shadowSchemaName } from '../state/shadow.ts';
+import type { Phase, PhaseRecord } from './phase.ts';
+import type { Report } from '../report.ts';
+
+export interface Observer {
+  phase?(record: PhaseRecord): void;
+  progress?(snapshot: ProgressSnapshot, phase: Phase): void;
+}
+
+export interface Context {
+  settings: Settings;
+  source: Endpoint;
+  target: Endpoint;
+  /** Name of the shadow schema on the source, and of ferry's bookkeeping schema on the target. */
+  shadow: string;
+  log: Logger;
+  observer: Observer;
+  previousReport?: PreviousReport;
+  catalog?: Catalog;
+  plan?: Plan;
+  report?: Report;
+  /** Phases already recorded in this migration's history. */
+  history: PhaseRecord[];
+}
+
+export function createContext(
+  settings: Settings,
+  log: Logger,
+  observer: Observer = {},
+  previousReport?: PreviousReport,
+): Context {
+  return {
+    settings,
+    source: endpoint('source', settings.source, settings.name),
+    target: endpoint('target', settings.target, settings.name),
+    shadow: shadowSchemaName(settings.name),
+    log,
+    observer,
+    previousReport,
+    history: [],
+  };
+}
+
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: ${what} is not available in this phase`);
+  return value;
+}

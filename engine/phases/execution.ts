@@ -1,0 +1,9 @@
+// Execution: the transfer of every table group, then what is built after the load.
+import { afterLoad } from '../transfer/after-load.ts';
+import { transferGroups } from '../transfer/transfer.ts';
+import type { Context } from './context.ts';
+
+export async function execution(ctx: Context): Promise<void> {
+  await transferGroups(ctx);
+  await afterLoad(ctx);
+}

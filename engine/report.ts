@@ -1,0 +1,47 @@
+// The run report: per-table durations and rates. Saved by the CLI and fed to the next run's plan
+// (`ferry plan --report`), so table groups balance on measured times instead of size estimates.
+import type { PhaseRecord } from './phases/phase.ts';
+
+export interface TableReport {
+  table: string;
+  rows: number;
+  bytes: number;
+  /** Sum of the table's chunk copy times. */
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+export interface Report {
+  migration: string;
+  mode: string;
+  startedAt: string;
+  finishedAt: string;
+  phases: PhaseRecord[];
+  tables: TableReport[];
+  totals: { rows: number; bytes: number; transferSeconds: number };
+  validation: string;
+  downtimeSeconds?: number;
+}
+
+export function tableReports(
+  done: Iterable<{ chunk: string; rows: number; bytes: number; seconds: number }>,
+  tableOf: (chunk: string) => string | undefined,
+): TableReport[] {
+  const by = new Map<string, TableReport>();
+  for (const d of done) {
+    const table = tableOf(d.chunk);
+    if (table === undefined) continue;
+    const t = by.get(table) ?? { table, rows: 0, bytes: 0, seconds: 0, rowsPerSecond: 0 };
+    t.rows += d.rows;
+    t.bytes += d.bytes;
+    t.seconds += d.seconds;
+    by.set(table, t);
+  }
+  return [...by.values()]
+    .map((t) => ({
+      ...t,
+      seconds: Math.round(t.seconds * 1000) / 1000,
+      rowsPerSecond: t.seconds > 0 ? Math.round(t.rows / t.seconds) : 0,
+    }))
+    .sort((a, b) => b.seconds - a.seconds);
+}

@@ -1,0 +1,100 @@
+// Running a migration: phase after phase, each recorded in the shadow schema once it exists, so a
+// run killed at any point continues from the phase (and, in Execution, the chunk) where it stopped.
+import type { Catalog } from './catalog/types.ts';
+import { ConfigError } from './db/password.ts';
+import { withClient } from './db/connect.ts';
+import type { Context } from './phases/context.ts';
+import { checks } from './phases/checks.ts';
+import { configuration } from './phases/configuration.ts';
+import { execution } from './phases/execution.ts';
+import { extraction } from './phases/extraction.ts';
+import { nextPhase, phasesToRun, PHASES, type Phase, type PhaseRecord } from './phases/phase.ts';
+import { postProcessing } from './phases/postprocessing.ts';
+import { preparation } from './phases/preparation.ts';
+import { identityOf, preProcessing } from './phases/preprocessing.ts';
+import type { Plan } from './plan/plan.ts';
+import type { Report } from './report.ts';
+import { getState, listShadowSchemas, putState, schemaExists, type Identity } from './state/shadow.ts';
+
+export const PHASE_ACTIONS: Record<Phase, (ctx: Context) => Promise<void>> = {
+  Preparation: preparation,
+  Extraction: extraction,
+  Configuration: configuration,
+  Checks: checks,
+  PreProcessing: preProcessing,
+  Execution: execution,
+  PostProcessing: postProcessing,
+};
+
+export interface StoredPhase {
+  current: Phase;
+  history: PhaseRecord[];
+}
+
+export interface Resume {
+  phase: Phase;
+  history: PhaseRecord[];
+  catalog: Catalog;
+  plan: Plan;
+}
+
+/** The state a started migration left in its shadow schema, or undefined for a fresh start. */
+export async function readResume(ctx: Context): Promise<Resume | undefined> {
+  return withClient(ctx.source, 'resume', async (c) => {
+    if (!(await schemaExists(c, ctx.shadow))) return undefined;
+    const ours = (await listShadowSchemas(c)).some(
+      (s) => s.schema === ctx.shadow && s.migration === ctx.settings.name,
+    );
+    if (!ours) return undefined; // Checks reports the foreign schema
+    const identity = await getState<Identity>(c, ctx.shadow, 'identity');
+    const expected = identityOf(ctx.settings);
+    if (identity && identity.planHash !== expected.planHash)
+      throw new ConfigError(
+        `migration ${ctx.settings.name} was started with other settings (source schema, target, tables or mode differ: ` +
+          `started for ${identity.sourceSchema} -> ${identity.target}); restore them, or fall back first`,
+      );
+    const phase = await getState<StoredPhase>(c, ctx.shadow, 'phase');
+    const catalog = await getState<Catalog>(c, ctx.shadow, 'catalog');
+    const plan = await getState<Plan>(c, ctx.shadow, 'plan');
+    if (!phase || !catalog || !plan) return undefined;
+    return { phase: phase.current, history: phase.history, catalog, plan };
+  });
+}
+
+async function recordPhase(ctx: Context, current: Phase): Promise<void> {
+  await withClient(ctx.source, 'state', async (c) => {
+    if (await schemaExists(c, ctx.shadow))
+      await putState(c, ctx.shadow, 'phase', { current, history: ctx.history } satisfies StoredPhase);
+  });
+}
+
+/** Runs one phase: records its start and end, and where the migration stands afterwards. */
+export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
+  const record: PhaseRecord = { phase, startedAt: new Date().toISOString() };
+  const open = ctx.history.findIndex((r) => r.phase === phase && !r.endedAt);
+  if (open >= 0) ctx.history.splice(open, 1);
+  ctx.history.push(record);
+  ctx.observer.phase?.(record);
+  ctx.log.info({ phase }, `phase ${phase} started`);
+  const t0 = performance.now();
+  await PHASE_ACTIONS[phase](ctx);
+  record.endedAt = new Date().toISOString();
+  record.seconds = Math.round(performance.now() - t0) / 1000;
+  ctx.observer.phase?.(record);
+  ctx.log.info({ phase, seconds: record.seconds }, `phase ${phase} done`);
+  const next = nextPhase(phase);
+  if (next !== 'Completed' && PHASES.indexOf(phase) >= PHASES.indexOf('PreProcessing'))
+    await recordPhase(ctx, next);
+}
+
+export async function runMigration(ctx: Context): Promise<Report> {
+  const resume = await readResume(ctx);
+  if (resume) {
+    Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
+    ctx.history.push(...resume.history);
+    ctx.log.info({ phase: resume.phase }, `resuming migration ${ctx.settings.name} at ${resume.phase}`);
+  }
+  for (const phase of phasesToRun(resume?.phase)) await runPhase(ctx, phase);
+  if (!ctx.report) throw new Error('internal: PostProcessing produced no report');
+  return ctx.report;
+}

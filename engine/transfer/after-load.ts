@@ -1,0 +1,55 @@
+// After the load: keys, constraints and indexes (built on full tables, far faster than maintained
+// row by row), then foreign keys, then sequence values. Each step commits together with its "done"
+// row, so a killed run repeats none that finished. Steps on different tables run in parallel;
+// foreign keys run one at a time because each locks two tables.
+import { postLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
+import { connect, inTransaction, withClient, type Client } from '../db/connect.ts';
+import { quoteIdent } from '../db/ident.ts';
+import { need, type Context } from '../phases/context.ts';
+import { doneSteps, markStepDone } from '../state/progress.ts';
+import { runPool } from '../util/pool.ts';
+
+export function stageOf(step: PostLoadStep): 'build' | 'foreign-keys' | 'sequences' {
+  if (step.name.startsWith('fk:')) return 'foreign-keys';
+  if (step.name.startsWith('setval:')) return 'sequences';
+  return 'build';
+}
+
+export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const schema = ctx.settings.target.schema;
+  const all = steps ?? postLoadSteps(catalog, schema);
+  const done = await withClient(ctx.target, 'build', (c) => doneSteps(c, ctx.shadow));
+  const todo = all.filter((s) => !done.has(s.name));
+  const run = async (step: PostLoadStep, c: Client) => {
+    const t0 = performance.now();
+    try {
+      await inTransaction(c, async () => {
+        await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
+        await c.query(step.sql);
+        await markStepDone(c, ctx.shadow, step.name, (performance.now() - t0) / 1000);
+      });
+    } catch (err) {
+      throw new Error(
+        `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+      );
+    }
+    ctx.log.debug({ step: step.name, seconds: (performance.now() - t0) / 1000 }, 'post-load step done');
+  };
+  for (const [stage, concurrency] of [
+    ['build', ctx.settings.parallelism],
+    ['foreign-keys', 1],
+    ['sequences', 1],
+  ] as const) {
+    const items = todo.filter((s) => stageOf(s) === stage);
+    if (!items.length) continue;
+    await runPool(
+      items,
+      concurrency,
+      () => connect(ctx.target, 'build'),
+      run,
+      (c) => c.end(),
+    );
+    ctx.log.info({ stage, steps: items.length }, 'post-load stage done');
+  }
+}

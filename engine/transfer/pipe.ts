@@ -1,0 +1,103 @@
+// The memory pipe: one chunk streams from the source's COPY TO into the target's COPY FROM, with
+// backpressure end to end (pipeline), so memory stays bounded whatever the table size. The chunk's
+// rows and its "done" row commit in one target transaction.
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { Client } from '../db/connect.ts';
+import { columnList } from '../db/ident.ts';
+import { markChunkDone, type ChunkDone } from '../state/progress.ts';
+
+export interface ChunkCopy {
+  chunkId: string;
+  /** Qualified, quoted names. */
+  sourceTable: string;
+  targetTable: string;
+  columns: string[];
+  /** WHERE clause (may be empty). */
+  predicate: string;
+  /** Binary COPY is faster but embeds type oids, so it is only used when every column is built in. */
+  binary: boolean;
+  progressSchema: string;
+  /** Read the source through this exported snapshot (downtime-optimized initial copy). */
+  snapshot?: string;
+}
+
+/** Coalesces the per-row messages COPY TO yields into larger writes, and counts bytes. */
+class Batcher extends Transform {
+  bytes = 0;
+  private parts: Buffer[] = [];
+  private size = 0;
+  private readonly onBytes: (n: number) => void;
+  constructor(onBytes: (n: number) => void) {
+    super({ highWaterMark: 1 << 20 });
+    this.onBytes = onBytes;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.parts.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= 256 * 1024) this.flushParts();
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    this.flushParts();
+    cb();
+  }
+  private flushParts(): void {
+    if (this.size === 0) return;
+    this.bytes += this.size;
+    this.onBytes(this.size);
+    this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+export function copyOutSql(c: Pick<ChunkCopy, 'sourceTable' | 'columns' | 'predicate' | 'binary'>): string {
+  const format = c.binary ? 'binary' : 'text';
+  const cols = columnList(c.columns);
+  const what = c.predicate
+    ? `(SELECT ${cols} FROM ${c.sourceTable} ${c.predicate})`
+    : `${c.sourceTable} (${cols})`;
+  return `COPY ${what} TO STDOUT (FORMAT ${format})`;
+}
+
+export function copyInSql(c: Pick<ChunkCopy, 'targetTable' | 'columns' | 'binary'>): string {
+  return `COPY ${c.targetTable} (${columnList(c.columns)}) FROM STDIN (FORMAT ${c.binary ? 'binary' : 'text'})`;
+}
+
+export async function copyChunk(
+  src: Client,
+  dst: Client,
+  c: ChunkCopy,
+  onBytes: (n: number) => void,
+): Promise<ChunkDone> {
+  const started = performance.now();
+  const batcher = new Batcher(onBytes);
+  await dst.query('BEGIN');
+  let sourceTx = false;
+  try {
+    if (c.snapshot) {
+      await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      sourceTx = true;
+      await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
+    }
+    const into = dst.query(copyFrom(copyInSql(c)));
+    const out = src.query(copyTo(copyOutSql(c)));
+    await pipeline(out, batcher, into);
+    const done: ChunkDone = {
+      chunk: c.chunkId,
+      rows: Number(into.rowCount ?? 0),
+      bytes: batcher.bytes,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await markChunkDone(dst, c.progressSchema, done);
+    await dst.query('COMMIT');
+    return done;
+  } catch (err) {
+    await dst.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    if (sourceTx) await src.query('COMMIT').catch(() => {});
+  }
+}

@@ -1,0 +1,32 @@
+// How a table's chunk is copied: which columns (stored generated columns are computed by the
+// target, never copied), which format, from where to where.
+import type { Catalog, Table } from '../catalog/types.ts';
+import { qualified } from '../db/ident.ts';
+import { rangePredicate, type Chunk } from '../plan/chunks.ts';
+import type { ChunkCopy } from './pipe.ts';
+
+export function tableOf(catalog: Catalog, name: string): Table {
+  const t = catalog.tables.find((x) => x.name === name);
+  if (!t) throw new Error(`internal: table ${name} is not in the catalog`);
+  return t;
+}
+
+export const copiedColumns = (t: Table) => t.columns.filter((c) => c.generated === null).map((c) => c.name);
+
+export function chunkCopy(
+  catalog: Catalog,
+  chunk: Chunk,
+  targetSchema: string,
+  progressSchema: string,
+): ChunkCopy {
+  const t = tableOf(catalog, chunk.table);
+  return {
+    chunkId: chunk.id,
+    sourceTable: qualified(catalog.schema, t.name),
+    targetTable: qualified(targetSchema, t.name),
+    columns: copiedColumns(t),
+    predicate: rangePredicate(chunk.range),
+    binary: t.columns.every((c) => c.generated !== null || c.builtinType),
+    progressSchema,
+  };
+}
