@@ -87,14 +87,18 @@ export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
     await recordPhase(ctx, next);
 }
 
-export async function runMigration(ctx: Context): Promise<Report> {
+/** Runs (or resumes) the migration. With `stopAfter`, pauses after that phase: a later run continues. */
+export async function runMigration(ctx: Context, stopAfter?: Phase): Promise<Report | undefined> {
   const resume = await readResume(ctx);
   if (resume) {
     Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
     ctx.history.push(...resume.history);
     ctx.log.info({ phase: resume.phase }, `resuming migration ${ctx.settings.name} at ${resume.phase}`);
   }
-  for (const phase of phasesToRun(resume?.phase)) await runPhase(ctx, phase);
+  for (const phase of phasesToRun(resume?.phase)) {
+    await runPhase(ctx, phase);
+    if (phase === stopAfter) return undefined;
+  }
   if (!ctx.report) throw new Error('internal: PostProcessing produced no report');
   return ctx.report;
 }

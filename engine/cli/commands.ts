@@ -12,6 +12,7 @@ import { buildPlan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
 import { formatBytes, formatDuration, formatProgress } from '../progress.ts';
 import { readResume, runMigration } from '../run.ts';
+import type { Phase } from '../phases/phase.ts';
 import { doneChunks } from '../state/progress.ts';
 import { schemaExists } from '../state/shadow.ts';
 import { validate } from '../validate/compare.ts';
@@ -24,6 +25,7 @@ export interface CommandOptions {
   previousReport?: string;
   reportOut?: string;
   groups?: number[];
+  stopAfter?: Phase;
 }
 
 /** Assumed heap bytes per second one worker moves, for estimates before any run was measured. */
@@ -131,7 +133,13 @@ export async function planCommand(s: Settings, log: Logger, o: CommandOptions): 
 export async function runCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
   const ctx = createContext(s, log, progressObserver(log), readReport(o.previousReport));
   if (s.fallback) return fallbackCommand(s, log, o);
-  const report = await runMigration(ctx);
+  const report = await runMigration(ctx, o.stopAfter);
+  if (!report) {
+    process.stdout.write(
+      `Migration ${s.name} paused after ${o.stopAfter}; run again to continue, or fall back\n`,
+    );
+    return 0;
+  }
   const path = o.reportOut ?? `${s.name}.report.json`;
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   const lines = [

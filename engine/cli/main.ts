@@ -13,6 +13,7 @@ import {
   type CommandOptions,
 } from './commands.ts';
 import { loadSettings, UsageError } from './load.ts';
+import { isPhase, PHASES } from '../phases/phase.ts';
 
 const COMMANDS = {
   plan: [
@@ -42,6 +43,7 @@ options:
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
       --group N[,N...]      transfer: the table groups to copy
+      --stop-after PHASE    run: pause after this phase (a later run continues)
   -h, --help
 `;
 
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       'previous-report': { type: 'string' },
       'report-out': { type: 'string' },
       group: { type: 'string' },
+      'stop-after': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -71,7 +74,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--group: ${g} is not a group number`);
     return n;
   });
+  const stopAfter = values['stop-after'];
+  if (stopAfter !== undefined && !isPhase(stopAfter))
+    throw new UsageError(`--stop-after: ${stopAfter} is not a phase (${PHASES.join(', ')})`);
   const options: CommandOptions = {
+    stopAfter,
     json: values.json,
     previousReport: values['previous-report'],
     reportOut: values['report-out'],

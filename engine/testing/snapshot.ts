@@ -1,0 +1,81 @@
+// Test helpers that describe a database completely enough to prove it unchanged: every object
+// outside the system schemas, every trigger and event trigger, and an ordered digest of every
+// table's rows. Independent of the engine's own checksum, so a test does not trust what it tests.
+import pg from 'pg';
+import { qualified } from '../db/ident.ts';
+
+export interface DatabaseSnapshot {
+  objects: string[];
+  triggers: string[];
+  functions: string[];
+  eventTriggers: string[];
+  settings: string[];
+  tables: Record<string, { rows: number; digest: string }>;
+}
+
+const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'`;
+
+export async function snapshotDatabase(url: string): Promise<DatabaseSnapshot> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const col = async (sql: string) => (await c.query<{ x: string }>(sql)).rows.map((r) => r.x);
+    const objects = await col(
+      `SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMAS}
+       UNION ALL SELECT 'schema ' || nspname FROM pg_namespace n WHERE ${USER_SCHEMAS}
+       UNION ALL SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${USER_SCHEMAS} AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
+       ORDER BY 1`,
+    );
+    const triggers = await col(
+      `SELECT tgrelid::regclass::text || ' ' || tgname AS x FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`,
+    );
+    const functions = await col(
+      `SELECT n.nspname || '.' || p.proname AS x FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMAS} ORDER BY 1`,
+    );
+    const eventTriggers = await col('SELECT evtname AS x FROM pg_event_trigger ORDER BY 1');
+    const settings = await col(
+      `SELECT coalesce(d.datname, '*') || ' ' || array_to_string(s.setconfig, ',') AS x FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase ORDER BY 1`,
+    );
+    const tables: DatabaseSnapshot['tables'] = {};
+    const { rows } = await c.query<{ schema: string; name: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ${USER_SCHEMAS} AND c.relkind = 'r' ORDER BY 1, 2`,
+    );
+    for (const t of rows) tables[`${t.schema}.${t.name}`] = await tableDigest(c, t.schema, t.name);
+    return { objects, triggers, functions, eventTriggers, settings, tables };
+  } finally {
+    await c.end();
+  }
+}
+
+export async function tableDigest(
+  c: pg.ClientBase,
+  schema: string,
+  table: string,
+): Promise<{ rows: number; digest: string }> {
+  await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
+  const { rows } = await c.query<{ n: string; d: string | null }>(
+    `SELECT count(*)::text AS n, md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) AS d FROM ${qualified(schema, table)} t`,
+  );
+  return { rows: Number(rows[0]!.n), digest: rows[0]!.d ?? '' };
+}
+
+/** Per-table digests of one schema, keyed by table name, for comparing source and target. */
+export async function schemaDigests(
+  url: string,
+  schema: string,
+): Promise<Record<string, { rows: number; digest: string }>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1`,
+      [schema],
+    );
+    const out: Record<string, { rows: number; digest: string }> = {};
+    for (const t of rows) out[t.name] = await tableDigest(c, schema, t.name);
+    return out;
+  } finally {
+    await c.end();
+  }
+}

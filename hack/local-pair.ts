@@ -1,0 +1,83 @@
+// Two throwaway PostgreSQL servers, 15 as the source and 18 as the target (a real upgrade path), and
+// a Migration manifest pointing from one to the other. Used by the CLI demo, the benchmark and the
+// end-to-end tests.
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { startPostgres, type PostgresServer } from './postgres/server.ts';
+
+export interface LocalPair {
+  source: PostgresServer;
+  target: PostgresServer;
+  /** Environment that carries both passwords, for `password.env` in the manifest. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalPair(): Promise<LocalPair> {
+  const [source, target] = await Promise.all([
+    startPostgres({ version: 15 }),
+    startPostgres({ version: 18 }),
+  ]);
+  for (const s of [source, target]) {
+    const c = new pg.Client({ connectionString: s.url() });
+    await c.connect();
+    await c.query('CREATE DATABASE shop');
+    await c.end();
+  }
+  return {
+    source,
+    target,
+    env: { FERRY_DEMO_SOURCE_PASSWORD: source.password, FERRY_DEMO_TARGET_PASSWORD: target.password },
+    stop: async () => {
+      await Promise.all([source.stop(), target.stop()]);
+    },
+  };
+}
+
+export function manifestFor(pair: LocalPair, name: string, spec: Record<string, unknown> = {}): string {
+  const conn = (s: PostgresServer, env: string, schema: string) => ({
+    engine: 'postgres',
+    host: s.host,
+    port: s.port,
+    database: 'shop',
+    user: s.user,
+    password: { env },
+    schema,
+  });
+  return stringify({
+    apiVersion: 'ferry.dev/v1alpha1',
+    kind: 'Migration',
+    metadata: { name },
+    spec: {
+      source: conn(pair.source, 'FERRY_DEMO_SOURCE_PASSWORD', 'shop'),
+      target: conn(pair.target, 'FERRY_DEMO_TARGET_PASSWORD', 'shop'),
+      ...spec,
+    },
+  });
+}
+
+export async function query<T extends pg.QueryResultRow>(
+  s: PostgresServer,
+  sql: string,
+  params: unknown[] = [],
+  db = 'shop',
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: s.url(db) });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function queryOne<T extends pg.QueryResultRow>(
+  s: PostgresServer,
+  sql: string,
+  params: unknown[] = [],
+  db = 'shop',
+): Promise<T> {
+  const rows = await query<T>(s, sql, params, db);
+  if (rows.length !== 1) throw new Error(`expected one row from ${sql}, got ${rows.length}`);
+  return rows[0]!;
+}
