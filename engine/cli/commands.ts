@@ -28,6 +28,9 @@ export interface CommandOptions {
   stopAfter?: Phase;
 }
 
+/** The process's peak resident memory so far, in bytes. */
+export const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
 /** Assumed heap bytes per second one worker moves, for estimates before any run was measured. */
 const NOMINAL_RATE = 40e6;
 
@@ -240,6 +243,6 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
   if (unknown.length)
     throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
   const done = await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
-  log.info({ groups, chunks: done.length }, 'transfer done');
+  log.info({ groups, chunks: done.length, peakRssBytes: peakRss() }, 'transfer done');
   return 0;
 }
