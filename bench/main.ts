@@ -31,12 +31,18 @@ function sh(cmd: string, args: string[], env: Record<string, string>): Promise<s
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out + err) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out + err)
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`)),
+    );
   });
 }
 
 async function tables(pair: LocalPair): Promise<string[]> {
-  return (await query<{ t: string }>(pair.source, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'shop'")).map((r) => r.t);
+  return (
+    await query<{ t: string }>(pair.source, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'shop'")
+  ).map((r) => r.t);
 }
 
 /** Empty copies of the source tables in `schema` on the target, as ferry creates them (no indexes yet). */
@@ -61,17 +67,33 @@ async function rawPipe(pair: LocalPair): Promise<number> {
     parallelism,
     async () => undefined,
     async (t) => {
-      await sh('bash', ['-o', 'pipefail', '-c', `${psql(pair.source, `COPY shop.${t} TO STDOUT`)} | ${psql(pair.target, `COPY raw.${t} FROM STDIN`)}`], {});
+      await sh(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          `${psql(pair.source, `COPY shop.${t} TO STDOUT`)} | ${psql(pair.target, `COPY raw.${t} FROM STDIN`)}`,
+        ],
+        {},
+      );
     },
     async () => {},
   );
   return (performance.now() - t0) / 1000;
 }
 
-async function ferryPipe(pair: LocalPair, dir: string, run: number): Promise<{ seconds: number; peakRss: number }> {
+async function ferryPipe(
+  pair: LocalPair,
+  dir: string,
+  run: number,
+): Promise<{ seconds: number; peakRss: number }> {
   await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
   const file = join(dir, `bench-${run}.yaml`);
-  writeFileSync(file, manifestFor(pair, `bench-${run}`, { transfer: { parallelism, splitAbove: '64Mi' }, validation: 'None' }));
+  writeFileSync(
+    file,
+    manifestFor(pair, `bench-${run}`, { transfer: { parallelism, splitAbove: '64Mi' }, validation: 'None' }),
+  );
   await sh(FERRY, ['run', '-f', file, '--stop-after', 'PreProcessing'], { ...pair.env, FERRY_LOG_JSON: '1' });
   const t0 = performance.now();
   const out = await sh(FERRY, ['transfer', '-f', file], { ...pair.env, FERRY_LOG_JSON: '1' });
@@ -84,7 +106,9 @@ async function ferryPipe(pair: LocalPair, dir: string, run: number): Promise<{ s
 const pair = await startLocalPair();
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
 try {
-  console.log(`generating about ${formatBytes(bytes)} on PostgreSQL ${pair.source.version} (one table holds most of it) ...`);
+  console.log(
+    `generating about ${formatBytes(bytes)} on PostgreSQL ${pair.source.version} (one table holds most of it) ...`,
+  );
   const c = new pg.Client({ connectionString: pair.source.url('shop') });
   await c.connect();
   await createSampleDatabase(c, 'shop', bytes);
@@ -92,7 +116,9 @@ try {
     "SELECT sum(pg_relation_size(format('%I.%I', schemaname, tablename)))::text AS b FROM pg_tables WHERE schemaname = 'shop'",
   );
   await c.end();
-  console.log(`source tables: ${formatBytes(Number(rows[0]!.b))} of heap; parallelism ${parallelism}; target PostgreSQL ${pair.target.version}`);
+  console.log(
+    `source tables: ${formatBytes(Number(rows[0]!.b))} of heap; parallelism ${parallelism}; target PostgreSQL ${pair.target.version}`,
+  );
   const raw: number[] = [];
   const ferry: { seconds: number; peakRss: number }[] = [];
   for (let i = 1; i <= 2; i++) {

@@ -7,6 +7,8 @@ import { inTransaction, withClient, type Client } from './db/connect.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
+import { unlockWrites } from './uptime/lock.ts';
+import type { UptimeState } from './uptime/uptime.ts';
 import { dropSchema, getState, listShadowSchemas, schemaExists } from './state/shadow.ts';
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
@@ -36,11 +38,7 @@ async function recorded(c: Client, ctx: Context): Promise<Created | null | undef
   return (await getState<Created>(c, ctx.shadow, 'created')) ?? null;
 }
 
-/** `beforeSourceCleanup` runs in the source transaction that drops the shadow schema (e.g. to unlock writes). */
-export async function fallback(
-  ctx: Context,
-  beforeSourceCleanup?: (c: Client) => Promise<void>,
-): Promise<FallbackResult> {
+export async function fallback(ctx: Context): Promise<FallbackResult> {
   const created = await withClient(ctx.source, 'fallback', (c) => recorded(c, ctx));
   if (created === undefined)
     return {
@@ -63,7 +61,11 @@ export async function fallback(
   }
   await withClient(ctx.source, 'fallback', (c) =>
     inTransaction(c, async () => {
-      await beforeSourceCleanup?.(c);
+      // A cutover that had begun left the source read-only: it is writable again.
+      if ((await getState<UptimeState>(c, ctx.shadow, 'uptime'))?.locked) {
+        await unlockWrites(c, ctx.settings.source.database);
+        dropped.push('source write lock');
+      }
       await dropSchema(c, ctx.shadow);
     }),
   );

@@ -20,7 +20,9 @@ export interface Report {
   tables: TableReport[];
   totals: { rows: number; bytes: number; transferSeconds: number };
   validation: string;
+  /** DowntimeOptimized: from the source's write lock to done, and its steps. */
   downtimeSeconds?: number;
+  downtime?: { step: string; seconds: number }[];
 }
 
 export function tableReports(

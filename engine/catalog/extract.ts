@@ -315,3 +315,14 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, only?: st
     throw err;
   }
 }
+
+/** The catalog with every sequence's current value re-read: at cutover the application has moved them on. */
+export async function refreshSequences(c: pg.ClientBase, catalog: Catalog): Promise<Catalog> {
+  const q = (name: string) => `${quoteIdent(catalog.schema)}.${quoteIdent(name)}`;
+  const sequences: Sequence[] = [];
+  for (const s of catalog.sequences) sequences.push({ ...s, ...(await sequenceState(c, q(s.name))) });
+  const tables: Table[] = [];
+  for (const t of catalog.tables)
+    tables.push({ ...t, identitySequences: await identitySequences(c, catalog.schema, t) });
+  return { ...catalog, sequences, tables };
+}

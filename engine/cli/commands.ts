@@ -18,6 +18,8 @@ import { schemaExists } from '../state/shadow.ts';
 import { validate } from '../validate/compare.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { table } from './render.ts';
+import { lag } from '../uptime/replay.ts';
+import { writeUptime } from '../uptime/uptime.ts';
 import { UsageError } from './load.ts';
 
 export interface CommandOptions {
@@ -156,6 +158,16 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
       ['TABLE', 'ROWS', 'BYTES', 'SECONDS', 'ROWS/S'],
       report.tables.map((t) => [t.table, t.rows, t.bytes, t.seconds, t.rowsPerSecond]),
     ),
+    ...(report.downtimeSeconds !== undefined
+      ? [
+          '',
+          `Downtime (source locked for writes until done): ${report.downtimeSeconds.toFixed(2)} s`,
+          table(
+            ['DOWNTIME STEP', 'SECONDS'],
+            (report.downtime ?? []).map((d) => [d.step, Math.round(d.seconds * 1000) / 1000]),
+          ),
+        ]
+      : []),
     '',
     `Report written to ${path} (feed it to the next run's plan with --previous-report)`,
   ];
@@ -185,11 +197,13 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
       rows: finished.reduce((a, c) => a + (done.get(c.id)?.rows ?? 0), 0),
     };
   });
+  const replayLag =
+    s.mode === 'DowntimeOptimized'
+      ? await withClient(ctx.source, 'status', (c) => lag(c, ctx.shadow))
+      : undefined;
   if (o.json) {
-    process.stdout.write(
-      JSON.stringify({ migration: s.name, phase: resume.phase, history: resume.history, tables }, null, 2) +
-        '\n',
-    );
+    const doc = { migration: s.name, phase: resume.phase, history: resume.history, tables, lag: replayLag };
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
     return 0;
   }
   const out = [
@@ -203,6 +217,12 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
       ['TABLE', 'CHUNKS DONE', 'ROWS COPIED'],
       tables.map((t) => [t.table, `${t.done}/${t.chunks}`, t.rows]),
     ),
+    ...(replayLag
+      ? [
+          '',
+          `Replay lag: ${replayLag.pending} recorded changes pending, oldest ${replayLag.oldestSeconds.toFixed(1)} s old`,
+        ]
+      : []),
   ];
   process.stdout.write(out.join('\n') + '\n');
   return 0;
@@ -244,5 +264,19 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
     throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
   const done = await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
   log.info({ groups, chunks: done.length, peakRssBytes: peakRss() }, 'transfer done');
+  return 0;
+}
+
+/** DowntimeOptimized: approve the cutover of a running migration (the CLI's spec.cutover.approved). */
+export async function cutoverCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
+  if (s.mode !== 'DowntimeOptimized')
+    throw new UsageError(`migration ${s.name} is not DowntimeOptimized: it has no cutover to approve`);
+  const ctx = createContext(s, log);
+  if (!(await readResume(ctx)))
+    throw new UsageError(`migration ${s.name} has not started (no shadow schema ${ctx.shadow})`);
+  await writeUptime(ctx, { cutoverApproved: true });
+  process.stdout.write(
+    `cutover of ${s.name} approved: the running migration locks the source and replays the final delta\n`,
+  );
   return 0;
 }

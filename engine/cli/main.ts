@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { SpecError } from '../api/manifest.ts';
 import { createLogger } from '../log.ts';
 import {
+  cutoverCommand,
   fallbackCommand,
   planCommand,
   runCommand,
@@ -26,6 +27,10 @@ const COMMANDS = {
   fallback: [
     fallbackCommand,
     'drop the shadow schema and what ferry created on the target; the source stays as it was',
+  ],
+  cutover: [
+    cutoverCommand,
+    'DowntimeOptimized: approve the cutover (lock the source, replay the last delta, switch)',
   ],
   transfer: [transferCommand, 'copy table groups of a started migration (what a transfer Pod runs)'],
 } as const;

@@ -12,6 +12,8 @@ const SESSION = [
   "SET IntervalStyle = 'postgres'",
   "SET bytea_output = 'hex'",
   'SET extra_float_digits = 1',
+  // The downtime lock makes new sessions read-only by default; ferry's own must still write.
+  'SET default_transaction_read_only = off',
 ].join('; ');
 
 export class ConnectError extends Error {

@@ -10,10 +10,13 @@ import type { ProgressSnapshot } from '../progress.ts';
 import { shadowSchemaName } from '../state/shadow.ts';
 import type { Phase, PhaseRecord } from './phase.ts';
 import type { Report } from '../report.ts';
+import type { Lag } from '../uptime/replay.ts';
 
 export interface Observer {
   phase?(record: PhaseRecord): void;
   progress?(snapshot: ProgressSnapshot, phase: Phase): void;
+  /** DowntimeOptimized: changes recorded but not yet replayed. */
+  lag?(lag: Lag): void;
 }
 
 export interface Context {

@@ -10,6 +10,15 @@ import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
 import { validate } from '../validate/compare.ts';
 import { need, type Context } from './context.ts';
+import type { Catalog } from '../catalog/types.ts';
+import { validateTouched } from '../validate/compare.ts';
+import {
+  downtimeStep,
+  downtimeTables,
+  readUptime,
+  uptimeTables,
+  type UptimeState,
+} from '../uptime/uptime.ts';
 
 async function buildReport(ctx: Context): Promise<Report> {
   const plan = need(ctx.plan, 'plan');
@@ -32,17 +41,29 @@ async function buildReport(ctx: Context): Promise<Report> {
   };
 }
 
+/** Validation; in DowntimeOptimized mode with a bulk copy validated under its snapshot, only what changed since. */
+async function validateAll(ctx: Context, catalog: Catalog, uptime: UptimeState | undefined): Promise<void> {
+  if (!uptime?.bulkValidated || ctx.settings.validation === 'None') {
+    await validate(ctx, catalog, ctx.plan);
+    return;
+  }
+  await validateTouched(ctx, catalog, uptimeTables(ctx));
+  await validate(ctx, catalog, ctx.plan, { tables: downtimeTables(ctx) });
+}
+
 export async function postProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
-  await validate(ctx, catalog, ctx.plan);
-  await runPool(
-    catalog.tables,
-    ctx.settings.parallelism,
-    () => connect(ctx.target, 'analyze'),
-    async (t, c) => {
-      await c.query(`ANALYZE ${qualified(ctx.settings.target.schema, t.name)}`);
-    },
-    (c) => c.end(),
+  const uptime = ctx.settings.mode === 'DowntimeOptimized' ? await readUptime(ctx) : undefined;
+  const step = (name: string, fn: () => Promise<void>) => (uptime ? downtimeStep(ctx, name, fn) : fn());
+  await step('validate', () => validateAll(ctx, catalog, uptime));
+  await step('analyze', () =>
+    runPool(
+      uptime ? downtimeTables(ctx) : catalog.tables.map((t) => t.name),
+      ctx.settings.parallelism,
+      () => connect(ctx.target, 'analyze'),
+      async (t, c) => void (await c.query(`ANALYZE ${qualified(ctx.settings.target.schema, t)}`)),
+      (c) => c.end(),
+    ),
   );
   const report = await withClient(ctx.source, 'report', async (c) => {
     const stored = await getState<Report>(c, ctx.shadow, 'report');
@@ -51,8 +72,17 @@ export async function postProcessing(ctx: Context): Promise<void> {
     await putState(c, ctx.shadow, 'report', r);
     return r;
   });
-  ctx.report = report;
+  const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
+  const t0 = performance.now();
   await withClient(ctx.target, 'cleanup', (c) => dropSchema(c, ctx.shadow));
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
   ctx.log.info({ shadow: ctx.shadow }, 'shadow schema and target bookkeeping removed');
+  if (uptime?.lockedAt) {
+    report.downtime = [
+      ...recorded,
+      { step: 'remove triggers and shadow schema', seconds: (performance.now() - t0) / 1000 },
+    ];
+    report.downtimeSeconds = (Date.now() - Date.parse(uptime.lockedAt)) / 1000;
+  }
+  ctx.report = report;
 }

@@ -2,9 +2,13 @@
 // secondary indexes and foreign keys, which are built after the load). Idempotent: a run killed
 // between the source and the target transaction repeats only what is missing.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../api/settings.ts';
 import { preLoadDdl } from '../catalog/ddl.ts';
-import { inTransaction, withClient } from '../db/connect.ts';
+import { inTransaction, withClient, type Client } from '../db/connect.ts';
+import { ddlGuardDdl, recorderDdl, triggerDdl } from '../uptime/record.ts';
+import { createReplayBookkeeping } from '../uptime/replay.ts';
+import { uptimeTables } from '../uptime/uptime.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { buildPlan } from '../plan/plan.ts';
 import { createProgressSchema } from '../state/progress.ts';
@@ -30,6 +34,42 @@ export function identityOf(s: Settings): Identity {
   };
 }
 
+/** DowntimeOptimized: the change log, its triggers, and (superuser only) the guard against schema changes. */
+async function installRecorder(c: Client, ctx: Context): Promise<void> {
+  const s = ctx.settings;
+  const tables = uptimeTables(ctx);
+  for (const sql of recorderDdl(ctx.shadow)) await c.query(sql);
+  for (const t of need(ctx.catalog, 'catalog').tables.filter((x) => tables.includes(x.name)))
+    await c.query(triggerDdl(ctx.shadow, s.name, s.source.schema, t));
+  const { rows } = await c.query<{ su: boolean }>(
+    'SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user',
+  );
+  if (rows[0]?.su)
+    for (const sql of ddlGuardDdl(ctx.shadow, s.name, s.source.schema, tables)) await c.query(sql);
+  else
+    ctx.log.warn(
+      'not a superuser: schema changes to migrated tables are detected during replay, not blocked',
+    );
+  ctx.log.info({ tables: tables.length }, 'change recording triggers installed');
+}
+
+/** Retries work that lost a lock race with the application (deadlock, lock timeout). */
+async function withLockRetries(ctx: Context, fn: () => Promise<void>, attempts = 10): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '40P01' && code !== '55P03') || i >= attempts) throw err;
+      ctx.log.warn(
+        { attempt: i, code },
+        'lock conflict with the application while installing the shadow schema; retrying',
+      );
+      await sleep(200 * i);
+    }
+  }
+}
+
 export async function preProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
@@ -49,13 +89,19 @@ export async function preProcessing(ctx: Context): Promise<void> {
       sequences: catalog.sequences.map((q) => q.name),
       types: catalog.types.map((t) => t.name),
     };
-    await inTransaction(c, async () => {
-      await createShadow(c, ctx.shadow, identityOf(s));
-      await putState(c, ctx.shadow, 'catalog', catalog);
-      await putState(c, ctx.shadow, 'plan', plan);
-      await putState(c, ctx.shadow, 'created', created);
-      await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
-    });
+    await withLockRetries(ctx, () =>
+      inTransaction(c, async () => {
+        // Triggers take a brief table lock; waiting behind a long application transaction would
+        // queue every writer behind us, so give up quickly and try again instead.
+        await c.query("SET LOCAL lock_timeout = '2s'");
+        await createShadow(c, ctx.shadow, identityOf(s));
+        await putState(c, ctx.shadow, 'catalog', catalog);
+        await putState(c, ctx.shadow, 'plan', plan);
+        await putState(c, ctx.shadow, 'created', created);
+        await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
+        if (s.mode === 'DowntimeOptimized') await installRecorder(c, ctx);
+      }),
+    );
     ctx.plan = plan;
     ctx.log.info(
       { shadow: ctx.shadow, groups: plan.groups.length, chunks: plan.chunks },
@@ -70,6 +116,7 @@ export async function preProcessing(ctx: Context): Promise<void> {
       await c.query(`SET LOCAL search_path = ${quoteIdent(s.target.schema)}`);
       for (const sql of preLoadDdl(catalog, s.target.schema)) await c.query(sql);
       await createProgressSchema(c, ctx.shadow, s.name);
+      if (s.mode === 'DowntimeOptimized') await createReplayBookkeeping(c, ctx.shadow);
     });
     ctx.log.info({ schema: s.target.schema, tables: catalog.tables.length }, 'target tables created');
   });

@@ -5,7 +5,15 @@ import { quoteIdent, quoteLiteral } from '../db/ident.ts';
 import type { Table } from '../catalog/types.ts';
 
 export type Range =
-  | { kind: 'key'; column: string; type: string; lo: string | null; hi: string | null }
+  | {
+      kind: 'key';
+      column: string;
+      type: string;
+      lo: string | null;
+      hi: string | null;
+      /** The key orders the same on every server (no collation), so the range means the same on the target. */
+      portable: boolean;
+    }
   | { kind: 'ctid'; loPage: number | null; hiPage: number | null };
 
 export interface Chunk {
@@ -30,16 +38,22 @@ const SPLITTABLE_KEY_TYPES = new Set([
 ]);
 const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
 
-export type SplitBy = { kind: 'key'; column: string; type: string; integer: boolean } | { kind: 'ctid' };
+export type SplitBy =
+  { kind: 'key'; column: string; type: string; integer: boolean; portable: boolean } | { kind: 'ctid' };
 
-/** How a table that must be split is cut: by its key's first column when that orders portably, else by ctid. */
-export function splitBy(table: Table): SplitBy {
+/**
+ * How a table that must be split is cut: by its key's first column when that orders portably, else
+ * by ctid. With `requireKey` (downtime-optimized: rows move while the bulk copy runs, and a row must
+ * belong to exactly one chunk whatever snapshot copies it) always by key when there is one.
+ */
+export function splitBy(table: Table, requireKey = false): SplitBy {
   const first = table.key[0];
   const col = table.columns.find((c) => c.name === first);
   if (col) {
     const base = col.type.replace(/\(.*\)$/, '');
-    if (SPLITTABLE_KEY_TYPES.has(base))
-      return { kind: 'key', column: col.name, type: base, integer: INTEGER_TYPES.has(base) };
+    const portable = SPLITTABLE_KEY_TYPES.has(base);
+    if (portable || requireKey)
+      return { kind: 'key', column: col.name, type: col.type, integer: INTEGER_TYPES.has(base), portable };
   }
   return { kind: 'ctid' };
 }
@@ -95,6 +109,7 @@ export function chunksFrom(table: Table, by: SplitBy, bounds: readonly (string |
             type: by.type,
             lo: lo === null ? null : String(lo),
             hi: hi === null ? null : String(hi),
+            portable: by.portable,
           }
         : { kind: 'ctid', loPage: lo === null ? null : Number(lo), hiPage: hi === null ? null : Number(hi) };
     return {
@@ -117,14 +132,14 @@ export function wholeTable(table: Table): Chunk {
   };
 }
 
-/** The WHERE clause selecting a chunk's rows, or '' for the whole table. */
+/** The WHERE clause selecting a chunk's rows, or '' for the whole table. Bounds are untyped literals: the server reads them as the key's own type. */
 export function rangePredicate(range: Range | null): string {
   if (range === null) return '';
   const parts: string[] = [];
   if (range.kind === 'key') {
     const col = quoteIdent(range.column);
-    if (range.lo !== null) parts.push(`${col} >= ${quoteLiteral(range.lo)}::${range.type}`);
-    if (range.hi !== null) parts.push(`${col} < ${quoteLiteral(range.hi)}::${range.type}`);
+    if (range.lo !== null) parts.push(`${col} >= ${quoteLiteral(range.lo)}`);
+    if (range.hi !== null) parts.push(`${col} < ${quoteLiteral(range.hi)}`);
   } else {
     if (range.loPage !== null) parts.push(`ctid >= '(${range.loPage},0)'::tid`);
     if (range.hiPage !== null) parts.push(`ctid < '(${range.hiPage},0)'::tid`);

@@ -62,12 +62,16 @@ describe('chunking', () => {
   it('splits integer keys evenly and covers every key with open-ended outer ranges', () => {
     const b = integerBoundaries(1n, 100n, 4);
     expect(b).toEqual(['26', '51', '76']);
-    const chunks = chunksFrom(table('t'), { kind: 'key', column: 'id', type: 'bigint', integer: true }, b);
+    const chunks = chunksFrom(
+      table('t'),
+      { kind: 'key', column: 'id', type: 'bigint', integer: true, portable: true },
+      b,
+    );
     expect(chunks.map((c) => rangePredicate(c.range))).toEqual([
-      `WHERE "id" < '26'::bigint`,
-      `WHERE "id" >= '26'::bigint AND "id" < '51'::bigint`,
-      `WHERE "id" >= '51'::bigint AND "id" < '76'::bigint`,
-      `WHERE "id" >= '76'::bigint`,
+      `WHERE "id" < '26'`,
+      `WHERE "id" >= '26' AND "id" < '51'`,
+      `WHERE "id" >= '51' AND "id" < '76'`,
+      `WHERE "id" >= '76'`,
     ]);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(4);
   });
@@ -95,6 +99,13 @@ describe('chunking', () => {
       key: ['code'],
     });
     expect(splitBy(t)).toEqual({ kind: 'ctid' });
+    expect(splitBy(t, true)).toEqual({
+      kind: 'key',
+      column: 'code',
+      type: 'text',
+      integer: false,
+      portable: false,
+    });
     expect(splitBy(table('u', { key: [] }))).toEqual({ kind: 'ctid' });
     expect(rangePredicate({ kind: 'ctid', loPage: 10, hiPage: 20 })).toBe(
       `WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid`,

@@ -57,7 +57,7 @@ async function boundaries(
 export async function chunkTable(src: Client, schema: string, table: Table, s: Settings): Promise<Chunk[]> {
   const n = chunkCount(table, s.splitAboveBytes, s.chunkRows);
   if (n === 1) return [wholeTable(table)];
-  const by = splitBy(table);
+  const by = splitBy(table, s.mode === 'DowntimeOptimized');
   return chunksFrom(table, by, await boundaries(src, schema, table, by, n));
 }
 

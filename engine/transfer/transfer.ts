@@ -43,6 +43,8 @@ export interface TransferOptions {
   groups?: number[];
   /** How many groups at once; settings.parallelism by default. */
   parallelism?: number;
+  /** Only chunks of these tables (downtime-optimized: uptime tables first, the rest at cutover). */
+  tables?: readonly string[];
   snapshot?: string;
 }
 
@@ -50,7 +52,10 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
   const plan = need(ctx.plan, 'plan');
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  const groups = plan.groups.filter((g) => !opts.groups || opts.groups.includes(g.id));
+  const groups = plan.groups
+    .filter((g) => !opts.groups || opts.groups.includes(g.id))
+    .map((g) => ({ ...g, chunks: g.chunks.filter((c) => !opts.tables || opts.tables.includes(c.table)) }))
+    .filter((g) => g.chunks.length > 0);
   const chunks = groups.flatMap((g) => g.chunks);
   const tracker = new ProgressTracker(chunks);
   const done = await withClient(ctx.target, 'transfer', (c) => doneChunks(c, ctx.shadow));

@@ -1,0 +1,86 @@
+// An application that keeps writing while a downtime-optimized migration runs: several concurrent
+// sessions doing inserts, updates (key changes included) and deletes on the sample shop tables,
+// some in multi-statement transactions. They stop when asked, or when the cutover locks them out.
+import pg from 'pg';
+
+export interface Writers {
+  stop(): Promise<{ committed: number; refused: number }>;
+  committed(): number;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const OPS: ((r: () => number) => string)[] = [
+  (r) => `INSERT INTO shop.events (id, customer_id, kind, payload, amount, created_at)
+          VALUES (${100_000_000 + Math.floor(r() * 1e9)}, ${1 + Math.floor(r() * 50)}, 'live', '{"w": ${Math.floor(r() * 1000)}}', ${(r() * 100).toFixed(2)}, now())
+          ON CONFLICT DO NOTHING`,
+  (r) =>
+    `UPDATE shop.events SET amount = ${(r() * 1000).toFixed(2)}, payload = payload || '{"touched": true}' WHERE id = ${1 + Math.floor(r() * 20000)}`,
+  (r) => `DELETE FROM shop.events WHERE id = ${1 + Math.floor(r() * 20000)}`,
+  // A key change: the row moves to a new primary key.
+  (r) => `UPDATE shop.events SET id = id + 1000000000 WHERE id = ${1 + Math.floor(r() * 20000)}`,
+  (r) =>
+    `UPDATE shop.customers SET name = 'renamed ' || ${Math.floor(r() * 1e6)} WHERE id = ${1 + Math.floor(r() * 400)}`,
+  (r) =>
+    `INSERT INTO shop.products VALUES ('LIVE-${Math.floor(r() * 1e6)}', 'live product', ${(r() * 50).toFixed(2)}) ON CONFLICT DO NOTHING`,
+  (r) => `UPDATE shop.products SET sku = sku || '-v2' WHERE sku = 'SKU-${1 + Math.floor(r() * 500)}'
+          AND NOT EXISTS (SELECT 1 FROM shop.order_items WHERE sku = 'SKU-${1 + Math.floor(r() * 500)}')`,
+  (
+    r,
+  ) => `WITH o AS (INSERT INTO shop.orders (customer_id, status, total, placed_at) VALUES (${1 + Math.floor(r() * 400)}, 'new', 9.99, now()) RETURNING id)
+          INSERT INTO shop.order_items SELECT id, 1, 'SKU-1', 2 FROM o`,
+  (r) => `UPDATE shop.orders SET status = 'paid', total = total + 1 WHERE id = ${1 + Math.floor(r() * 800)}`,
+];
+
+export function startWriters(url: string, sessions = 3, seed = 42): Writers {
+  let running = true;
+  let committed = 0;
+  let refused = 0;
+  const loops = Array.from({ length: sessions }, async (_, i) => {
+    const r = rng(seed + i);
+    const c = new pg.Client({ connectionString: url, application_name: `app-writer-${i}` });
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      while (running) {
+        const multi = r() < 0.2;
+        try {
+          if (multi) {
+            await c.query('BEGIN');
+            for (let k = 0; k < 3; k++) await c.query(OPS[Math.floor(r() * OPS.length)]!(r));
+            await c.query('COMMIT');
+          } else await c.query(OPS[Math.floor(r() * OPS.length)]!(r));
+          committed++;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          // Locked out by the cutover (read-only, or the session ended): the application stops.
+          if (code === '25006' || code === '57P01' || /terminat|Connection/i.test(String(err))) {
+            refused++;
+            return;
+          }
+          if (multi) await c.query('ROLLBACK').catch(() => {});
+          // Conflicts any application sees now and then: it retries with other work.
+          if (!['23505', '23503', '40P01', '40001'].includes(code ?? '')) throw err;
+        }
+        await new Promise((res) => setTimeout(res, 2));
+      }
+    } finally {
+      await c.end().catch(() => {});
+    }
+  });
+  const all = Promise.all(loops);
+  return {
+    committed: () => committed,
+    stop: async () => {
+      running = false;
+      await all;
+      return { committed, refused };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+// DowntimeOptimized end to end on real servers, with an application writing all along.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { manifestFor, query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
+import { createSampleDatabase } from '../../hack/sample/sample.ts';
+import { ferry, startFerry } from '../testing/cli.ts';
+import { schemaDigests, snapshotDatabase } from '../testing/snapshot.ts';
+import { startWriters } from '../testing/writers.ts';
+
+let pair: LocalPair;
+const dir = mkdtempSync(join(tmpdir(), 'ferry-dto-'));
+
+function manifest(name: string, spec: Record<string, unknown> = {}): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    manifestFor(pair, name, {
+      mode: 'DowntimeOptimized',
+      tables: { exclude: ['audit_log'] },
+      transfer: { parallelism: 2, splitAbove: '1Mi', chunkRows: 4000 },
+      ...spec,
+    }),
+  );
+  return file;
+}
+
+async function resetTarget(): Promise<void> {
+  await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
+  for (const r of await query<{ n: string }>(
+    pair.target,
+    "SELECT nspname AS n FROM pg_namespace WHERE nspname LIKE 'ferry\\_%'",
+  ))
+    await query(pair.target, `DROP SCHEMA "${r.n}" CASCADE`);
+}
+
+/** Waits for `check`; fails early, with the run's output, when the ferry run ends first. */
+async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  run?: ReturnType<typeof startFerry>,
+  ms = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  let ended: Awaited<ReturnType<typeof startFerry>['done']> | undefined;
+  void run?.done.then((r) => (ended = r));
+  while (!(await check())) {
+    if (ended) throw new Error(`ferry ended (${ended.code}) before ${what}:\n${ended.stderr}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const replaying = async () =>
+  (
+    await query(
+      pair.target,
+      "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'touched'",
+    )
+  ).length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.touched LIMIT 1')).length > 0;
+
+async function expectEqual(tables: string[]): Promise<void> {
+  const [src, dst] = await Promise.all([
+    schemaDigests(pair.source.url('shop'), 'shop'),
+    schemaDigests(pair.target.url('shop'), 'shop'),
+  ]);
+  for (const t of tables) expect(dst[t], `table ${t}`).toEqual(src[t]);
+}
+
+beforeAll(async () => {
+  pair = await startLocalPair();
+  const c = new pg.Client({ connectionString: pair.source.url('shop') });
+  await c.connect();
+  await createSampleDatabase(c, 'shop', 6e6);
+  await c.end();
+});
+afterAll(async () => pair?.stop());
+
+// Each test starts clean even when an earlier one failed half-way.
+beforeEach(async () => {
+  await ferry(['fallback', '-f', manifest('dto')], pair.env);
+  await resetTarget();
+});
+
+describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
+  it('copies in uptime, survives SIGKILL during replay, cuts over and ends exactly equal', async () => {
+    const writers = startWriters(pair.source.url('shop'));
+    const file = manifest('dto');
+    const first = startFerry(['run', '-f', file], pair.env);
+    await until('the replay to apply changes', replaying, first);
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+
+    const status = await ferry(['status', '-f', file], pair.env);
+    expect(status.stdout).toMatch(/Replay lag: \d+ recorded changes pending/);
+    const second = startFerry(['run', '-f', file, '--report-out', join(dir, 'dto.json')], pair.env);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(writers.committed()).toBeGreaterThan(50);
+    const approve = await ferry(['cutover', '-f', file], pair.env);
+    expect(approve.code, approve.stderr).toBe(0);
+    const done = await second.done;
+    const w = await writers.stop();
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/Downtime \(source locked for writes until done\): [\d.]+ s/);
+    process.stdout.write(
+      `${done.stdout}\nwriters: ${w.committed} transactions committed during the migration\n`,
+    );
+    await expectEqual(['events', 'customers', 'products', 'orders', 'order_items']);
+    const report = JSON.parse(readFileSync(join(dir, 'dto.json'), 'utf8')) as { downtimeSeconds: number };
+    expect(report.downtimeSeconds).toBeGreaterThan(0);
+    // No trigger, function or shadow object of ferry's is left; the source stays locked for writes.
+    const after = await snapshotDatabase(pair.source.url('shop'));
+    expect(after.triggers).toEqual([]);
+    expect(after.functions).toEqual([]);
+    expect(after.eventTriggers).toEqual([]);
+    expect(after.objects.filter((o) => o.includes('ferry'))).toEqual([]);
+    expect(after.settings.join()).toMatch(/default_transaction_read_only=on/);
+    await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
+  });
+
+  it('falls back during replay: source holds its data plus the writers changes, nothing of ferry left', async () => {
+    await resetTarget();
+    const before = await snapshotDatabase(pair.source.url('shop'));
+    const targetBefore = await snapshotDatabase(pair.target.url('shop'));
+    const writers = startWriters(pair.source.url('shop'), 2, 7);
+    const file = manifest('dto');
+    const run = startFerry(['run', '-f', file], pair.env);
+    await until('the replay to apply changes', replaying, run);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const fb = await ferry(['fallback', '-f', file], pair.env);
+    expect(fb.code, fb.stderr).toBe(0);
+    expect(fb.stdout, fb.stderr).toMatch(/fallback of dto done/);
+    // The application was never blocked and keeps writing after the fallback.
+    const committedAtFallback = writers.committed();
+    await new Promise((r) => setTimeout(r, 300));
+    const w = await writers.stop();
+    expect(w.refused).toBe(0);
+    expect(w.committed).toBeGreaterThan(committedAtFallback);
+    const after = await snapshotDatabase(pair.source.url('shop'));
+    expect(after.objects).toEqual(before.objects);
+    expect(after.triggers).toEqual(before.triggers);
+    expect(after.functions).toEqual(before.functions);
+    expect(after.eventTriggers).toEqual(before.eventTriggers);
+    expect(after.settings).toEqual(before.settings);
+    expect(await snapshotDatabase(pair.target.url('shop'))).toEqual(targetBefore);
+  });
+
+  it('refuses a table without a key at Checks, naming it, and changes nothing', async () => {
+    await resetTarget();
+    const before = await snapshotDatabase(pair.source.url('shop'));
+    const r = await ferry(['run', '-f', manifest('dto', { tables: { include: ['*'] } })], pair.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /DowntimeOptimized needs a primary key or a unique NOT NULL key on every table .*: audit_log/,
+    );
+    expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
+  });
+
+  it('stops with a clear message when a replayed table changes its schema during uptime', async () => {
+    await resetTarget();
+    const file = manifest('dto', { transfer: { parallelism: 2 } });
+    const run = startFerry(['run', '-f', file], pair.env);
+    await until(
+      'the change triggers',
+      async () =>
+        (await query(pair.source, "SELECT 1 FROM pg_trigger WHERE tgname LIKE 'ferry_dto%'")).length > 0,
+      run,
+    );
+    // The source user is a superuser here: the event trigger blocks the change outright.
+    await expect(query(pair.source, 'ALTER TABLE shop.products ADD COLUMN color text')).rejects.toThrow(
+      /table shop\.products is being migrated by dto .*schema changes are blocked/,
+    );
+    // Without the guard (a source user who is not a superuser), the replayer detects the change and stops.
+    await query(pair.source, 'ALTER EVENT TRIGGER ferry_dto_guard_ddl DISABLE');
+    await query(pair.source, 'ALTER TABLE shop.products ADD COLUMN color text');
+    const ended = await run.done;
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toMatch(
+      /ferry: error: the schema of table products changed while its changes were being recorded .*fall back/,
+    );
+    expect((await ferry(['fallback', '-f', file], pair.env)).code).toBe(0);
+    expect((await snapshotDatabase(pair.source.url('shop'))).eventTriggers).toEqual([]);
+    await query(pair.source, 'ALTER TABLE shop.products DROP COLUMN color');
+  });
+});
