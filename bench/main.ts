@@ -16,10 +16,16 @@ import { runPool } from '../engine/util/pool.ts';
 import { FERRY } from '../engine/testing/cli.ts';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
+import { benchDowntime } from './downtime.ts';
 import { parseQuantity } from '../engine/api/settings.ts';
 
 const { values } = parseArgs({
-  options: { size: { type: 'string', default: '200MB' }, parallelism: { type: 'string', default: '4' } },
+  options: {
+    size: { type: 'string', default: '200MB' },
+    parallelism: { type: 'string', default: '4' },
+    scenario: { type: 'string', default: 'all' },
+    rate: { type: 'string', default: '500' },
+  },
 });
 const bytes = parseQuantity(values.size!.replace(/B$/, ''));
 const parallelism = Number(values.parallelism);
@@ -103,45 +109,56 @@ async function ferryPipe(
   return { seconds, peakRss };
 }
 
-const pair = await startLocalPair();
-const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-try {
-  console.log(
-    `generating about ${formatBytes(bytes)} on PostgreSQL ${pair.source.version} (one table holds most of it) ...`,
-  );
-  const c = new pg.Client({ connectionString: pair.source.url('shop') });
-  await c.connect();
-  await createSampleDatabase(c, 'shop', bytes);
-  const { rows } = await c.query<{ b: string }>(
-    "SELECT sum(pg_relation_size(format('%I.%I', schemaname, tablename)))::text AS b FROM pg_tables WHERE schemaname = 'shop'",
-  );
-  await c.end();
-  console.log(
-    `source tables: ${formatBytes(Number(rows[0]!.b))} of heap; parallelism ${parallelism}; target PostgreSQL ${pair.target.version}`,
-  );
-  const raw: number[] = [];
-  const ferry: { seconds: number; peakRss: number }[] = [];
-  for (let i = 1; i <= 2; i++) {
-    raw.push(await rawPipe(pair));
-    console.log(`  raw pipe run ${i}: ${raw[raw.length - 1]!.toFixed(2)} s`);
-    ferry.push(await ferryPipe(pair, dir, i));
-    console.log(`  ferry run ${i}:    ${ferry[ferry.length - 1]!.seconds.toFixed(2)} s`);
+async function benchStandard(): Promise<void> {
+  const pair = await startLocalPair();
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  try {
+    console.log(
+      `generating about ${formatBytes(bytes)} on PostgreSQL ${pair.source.version} (one table holds most of it) ...`,
+    );
+    const c = new pg.Client({ connectionString: pair.source.url('shop') });
+    await c.connect();
+    await createSampleDatabase(c, 'shop', bytes);
+    const { rows } = await c.query<{ b: string }>(
+      "SELECT sum(pg_relation_size(format('%I.%I', schemaname, tablename)))::text AS b FROM pg_tables WHERE schemaname = 'shop'",
+    );
+    await c.end();
+    console.log(
+      `source tables: ${formatBytes(Number(rows[0]!.b))} of heap; parallelism ${parallelism}; target PostgreSQL ${pair.target.version}`,
+    );
+    const raw: number[] = [];
+    const ferry: { seconds: number; peakRss: number }[] = [];
+    for (let i = 1; i <= 2; i++) {
+      raw.push(await rawPipe(pair));
+      console.log(`  raw pipe run ${i}: ${raw[raw.length - 1]!.toFixed(2)} s`);
+      ferry.push(await ferryPipe(pair, dir, i));
+      console.log(`  ferry run ${i}:    ${ferry[ferry.length - 1]!.seconds.toFixed(2)} s`);
+    }
+    const bestRaw = Math.min(...raw);
+    const bestFerry = Math.min(...ferry.map((f) => f.seconds));
+    const peak = Math.max(...ferry.map((f) => f.peakRss));
+    console.log('');
+    console.log(`raw pipe (psql COPY | psql COPY, per table): ${bestRaw.toFixed(2)} s`);
+    console.log(`ferry transfer (memory pipe, chunked):       ${bestFerry.toFixed(2)} s`);
+    console.log(`ratio raw/ferry: ${(bestRaw / bestFerry).toFixed(3)} (target >= 0.95)`);
+    console.log(`ferry peak RSS: ${(peak / 2 ** 20).toFixed(0)} MiB (target < 256 MiB)`);
+    const q = qualified('raw', 'events');
+    const [a, b] = await Promise.all([
+      query<{ n: string }>(pair.source, 'SELECT count(*)::text AS n FROM shop.events'),
+      query<{ n: string }>(pair.target, `SELECT count(*)::text AS n FROM ${q}`),
+    ]);
+    if (a[0]!.n !== b[0]!.n) throw new Error(`raw pipe copied ${b[0]!.n} of ${a[0]!.n} events`);
+  } finally {
+    await pair.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  const bestRaw = Math.min(...raw);
-  const bestFerry = Math.min(...ferry.map((f) => f.seconds));
-  const peak = Math.max(...ferry.map((f) => f.peakRss));
-  console.log('');
-  console.log(`raw pipe (psql COPY | psql COPY, per table): ${bestRaw.toFixed(2)} s`);
-  console.log(`ferry transfer (memory pipe, chunked):       ${bestFerry.toFixed(2)} s`);
-  console.log(`ratio raw/ferry: ${(bestRaw / bestFerry).toFixed(3)} (target >= 0.95)`);
-  console.log(`ferry peak RSS: ${(peak / 2 ** 20).toFixed(0)} MiB (target < 256 MiB)`);
-  const q = qualified('raw', 'events');
-  const [a, b] = await Promise.all([
-    query<{ n: string }>(pair.source, 'SELECT count(*)::text AS n FROM shop.events'),
-    query<{ n: string }>(pair.target, `SELECT count(*)::text AS n FROM ${q}`),
-  ]);
-  if (a[0]!.n !== b[0]!.n) throw new Error(`raw pipe copied ${b[0]!.n} of ${a[0]!.n} events`);
-} finally {
-  await pair.stop();
-  rmSync(dir, { recursive: true, force: true });
+}
+
+if (values.scenario === 'all' || values.scenario === 'standard') {
+  console.log('== Standard mode: transfer vs the raw pipe ==');
+  await benchStandard();
+}
+if (values.scenario === 'all' || values.scenario === 'downtime') {
+  console.log('\n== DowntimeOptimized: downtime at two data sizes under the same write load ==');
+  await benchDowntime([bytes / 4, bytes], Number(values.rate));
 }

@@ -4,6 +4,7 @@
 // is exactly as it was. Only what the shadow schema records is touched: a completed migration has no
 // shadow schema any more, and its target is never dropped.
 import { inTransaction, withClient, type Client } from './db/connect.ts';
+import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
@@ -59,16 +60,17 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
         : created.tables.map((t) => `target table ${t}`)),
     );
   }
+  let unlocked = false;
   await withClient(ctx.source, 'fallback', (c) =>
-    inTransaction(c, async () => {
+    // Dropping the schema drops ferry's triggers, which briefly locks the application's tables.
+    withLockRetries(c, ctx.log, 'removing the shadow schema', async () => {
       // A cutover that had begun left the source read-only: it is writable again.
-      if ((await getState<UptimeState>(c, ctx.shadow, 'uptime'))?.locked) {
-        await unlockWrites(c, ctx.settings.source.database);
-        dropped.push('source write lock');
-      }
+      unlocked = (await getState<UptimeState>(c, ctx.shadow, 'uptime'))?.locked === true;
+      if (unlocked) await unlockWrites(c, ctx.settings.source.database);
       await dropSchema(c, ctx.shadow);
     }),
   );
+  if (unlocked) dropped.push('source write lock');
   dropped.push(`source shadow schema ${ctx.shadow}`);
   ctx.log.info({ dropped }, 'fallback done: the source is as it was');
   return { done: true, dropped };

@@ -2,6 +2,8 @@
 // and to move their rows. Definitions are captured as the source server renders them
 // (pg_get_indexdef, pg_get_constraintdef, pg_get_expr, format_type) while `search_path` holds only
 // the source schema, so they are unqualified and replay into any target schema.
+// The catalog is stored as JSON in the shadow schema and read back on resume: fields added later are
+// optional so that a catalog written by an older ferry still renders.
 
 export interface Column {
   name: string;
@@ -9,16 +11,21 @@ export interface Column {
   type: string;
   /** The type's oid on the source; built-in types (< 16384) may travel in binary COPY. */
   typeOid: number;
-  /** True when the type (or an array's element type) is a built-in one. */
+  /**
+   * True when values may travel in binary COPY: a built-in type (or array of one) whose binary form
+   * holds no server-specific oid. User types, composites and the reg* types are false.
+   */
   builtinType: boolean;
   notNull: boolean;
   /** Default expression, unless the column is identity or generated. */
   default: string | null;
   /** 'a' GENERATED ALWAYS, 'd' BY DEFAULT, '' none. */
   identity: '' | 'a' | 'd';
-  /** Expression of a STORED generated column: such columns are never copied, the target computes them. */
+  /** Expression of a generated column: such columns are never copied, the target computes them. */
   generated: string | null;
-  /** True when the column's type is collatable and has a non-default collation: its name (quoted). */
+  /** True for a VIRTUAL generated column (PostgreSQL 18+); absent or false means STORED. */
+  virtual?: boolean;
+  /** The column's collation when it is not its type's default, as regcollation renders it (quoted). */
   collation: string | null;
 }
 
@@ -27,13 +34,13 @@ export interface Constraint {
   kind: 'p' | 'u' | 'c' | 'f' | 'x';
   /** pg_get_constraintdef output, e.g. `PRIMARY KEY (id)`, `CHECK ((qty > 0))`. */
   definition: string;
-  /** For FKs: the referenced table's name (in the same schema) so the planner can order them. */
+  /** For FKs: the referenced table's name when it is in the same schema (null otherwise). */
   references: string | null;
 }
 
 export interface Index {
   name: string;
-  /** pg_get_indexdef output: `CREATE [UNIQUE] INDEX name ON tbl USING ...` (unqualified). */
+  /** pg_get_indexdef (pretty) output: `CREATE [UNIQUE] INDEX name ON tbl USING ...`, table unqualified. */
   definition: string;
 }
 
@@ -47,6 +54,16 @@ export interface Sequence {
   ownedBy: { table: string; column: string } | null;
 }
 
+export interface IdentitySequence {
+  column: string;
+  lastValue: string | null;
+  isCalled: boolean;
+  /** The sequence's name on the source, recreated under the same name. */
+  sequence?: string;
+  /** Identity sequence options (INCREMENT, MINVALUE, ...; no AS: that is the column's type). */
+  options?: string;
+}
+
 export interface Table {
   name: string;
   columns: Column[];
@@ -54,11 +71,13 @@ export interface Table {
   key: string[];
   /** True when `key` is the primary key (not a unique-not-null substitute). */
   keyIsPrimary: boolean;
+  /** The constraint or index that enforces `key` (null when there is none), so it can be built first. */
+  keyName?: string | null;
   constraints: Constraint[];
   /** Indexes that do not back a constraint (those come with their constraint). */
   indexes: Index[];
-  /** Identity columns' sequences: the state to restore after the load. */
-  identitySequences: { column: string; lastValue: string | null; isCalled: boolean }[];
+  /** Identity columns' sequences: their options, and the state to restore after the load. */
+  identitySequences: IdentitySequence[];
   rowEstimate: number;
   /** pg_total_relation_size, bytes. */
   totalBytes: number;
@@ -78,8 +97,11 @@ export interface UserType {
 export interface Catalog {
   schema: string;
   serverVersion: number;
+  /** Enums, domains, composite and range types, each after the types it depends on. */
   types: UserType[];
-  /** Sequences not owned by identity columns (serial and free-standing), in the schema. */
+  /** Serial and free-standing sequences: not those of identity columns (see Table.identitySequences). */
   sequences: Sequence[];
   tables: Table[];
+  /** Tables of the schema left out because ferry cannot rebuild them (partitions, inheritance). */
+  skipped?: { table: string; reason: string }[];
 }

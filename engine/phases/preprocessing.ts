@@ -2,10 +2,10 @@
 // secondary indexes and foreign keys, which are built after the load). Idempotent: a run killed
 // between the source and the target transaction repeats only what is missing.
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../api/settings.ts';
 import { preLoadDdl } from '../catalog/ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
+import { withLockRetries } from '../db/lock-retry.ts';
 import { ddlGuardDdl, recorderDdl, triggerDdl } from '../uptime/record.ts';
 import { createReplayBookkeeping } from '../uptime/replay.ts';
 import { uptimeTables } from '../uptime/uptime.ts';
@@ -53,23 +53,6 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
   ctx.log.info({ tables: tables.length }, 'change recording triggers installed');
 }
 
-/** Retries work that lost a lock race with the application (deadlock, lock timeout). */
-async function withLockRetries(ctx: Context, fn: () => Promise<void>, attempts = 10): Promise<void> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code !== '40P01' && code !== '55P03') || i >= attempts) throw err;
-      ctx.log.warn(
-        { attempt: i, code },
-        'lock conflict with the application while installing the shadow schema; retrying',
-      );
-      await sleep(200 * i);
-    }
-  }
-}
-
 export async function preProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
@@ -89,19 +72,14 @@ export async function preProcessing(ctx: Context): Promise<void> {
       sequences: catalog.sequences.map((q) => q.name),
       types: catalog.types.map((t) => t.name),
     };
-    await withLockRetries(ctx, () =>
-      inTransaction(c, async () => {
-        // Triggers take a brief table lock; waiting behind a long application transaction would
-        // queue every writer behind us, so give up quickly and try again instead.
-        await c.query("SET LOCAL lock_timeout = '2s'");
-        await createShadow(c, ctx.shadow, identityOf(s));
-        await putState(c, ctx.shadow, 'catalog', catalog);
-        await putState(c, ctx.shadow, 'plan', plan);
-        await putState(c, ctx.shadow, 'created', created);
-        await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
-        if (s.mode === 'DowntimeOptimized') await installRecorder(c, ctx);
-      }),
-    );
+    await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {
+      await createShadow(c, ctx.shadow, identityOf(s));
+      await putState(c, ctx.shadow, 'catalog', catalog);
+      await putState(c, ctx.shadow, 'plan', plan);
+      await putState(c, ctx.shadow, 'created', created);
+      await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
+      if (s.mode === 'DowntimeOptimized') await installRecorder(c, ctx);
+    });
     ctx.plan = plan;
     ctx.log.info(
       { shadow: ctx.shadow, groups: plan.groups.length, chunks: plan.chunks },

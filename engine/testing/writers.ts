@@ -6,6 +6,8 @@ import pg from 'pg';
 export interface Writers {
   stop(): Promise<{ committed: number; refused: number }>;
   committed(): number;
+  /** Latency of the transactions committed since the last call. */
+  takeStats(): WriterStats;
 }
 
 function rng(seed: number) {
@@ -38,7 +40,24 @@ const OPS: ((r: () => number) => string)[] = [
   (r) => `UPDATE shop.orders SET status = 'paid', total = total + 1 WHERE id = ${1 + Math.floor(r() * 800)}`,
 ];
 
-export function startWriters(url: string, sessions = 3, seed = 42): Writers {
+export interface WriterOptions {
+  sessions?: number;
+  seed?: number;
+  /** Transactions per second over all sessions; as fast as they go by default. */
+  rate?: number;
+}
+
+export interface WriterStats {
+  transactions: number;
+  meanMs: number;
+  p95Ms: number;
+}
+
+export function startWriters(url: string, opts: WriterOptions = {}): Writers {
+  const sessions = opts.sessions ?? 3;
+  const seed = opts.seed ?? 42;
+  const pause = opts.rate ? (1000 * sessions) / opts.rate : 2;
+  let latencies: number[] = [];
   let running = true;
   let committed = 0;
   let refused = 0;
@@ -50,6 +69,7 @@ export function startWriters(url: string, sessions = 3, seed = 42): Writers {
     try {
       while (running) {
         const multi = r() < 0.2;
+        const t0 = performance.now();
         try {
           if (multi) {
             await c.query('BEGIN');
@@ -57,6 +77,7 @@ export function startWriters(url: string, sessions = 3, seed = 42): Writers {
             await c.query('COMMIT');
           } else await c.query(OPS[Math.floor(r() * OPS.length)]!(r));
           committed++;
+          latencies.push(performance.now() - t0);
         } catch (err) {
           const code = (err as { code?: string }).code;
           // Locked out by the cutover (read-only, or the session ended): the application stops.
@@ -68,7 +89,7 @@ export function startWriters(url: string, sessions = 3, seed = 42): Writers {
           // Conflicts any application sees now and then: it retries with other work.
           if (!['23505', '23503', '40P01', '40001'].includes(code ?? '')) throw err;
         }
-        await new Promise((res) => setTimeout(res, 2));
+        await new Promise((res) => setTimeout(res, Math.max(0, pause - (performance.now() - t0))));
       }
     } finally {
       await c.end().catch(() => {});
@@ -77,6 +98,15 @@ export function startWriters(url: string, sessions = 3, seed = 42): Writers {
   const all = Promise.all(loops);
   return {
     committed: () => committed,
+    takeStats: () => {
+      const l = latencies.sort((a, b) => a - b);
+      latencies = [];
+      return {
+        transactions: l.length,
+        meanMs: l.reduce((a, b) => a + b, 0) / Math.max(l.length, 1),
+        p95Ms: l[Math.floor(l.length * 0.95)] ?? 0,
+      };
+    },
     stop: async () => {
       running = false;
       await all;

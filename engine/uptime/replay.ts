@@ -60,8 +60,10 @@ export interface Replayer {
 
 /** Applies one batch; returns how many log entries it consumed (0 when the log is empty). */
 export async function replayBatch(src: Client, dst: Client, r: Replayer): Promise<number> {
+  // seq is bigint, which node-postgres hands over as a string; the order must come from the bigint
+  // column itself (a `seq::text` alias would sort '1027' before '861' and replay changes out of order).
   const { rows } = await src.query<LogEntry>(
-    `SELECT seq::text, tbl, op::text AS op, old_key, new_row FROM ${qualified(r.shadow, LOG_TABLE)} ORDER BY seq LIMIT ${r.batchSize}`,
+    `SELECT seq, tbl, op::text AS op, old_key, new_row FROM ${qualified(r.shadow, LOG_TABLE)} ORDER BY seq LIMIT ${r.batchSize}`,
   );
   if (rows.length === 0) return 0;
   const seqs = rows.map((e) => e.seq);

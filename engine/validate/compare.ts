@@ -163,11 +163,14 @@ export async function validateTouched(
           measure(src, measureKeysSql(catalog.schema, t), [page]),
           measure(dst, measureKeysSql(ctx.settings.target.schema, t), [page]),
         ]);
-        if (a.rows !== b.rows || a.checksum !== b.checksum)
+        if (a.rows !== b.rows || a.checksum !== b.checksum) {
+          const rows = await differingRows(src, dst, catalog.schema, ctx.settings.target.schema, t, page);
           throw new ValidationError(
             name,
-            `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}, checksums ${a.checksum === b.checksum ? 'equal' : 'differ'})`,
+            `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}); ` +
+              `first differing keys: ${rows.join('; ')}`,
           );
+        }
       }
     }
   } finally {
@@ -175,4 +178,33 @@ export async function validateTouched(
   }
   ctx.log.info({ keys, tables: tables.length }, 'changed rows validated equal');
   return keys;
+}
+
+/** The keys of a page whose rows differ, each with what each side holds (for the error message). */
+async function differingRows(
+  src: Client,
+  dst: Client,
+  sourceSchema: string,
+  targetSchema: string,
+  t: Table,
+  page: string,
+): Promise<string[]> {
+  const sql = (schema: string) => {
+    const match = t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
+    const key = `jsonb_build_object(${t.key.map((k) => `${quoteLiteral(k)}, k.${quoteIdent(k)}`).join(', ')})::text`;
+    return `SELECT ${key} AS key, md5(t::text) AS h FROM jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k LEFT JOIN ${qualified(schema, t.name)} t ON ${match}`;
+  };
+  const [a, b] = await Promise.all([
+    src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
+    dst.query<{ key: string; h: string | null }>(sql(targetSchema), [page]),
+  ]);
+  const there = new Map(b.rows.map((r) => [r.key, r.h]));
+  const state = (h: string | null | undefined) => (h ? 'present' : 'absent');
+  return a.rows
+    .filter((r) => r.h !== there.get(r.key))
+    .slice(0, 5)
+    .map(
+      (r) =>
+        `${r.key}: source ${state(r.h)}, target ${state(there.get(r.key))}${r.h && there.get(r.key) ? ' with other values' : ''}`,
+    );
 }

@@ -1,0 +1,101 @@
+// DowntimeOptimized benchmark: the downtime (source write lock to done) at two data sizes under the
+// same write load, and how much the change-recording triggers slow the application's writes.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { formatBytes } from '../engine/progress.ts';
+import type { Report } from '../engine/report.ts';
+import { FERRY } from '../engine/testing/cli.ts';
+import { startWriters, type WriterStats } from '../engine/testing/writers.ts';
+import { manifestFor, query, startLocalPair } from '../hack/local-pair.ts';
+import { createSampleDatabase } from '../hack/sample/sample.ts';
+
+interface Result {
+  bytes: number;
+  downtime: number;
+  steps: { step: string; seconds: number }[];
+  before: WriterStats;
+  during: WriterStats;
+}
+
+function ferry(args: string[], env: Record<string, string>) {
+  const child = spawn(FERRY, args, {
+    env: { ...process.env, FERRY_LOG_JSON: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<void>((res, rej) =>
+    child.on('close', (code) =>
+      code === 0 ? res() : rej(new Error(`ferry ${args[0]} exited ${code}: ${err.slice(-3000)}`)),
+    ),
+  );
+  return { done, stderr: () => err };
+}
+
+async function one(bytes: number, rate: number): Promise<Result> {
+  const pair = await startLocalPair();
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-dto-'));
+  try {
+    const c = new pg.Client({ connectionString: pair.source.url('shop') });
+    await c.connect();
+    await createSampleDatabase(c, 'shop', bytes);
+    await c.end();
+    const writers = startWriters(pair.source.url('shop'), { sessions: 4, rate });
+    await sleep(3000);
+    const before = writers.takeStats();
+    const file = join(dir, 'dto.yaml');
+    writeFileSync(
+      file,
+      manifestFor(pair, 'bench-dto', {
+        mode: 'DowntimeOptimized',
+        tables: { exclude: ['audit_log'] },
+        transfer: { parallelism: 4, splitAbove: '64Mi' },
+      }),
+    );
+    const run = ferry(['run', '-f', file, '--report-out', join(dir, 'report.json')], pair.env);
+    // Uptime: bulk copy, then replay; measure the writers while the triggers record their changes.
+    for (;;) {
+      if (run.stderr().includes('waiting for cutover approval')) break;
+      await sleep(200);
+    }
+    writers.takeStats();
+    await sleep(3000);
+    const during = writers.takeStats();
+    await ferry(['cutover', '-f', file], pair.env).done;
+    await run.done;
+    await writers.stop();
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+    await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
+    return { bytes, downtime: report.downtimeSeconds ?? NaN, steps: report.downtime ?? [], before, during };
+  } finally {
+    await pair.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchDowntime(sizes: number[], rate: number): Promise<void> {
+  const results: Result[] = [];
+  for (const bytes of sizes) {
+    console.log(`  ${formatBytes(bytes)} with ${rate} writes/s ...`);
+    const r = await one(bytes, rate);
+    results.push(r);
+    console.log(
+      `  ${formatBytes(bytes)}: downtime ${r.downtime.toFixed(2)} s (${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(3)}`).join(', ')})`,
+    );
+    console.log(
+      `    writers: ${r.before.meanMs.toFixed(2)} ms mean / ${r.before.p95Ms.toFixed(2)} ms p95 without triggers, ` +
+        `${r.during.meanMs.toFixed(2)} / ${r.during.p95Ms.toFixed(2)} ms while recording ` +
+        `(${(100 * (r.during.meanMs / r.before.meanMs - 1)).toFixed(0)}% slower on average)`,
+    );
+  }
+  const [small, large] = results;
+  if (small && large)
+    console.log(
+      `downtime ${formatBytes(small.bytes)}: ${small.downtime.toFixed(2)} s, ${formatBytes(large.bytes)}: ${large.downtime.toFixed(2)} s; ` +
+        `ratio large/small ${(large.downtime / small.downtime).toFixed(2)} (target: does not grow; each under 2 s)`,
+    );
+}
