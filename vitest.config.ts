@@ -19,6 +19,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'controlplane',
+          include: [tiers.controlplane],
+          exclude: ignored,
+          globalSetup: ['test/controlplane/setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'db',
           include: [tiers.db],
           exclude: ignored,

@@ -79,7 +79,8 @@ async function selectTables(
   const problems: string[] = [];
   const found = new Set(rels.map((r) => r.name));
   for (const name of only ?? [])
-    if (!found.has(name)) problems.push(`table ${quoteIdent(name)} does not exist in schema ${quoteIdent(schema)}`);
+    if (!found.has(name))
+      problems.push(`table ${quoteIdent(name)} does not exist in schema ${quoteIdent(schema)}`);
   const tables: RelationRow[] = [];
   const skipped: { table: string; reason: string }[] = [];
   for (const r of rels) {
@@ -242,22 +243,20 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
       serverVersion: version,
       types: await userTypes(c, schema, [...new Set(cols.map((x) => x.typeoid))], version),
       sequences: await schemaSequences(c, schema, rels),
-      tables: selected.tables.map(
-        (r): Table => ({
-          name: r.name,
-          columns: (colsOf.get(r.oid) ?? []).map(toColumn),
-          key: keyOf.get(r.oid)?.cols ?? [],
-          keyIsPrimary: keyOf.get(r.oid)?.primary ?? false,
-          keyName: keyOf.get(r.oid)?.name ?? null,
-          constraints: (consOf.get(r.oid) ?? []).map(({ rel: _rel, ...k }) => k),
-          indexes: (idxOf.get(r.oid) ?? []).map(({ rel: _rel, ...i }) => i),
-          identitySequences: identityOf.get(r.oid) ?? [],
-          rowEstimate: Math.max(0, Math.round(r.reltuples)),
-          totalBytes: Number(r.total),
-          heapBytes: Number(r.heap),
-          pages: r.relpages,
-        }),
-      ),
+      tables: selected.tables.map((r): Table => ({
+        name: r.name,
+        columns: (colsOf.get(r.oid) ?? []).map(toColumn),
+        key: keyOf.get(r.oid)?.cols ?? [],
+        keyIsPrimary: keyOf.get(r.oid)?.primary ?? false,
+        keyName: keyOf.get(r.oid)?.name ?? null,
+        constraints: (consOf.get(r.oid) ?? []).map(({ rel: _rel, ...k }) => k),
+        indexes: (idxOf.get(r.oid) ?? []).map(({ rel: _rel, ...i }) => i),
+        identitySequences: identityOf.get(r.oid) ?? [],
+        rowEstimate: Math.max(0, Math.round(r.reltuples)),
+        totalBytes: Number(r.total),
+        heapBytes: Number(r.heap),
+        pages: r.relpages,
+      })),
       skipped: selected.skipped,
     };
     await c.query('COMMIT');

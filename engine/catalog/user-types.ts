@@ -64,9 +64,13 @@ async function reachableTypes(
 /** What must be created: local, not from an extension, not an array or multirange (those come along). */
 function creatable(t: TypeRow): boolean {
   if (!t.local || t.extension || t.elem !== 0 || t.kind === 'm') return false;
-  if (t.kind === 'e' || t.kind === 'd' || t.kind === 'r' || (t.kind === 'c' && t.relkind === 'c')) return true;
-  if (t.kind === 'c') throw new Error(`type ${quoteIdent(t.name)} is a table's row type: ferry cannot recreate it`);
-  throw new Error(`type ${quoteIdent(t.name)} is a base type not provided by an extension: ferry cannot recreate it`);
+  if (t.kind === 'e' || t.kind === 'd' || t.kind === 'r' || (t.kind === 'c' && t.relkind === 'c'))
+    return true;
+  if (t.kind === 'c')
+    throw new Error(`type ${quoteIdent(t.name)} is a table's row type: ferry cannot recreate it`);
+  throw new Error(
+    `type ${quoteIdent(t.name)} is a base type not provided by an extension: ferry cannot recreate it`,
+  );
 }
 
 async function enums(c: pg.ClientBase, oids: number[]): Promise<Map<number, string>> {
@@ -111,7 +115,10 @@ async function domains(c: pg.ClientBase, oids: number[]): Promise<Map<number, st
 }
 
 async function composites(c: pg.ClientBase, oids: number[]): Promise<Map<number, string>> {
-  const { rows } = await c.query<{ oid: number; attrs: { name: string; type: string; coll: string | null }[] }>(
+  const { rows } = await c.query<{
+    oid: number;
+    attrs: { name: string; type: string; coll: string | null }[];
+  }>(
     `SELECT t.oid::int AS oid,
             json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
                        'coll', CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
@@ -178,11 +185,14 @@ async function ranges(c: pg.ClientBase, oids: number[], version: number): Promis
  */
 export function orderByDependency<T extends { name: string; uses: string[] }>(items: T[]): T[] {
   const byName = new Map(items.map((i) => [i.name, i]));
-  const waiting = new Map(items.map((i) => [i.name, new Set(i.uses.filter((u) => byName.has(u) && u !== i.name))]));
+  const waiting = new Map(
+    items.map((i) => [i.name, new Set(i.uses.filter((u) => byName.has(u) && u !== i.name))]),
+  );
   const out: T[] = [];
   while (waiting.size > 0) {
     const ready = [...waiting].filter(([, deps]) => deps.size === 0).map(([n]) => n);
-    if (ready.length === 0) throw new Error(`types depend on each other in a cycle: ${[...waiting.keys()].join(', ')}`);
+    if (ready.length === 0)
+      throw new Error(`types depend on each other in a cycle: ${[...waiting.keys()].join(', ')}`);
     ready.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const n of ready) {
       out.push(byName.get(n)!);

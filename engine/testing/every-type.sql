@@ -1,8 +1,15 @@
 -- A schema with every common type and shape of table, for end-to-end tests. Runs with search_path
--- set to the schema that receives it.
+-- set to the schema that receives it (engine/testing/every-type.ts loads it into a named schema).
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'it''s complicated');
 CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
+-- Types made of other types: they must be created in dependency order, not in name or oid order.
+CREATE DOMAIN zip_code AS varchar(10) COLLATE "C" DEFAULT '00000' NOT NULL CONSTRAINT zip_digits CHECK (VALUE ~ '^[0-9]+$');
+CREATE TYPE address AS (street text, city text COLLATE "C", zip zip_code, moods mood[]);
+CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
 CREATE SEQUENCE ticket_no START 1000 INCREMENT 7;
+-- Used by no default (the application calls nextval itself); descending, cycling, cached.
+CREATE SEQUENCE "Invoice No" AS integer INCREMENT BY -1 MINVALUE -1000000 MAXVALUE -1 START -1 CACHE 10 CYCLE;
+SELECT count(nextval('"Invoice No"')) FROM generate_series(1, 42);
 
 CREATE TABLE every_type (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -17,13 +24,14 @@ CREATE TABLE every_type (
   c_int_array integer[], c_text_array text[], c_matrix integer[][],
   c_mood mood, c_moods mood[], c_positive positive_int,
   c_inet inet, c_money_like numeric(20, 4) DEFAULT 0,
+  c_address address, c_range floatrange, c_text_c text COLLATE "C",
   c_ticket integer NOT NULL DEFAULT nextval('ticket_no'),
   c_total numeric GENERATED ALWAYS AS (coalesce(c_numeric, 0) * 2) STORED
 );
 
 INSERT INTO every_type (c_int2, c_int4, c_int8, c_numeric, c_numeric_free, c_float4, c_float8, c_text, c_varchar, c_char,
   c_bytea, c_bool, c_date, c_time, c_timetz, c_timestamp, c_timestamptz, c_interval, c_uuid, c_json, c_jsonb,
-  c_int_array, c_text_array, c_matrix, c_mood, c_moods, c_positive, c_inet)
+  c_int_array, c_text_array, c_matrix, c_mood, c_moods, c_positive, c_inet, c_address, c_range, c_text_c)
 SELECT g % 32000, g, g::bigint * 1000000007, (g % 100000) / 100.0, g / 7.0, g / 3.0, g / 11.0,
   'text ' || g || E' with \t tab, \\ backslash, "quotes" and ünïcødé', 'varchar ' || g, 'c' || (g % 100),
   decode(md5(g::text), 'hex'), g % 2 = 0,
@@ -33,16 +41,23 @@ SELECT g % 32000, g, g::bigint * 1000000007, (g % 100000) / 100.0, g / 7.0, g / 
   jsonb_build_object('k', g, 'nested', jsonb_build_object('x', g % 3)),
   ARRAY[g, g + 1, NULL], ARRAY['a' || g, NULL, 'c,d'], ARRAY[[g, 2], [3, 4]],
   (ARRAY['sad', 'ok', 'happy', 'it''s complicated'])[1 + g % 4]::mood, ARRAY['ok', 'happy']::mood[], 1 + g % 50,
-  ('10.0.' || (g % 255) || '.1')::inet
+  ('10.0.' || (g % 255) || '.1')::inet,
+  ROW('Main St ' || g, 'Zürich', lpad((g % 10000)::text, 5, '0'), ARRAY['ok']::mood[])::address,
+  floatrange(g / 4.0, g / 2.0), 'C ' || g
 FROM generate_series(1, 3000) g;
 
 -- A row with NULL in every nullable column, and the special floats.
-INSERT INTO every_type (c_ticket) VALUES (DEFAULT);
+INSERT INTO every_type (c_money_like) VALUES (NULL);
 INSERT INTO every_type (c_float4, c_float8, c_numeric_free) VALUES ('NaN', '-Infinity', 'NaN'), ('Infinity', '-0', '-0.000');
--- Multi-megabyte values.
+-- Multi-megabyte values: 3.2 MB of incompressible bytes (TOAST cannot shrink them), 3 MB of text.
 INSERT INTO every_type (c_bytea, c_text)
-SELECT decode(repeat(md5(g::text), 100000), 'hex'), repeat('x', 3000000) FROM generate_series(1, 3) g;
+SELECT (SELECT decode(string_agg(md5(g || ':' || i), '' ORDER BY i), 'hex') FROM generate_series(1, 200000) i),
+       repeat('x', 3000000)
+FROM generate_series(1, 3) g;
 DELETE FROM every_type WHERE id % 500 = 0;
+-- The identity moves past the largest id that remains.
+INSERT INTO every_type DEFAULT VALUES;
+DELETE FROM every_type WHERE id = (SELECT max(id) FROM every_type);
 
 CREATE TABLE serial_things (id serial PRIMARY KEY, big bigserial, label text UNIQUE, note text CHECK (note <> ''));
 INSERT INTO serial_things (label, note) SELECT 'label ' || g, 'note' FROM generate_series(1, 200) g;
@@ -64,8 +79,29 @@ INSERT INTO "Order" SELECT g, 'sel' || g, date '2024-01-01' + g, CASE WHEN g % 3
 CREATE TABLE "Mixed Case" ("Key" text PRIMARY KEY, "we""ird col" int);
 INSERT INTO "Mixed Case" SELECT 'k' || g, g FROM generate_series(1, 100) g;
 
+-- Quote, double quote, space and dot in names; a key that is a UNIQUE constraint, not a primary key.
+CREATE TABLE "it's a ""table"".v2" (
+  "Code" text NOT NULL CONSTRAINT "code is unique" UNIQUE,
+  "the ""value""" integer DEFAULT 42,
+  "order" integer CONSTRAINT "order.positive" CHECK ("order" > 0)
+);
+INSERT INTO "it's a ""table"".v2" SELECT 'code-' || g, g, NULLIF(g % 7, 0) FROM generate_series(1, 300) g;
+
+-- An exclusion constraint (&& on ranges needs no extension) and UNIQUE NULLS NOT DISTINCT (15+).
+CREATE TABLE bookings (
+  id integer GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10 CACHE 5) PRIMARY KEY,
+  room text,
+  during tsrange NOT NULL,
+  CONSTRAINT bookings_no_overlap EXCLUDE USING gist (during WITH &&),
+  CONSTRAINT bookings_room_unique UNIQUE NULLS NOT DISTINCT (room)
+);
+INSERT INTO bookings (room, during)
+SELECT CASE WHEN g < 60 THEN 'room ' || g END, tsrange(timestamp '2025-01-01' + g * interval '1 hour',
+       timestamp '2025-01-01' + (g + 1) * interval '1 hour')
+FROM generate_series(1, 60) g;
+
 CREATE TABLE line_items (
-  order_id integer NOT NULL REFERENCES "Order" ("Id"),
+  order_id integer NOT NULL,
   line smallint NOT NULL,
   qty integer NOT NULL CHECK (qty > 0),
   parent_order integer, parent_line smallint,
@@ -77,6 +113,11 @@ INSERT INTO line_items SELECT o, l, l * 2, CASE WHEN l > 1 THEN o END, CASE WHEN
 
 CREATE TABLE tree (id integer PRIMARY KEY, parent integer REFERENCES tree (id), name text);
 INSERT INTO tree SELECT g, CASE WHEN g > 1 THEN g / 2 END, 'node ' || g FROM generate_series(1, 1000) g;
+ALTER TABLE tree ADD CONSTRAINT tree_name_not_empty CHECK (name <> '') NOT VALID;
+
+-- A foreign key to the UNIQUE constraint of the table with odd names.
+CREATE TABLE code_refs (id bigserial PRIMARY KEY, code text REFERENCES "it's a ""table"".v2" ("Code") ON UPDATE CASCADE);
+INSERT INTO code_refs (code) SELECT 'code-' || (1 + g % 300) FROM generate_series(1, 2000) g;
 
 CREATE TABLE no_key (at timestamptz, message text, level smallint);
 INSERT INTO no_key SELECT timestamptz '2025-01-01' + g * interval '1 s', 'msg ' || (g % 10), g % 5 FROM generate_series(1, 5000) g;
@@ -84,7 +125,14 @@ INSERT INTO no_key SELECT * FROM no_key WHERE level = 0; -- exact duplicates: a 
 
 CREATE INDEX every_type_varchar_lower ON every_type (lower(c_varchar));
 CREATE INDEX every_type_recent ON every_type (c_timestamptz) WHERE c_bool;
-CREATE UNIQUE INDEX order_select_unique ON "Order" ("select");
-CREATE INDEX no_key_at ON no_key USING brin (at);
 CREATE INDEX every_type_jsonb ON every_type USING gin (c_jsonb);
+CREATE INDEX every_type_pattern ON every_type (c_varchar varchar_pattern_ops, c_text_c DESC NULLS LAST);
+CREATE UNIQUE INDEX order_select_unique ON "Order" ("select");
+CREATE INDEX "Order from, with Mixed" ON "Order" ("from" DESC) INCLUDE ("Mixed Case") WHERE "from" IS NOT NULL;
+CREATE UNIQUE INDEX line_items_expression ON line_items ((order_id * 10 + line));
+CREATE INDEX no_key_at ON no_key USING brin (at);
+-- Added last: rows written before a deferred constraint exists queue no trigger events, which would
+-- forbid the CREATE INDEX statements above in the same transaction.
+ALTER TABLE line_items ADD CONSTRAINT line_items_order_id_fkey FOREIGN KEY (order_id) REFERENCES "Order" ("Id")
+  ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 ANALYZE;
