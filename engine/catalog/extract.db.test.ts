@@ -7,7 +7,7 @@ import { quoteIdent } from '../db/ident.ts';
 import { loadEveryType } from '../testing/every-type.ts';
 import { droppedForeignKeys, postLoadSteps, preLoadDdl } from './ddl.ts';
 import { catalogDifferences } from './diff.ts';
-import { extractCatalog } from './extract.ts';
+import { extractCatalog, refreshSequences } from './extract.ts';
 import type { Catalog, Table } from './types.ts';
 
 let source: PostgresServer;
@@ -125,7 +125,7 @@ describe('extractCatalog on the every-type fixture (PostgreSQL 15)', () => {
       `CREATE TYPE "address" AS ("street" text, "city" text COLLATE "C", "zip" zip_code, "moods" mood[])`,
     );
     expect(def.floatrange).toBe(
-      `CREATE TYPE "floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = floatmultirange)`,
+      `CREATE TYPE "floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "floatmultirange")`,
     );
   });
 
@@ -244,6 +244,75 @@ describe('rebuilding on PostgreSQL 18 from the rendered DDL', () => {
     // The FK to "Order" cannot exist on the target: everything else must.
     const fk = 'table "line_items" constraint "line_items_order_id_fkey": missing';
     expect(catalogDifferences(src, dst, { sequenceValues: true })).toEqual([fk]);
+  });
+});
+
+describe('types from extensions, and PostgreSQL 18 virtual generated columns', () => {
+  it('leaves extension types to the extension, in another schema or in the migrated one', async () => {
+    await withClient(source, (c) =>
+      c.query(`
+        CREATE EXTENSION citext SCHEMA public;
+        CREATE SCHEMA ext;
+        CREATE EXTENSION hstore SCHEMA ext;
+        CREATE TABLE ext.emails (id int PRIMARY KEY, email public.citext NOT NULL, attrs ext.hstore);`),
+    );
+    const src = await extract(source, 'ext');
+    expect(src.types, 'no CREATE TYPE for extension types').toEqual([]);
+    const cols = table(src, 'emails').columns;
+    expect(cols.map((c) => [c.name, c.type, c.builtinType])).toEqual([
+      ['id', 'integer', true],
+      ['email', 'public.citext', false],
+      ['attrs', 'hstore', false],
+    ]);
+    // The target provides the extensions, hstore inside the target schema as on the source.
+    await withClient(target, (c) =>
+      c.query(
+        'CREATE EXTENSION citext SCHEMA public; CREATE SCHEMA ext_copy; CREATE EXTENSION hstore SCHEMA ext_copy',
+      ),
+    );
+    await rebuild(src, 'ext_copy');
+    expect(catalogDifferences(src, await extract(target, 'ext_copy'))).toEqual([]);
+  });
+
+  it('renders a virtual generated column as virtual', async () => {
+    await withClient(target, (c) =>
+      c.query(`CREATE SCHEMA virt;
+        CREATE TABLE virt.t (a int, doubled int GENERATED ALWAYS AS (a * 2) VIRTUAL, kept int GENERATED ALWAYS AS (a + 1) STORED)`),
+    );
+    const src = await extract(target, 'virt');
+    expect(table(src, 't').columns.map((c) => [c.name, c.generated, c.virtual ?? false, c.default])).toEqual([
+      ['a', null, false, null],
+      ['doubled', '(a * 2)', true, null],
+      ['kept', '(a + 1)', false, null],
+    ]);
+    await rebuild(src, 'virt_copy');
+    expect(catalogDifferences(src, await extract(target, 'virt_copy'))).toEqual([]);
+  });
+});
+
+describe('refreshSequences', () => {
+  it('re-reads serial, free and identity sequences after the application moved them', async () => {
+    await withClient(source, (c) =>
+      c.query(`
+        CREATE SCHEMA moving;
+        CREATE TABLE moving.t (id int GENERATED ALWAYS AS IDENTITY, s serial, v text);
+        CREATE SEQUENCE moving.free;`),
+    );
+    const before = await extract(source, 'moving');
+    await withClient(source, (c) =>
+      c.query(
+        `INSERT INTO moving.t (v) SELECT 'x' FROM generate_series(1, 5); SELECT nextval('moving.free')`,
+      ),
+    );
+    const after = await withClient(source, (c) => refreshSequences(c, before));
+    expect(after.sequences.map((s) => [s.name, s.lastValue, s.isCalled])).toEqual([
+      ['free', '1', true],
+      ['t_s_seq', '5', true],
+    ]);
+    expect(table(after, 't').identitySequences).toMatchObject([
+      { column: 'id', lastValue: '5', isCalled: true },
+    ]);
+    expect(before.sequences.map((s) => s.isCalled)).toEqual([false, false]);
   });
 });
 

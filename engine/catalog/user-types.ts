@@ -156,7 +156,7 @@ async function ranges(c: pg.ClientBase, oids: number[], version: number): Promis
                  THEN r.rngcollation::regcollation::text END AS coll,
             CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END AS canonical,
             CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END AS diff,
-            ${version >= 14 ? '(SELECT quote_ident(m.typname) FROM pg_type m WHERE m.oid = r.rngmultitypid)' : 'NULL'} AS multirange
+            ${version >= 14 ? '(SELECT m.typname FROM pg_type m WHERE m.oid = r.rngmultitypid)' : 'NULL'} AS multirange
        FROM pg_range r JOIN pg_type t ON t.oid = r.rngtypid JOIN pg_type s ON s.oid = r.rngsubtype
        JOIN pg_opclass o ON o.oid = r.rngsubopc
       WHERE r.rngtypid = ANY($1)`,
@@ -173,7 +173,7 @@ async function ranges(c: pg.ClientBase, oids: number[], version: number): Promis
       if (r.opclass) parts.push(`SUBTYPE_OPCLASS = ${r.opclass}`);
       if (r.coll) parts.push(`COLLATION = ${r.coll}`);
       if (r.diff) parts.push(`SUBTYPE_DIFF = ${r.diff}`);
-      if (r.multirange) parts.push(`MULTIRANGE_TYPE_NAME = ${r.multirange}`);
+      if (r.multirange) parts.push(`MULTIRANGE_TYPE_NAME = ${quoteIdent(r.multirange)}`);
       return [r.oid, `AS RANGE (${parts.join(', ')})`];
     }),
   );

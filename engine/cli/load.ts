@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { parseManifest } from '../api/manifest.ts';
 import { resolveSettings, type Settings } from '../api/settings.ts';
 
-export function loadSettings(file: string | undefined): Settings {
+/** The manifest from -f, or (in a transfer Pod) from FERRY_MIGRATION, which the operator sets. */
+export function loadSettings(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Settings {
+  const inline = env['FERRY_MIGRATION'];
+  if (!file && inline) return resolveSettings(parseManifest(inline, 'FERRY_MIGRATION'));
   if (!file) throw new UsageError('-f/--filename is required: the Migration manifest');
   let text: string;
   try {

@@ -27,7 +27,13 @@ export interface Endpoint {
   applicationName: string;
 }
 
-export function endpoint(role: Role, conn: ResolvedConnection, migration: string): Endpoint {
+/** `password` is given by callers that read it themselves (the operator, from a Secret). */
+export function endpoint(
+  role: Role,
+  conn: ResolvedConnection,
+  migration: string,
+  password?: string,
+): Endpoint {
   if (conn.engine !== 'postgres')
     throw new ConfigError(
       `spec.${role}.engine: ${conn.engine} is not supported by this version of ferry (postgres is)`,
@@ -35,7 +41,7 @@ export function endpoint(role: Role, conn: ResolvedConnection, migration: string
   return {
     role,
     conn,
-    password: resolvePassword(role, conn.password),
+    password: password ?? resolvePassword(role, conn.password),
     applicationName: `ferry:${migration}`,
   };
 }

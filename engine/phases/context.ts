@@ -35,16 +35,22 @@ export interface Context {
   history: PhaseRecord[];
 }
 
+export interface Passwords {
+  source: string;
+  target: string;
+}
+
 export function createContext(
   settings: Settings,
   log: Logger,
   observer: Observer = {},
   previousReport?: PreviousReport,
+  passwords?: Passwords,
 ): Context {
   return {
     settings,
-    source: endpoint('source', settings.source, settings.name),
-    target: endpoint('target', settings.target, settings.name),
+    source: endpoint('source', settings.source, settings.name, passwords?.source),
+    target: endpoint('target', settings.target, settings.name, passwords?.target),
     shadow: shadowSchemaName(settings.name),
     log,
     observer,
