@@ -1,0 +1,93 @@
+// Leader election on a coordination.k8s.io Lease (client-node has no helper): acquire or renew with
+// the Lease's resourceVersion, so a lost race is a 409. Two replicas are safe: only the leader acts.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../engine/log.ts';
+import { code, type Clients } from './kube.ts';
+
+export interface LeaderOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseSeconds?: number;
+}
+
+export async function acquireLeadership(
+  c: Clients,
+  o: LeaderOptions,
+  log: Logger,
+  onLost: () => void,
+): Promise<() => void> {
+  const lease = o.leaseSeconds ?? 15;
+  let stopped = false;
+  const tryOnce = async (): Promise<boolean> => {
+    const now = new Date();
+    let current;
+    try {
+      current = await c.coordination.readNamespacedLease({ name: o.name, namespace: o.namespace });
+    } catch (err) {
+      if (code(err) !== 404) throw err;
+      try {
+        await c.coordination.createNamespacedLease({
+          namespace: o.namespace,
+          body: {
+            metadata: { name: o.name },
+            spec: {
+              holderIdentity: o.identity,
+              leaseDurationSeconds: lease,
+              acquireTime: now as never,
+              renewTime: now as never,
+            },
+          },
+        });
+        return true;
+      } catch (e) {
+        if (code(e) === 409) return false;
+        throw e;
+      }
+    }
+    const spec = current.spec ?? {};
+    const renewed = spec.renewTime ? new Date(spec.renewTime as unknown as string).getTime() : 0;
+    const expired = Date.now() - renewed > (spec.leaseDurationSeconds ?? lease) * 1000;
+    if (spec.holderIdentity !== o.identity && !expired) return false;
+    try {
+      await c.coordination.replaceNamespacedLease({
+        name: o.name,
+        namespace: o.namespace,
+        body: {
+          metadata: { name: o.name, resourceVersion: current.metadata?.resourceVersion },
+          spec: {
+            holderIdentity: o.identity,
+            leaseDurationSeconds: lease,
+            acquireTime: (spec.holderIdentity === o.identity ? spec.acquireTime : now) as never,
+            renewTime: now as never,
+          },
+        },
+      });
+      return true;
+    } catch (err) {
+      if (code(err) === 409) return false;
+      throw err;
+    }
+  };
+  while (!(await tryOnce().catch(() => false))) {
+    log.info({ lease: `${o.namespace}/${o.name}` }, 'waiting for leadership');
+    await sleep((lease * 1000) / 3);
+  }
+  log.info({ lease: `${o.namespace}/${o.name}`, identity: o.identity }, 'leading');
+  const renew = async () => {
+    while (!stopped) {
+      await sleep((lease * 1000) / 3);
+      if (stopped) return;
+      const ok = await tryOnce().catch(() => false);
+      if (!ok) {
+        log.error('lost leadership');
+        onLost();
+        return;
+      }
+    }
+  };
+  void renew();
+  return () => {
+    stopped = true;
+  };
+}

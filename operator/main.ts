@@ -1,0 +1,150 @@
+// The ferry operator: `ferry operator`. Watches Migrations, TableGroups and transfer Pods, elects a
+// leader, and reconciles each Migration through a per-object queue.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import { API_GROUP, API_VERSION } from '../engine/api/migration.ts';
+import { createLogger } from '../engine/log.ts';
+import { clients, migrationLabel, type Migration, type TableGroup } from './kube.ts';
+import { acquireLeadership } from './leader.ts';
+import { metrics, serveMetrics } from './metrics.ts';
+import { watch } from './informers.ts';
+import { Reconciler } from './migration/reconcile.ts';
+import { WorkQueue } from './queue.ts';
+
+const RELIST_MS = 30_000;
+
+const keyOf = (o: k8s.KubernetesObject) => `${o.metadata!.namespace}/${o.metadata!.name}`;
+
+/** Only changes worth a reconcile: our own status writes come back as updates and are ignored. */
+export function migrationChanged(old: Migration | undefined, now: Migration): boolean {
+  if (!old) return true;
+  return (
+    old.metadata.generation !== now.metadata.generation ||
+    old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
+    !isDeepStrictEqual(old.metadata.finalizers, now.metadata.finalizers) ||
+    !isDeepStrictEqual(old.metadata.annotations, now.metadata.annotations)
+  );
+}
+
+export async function runOperator(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'metrics-port': { type: 'string', default: '8080' },
+      'leader-elect': { type: 'boolean', default: true },
+      'no-leader-elect': { type: 'boolean', default: false },
+      'lease-namespace': { type: 'string' },
+    },
+  });
+  const log = createLogger({ component: 'operator' });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  const c = clients(kc);
+  let synced = false;
+  const server = serveMetrics(Number(values['metrics-port']), () => synced);
+  const identity = `${hostname()}-${process.pid}`;
+  const leaseNamespace = values['lease-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'default';
+  const stopLeading =
+    values['no-leader-elect'] || !values['leader-elect']
+      ? () => {}
+      : await acquireLeadership(c, { namespace: leaseNamespace, name: 'ferry-operator', identity }, log, () =>
+          process.exit(1),
+        );
+
+  const lastSeen = new Map<string, Migration>();
+  const gv = { group: API_GROUP, version: API_VERSION };
+  let queue: WorkQueue | undefined;
+  const enqueue = (key: string) => queue?.add(key);
+
+  const migrations = watch<Migration>(
+    kc,
+    `/apis/${API_GROUP}/${API_VERSION}/migrations`,
+    async () =>
+      (await c.custom.listClusterCustomObject({
+        ...gv,
+        plural: 'migrations',
+      })) as k8s.KubernetesListObject<Migration>,
+    (m, kind) => {
+      const key = keyOf(m);
+      const old = lastSeen.get(key);
+      if (kind === 'delete') lastSeen.delete(key);
+      else lastSeen.set(key, m);
+      if (kind !== 'update' || migrationChanged(old, m)) enqueue(key);
+    },
+    log,
+  );
+  const groups = watch<TableGroup>(
+    kc,
+    `/apis/${API_GROUP}/${API_VERSION}/tablegroups`,
+    async () =>
+      (await c.custom.listClusterCustomObject({
+        ...gv,
+        plural: 'tablegroups',
+      })) as k8s.KubernetesListObject<TableGroup>,
+    (g, kind) => kind === 'delete' && enqueue(`${g.metadata.namespace}/${g.spec.migration}`),
+    log,
+  );
+  const pods = watch<k8s.V1Pod>(
+    kc,
+    '/api/v1/pods',
+    () => c.core.listPodForAllNamespaces({ labelSelector: 'app.kubernetes.io/managed-by=ferry' }),
+    (p) => {
+      const m = p.metadata?.labels?.[migrationLabel];
+      if (m) enqueue(`${p.metadata!.namespace}/${m}`);
+    },
+    log,
+    'app.kubernetes.io/managed-by=ferry',
+  );
+
+  const observe = (ns: string, name: string) => ({
+    groups: groups.informer.list(ns).filter((g) => g.spec.migration === name),
+    pods: pods.informer.list(ns).filter((p) => p.metadata?.labels?.[migrationLabel] === name),
+  });
+  const reconciler = new Reconciler(c, log, observe);
+  queue = new WorkQueue(
+    async (key) => {
+      const r = await reconciler.reconcile(key);
+      metrics.reconciles.inc({ result: 'ok' });
+      const m = migrations.informer.get(key.split('/')[1]!, key.split('/')[0]);
+      if (m?.status) {
+        const l = { namespace: m.metadata.namespace!, name: m.metadata.name! };
+        metrics.rows.set(l, m.status.progress?.rows ?? 0);
+        metrics.bytes.set(l, m.status.progress?.bytes ?? 0);
+        if (m.status.lag) metrics.lag.set(l, m.status.lag.pending);
+        for (const p of m.status.phases ?? [])
+          if (p.endedAt)
+            metrics.phaseSeconds.set(
+              { ...l, phase: p.phase },
+              (Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000,
+            );
+        metrics.phase.reset();
+        metrics.phase.set({ ...l, phase: m.status.phase ?? 'Pending' }, 1);
+      }
+      return r;
+    },
+    (key, err) => {
+      metrics.reconciles.inc({ result: 'error' });
+      log.warn({ key, error: (err as Error).message }, 'reconcile failed; retrying with backoff');
+    },
+  );
+  // Never trust the watch alone: every Migration is looked at again periodically.
+  const relist = setInterval(() => migrations.informer.list().forEach((m) => enqueue(keyOf(m))), RELIST_MS);
+  setTimeout(() => {
+    synced = true;
+    migrations.informer.list().forEach((m) => enqueue(keyOf(m)));
+  }, 1000);
+  log.info({ identity }, 'operator started');
+
+  const shutdown = async () => {
+    clearInterval(relist);
+    queue?.stop();
+    stopLeading();
+    await Promise.all([migrations.stop(), groups.stop(), pods.stop()]);
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

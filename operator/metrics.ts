@@ -1,0 +1,64 @@
+// /metrics (Prometheus), /healthz and /readyz.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const labels = ['namespace', 'name'] as const;
+export const metrics = {
+  reconciles: new Counter({
+    name: 'ferry_reconciles_total',
+    help: 'Reconciles run.',
+    labelNames: ['result'],
+    registers: [registry],
+  }),
+  phase: new Gauge({
+    name: 'ferry_migration_phase',
+    help: '1 for the phase a migration is in.',
+    labelNames: [...labels, 'phase'],
+    registers: [registry],
+  }),
+  rows: new Gauge({
+    name: 'ferry_rows_copied',
+    help: 'Rows committed on the target.',
+    labelNames: labels,
+    registers: [registry],
+  }),
+  bytes: new Gauge({
+    name: 'ferry_bytes_copied',
+    help: 'Bytes streamed to the target.',
+    labelNames: labels,
+    registers: [registry],
+  }),
+  lag: new Gauge({
+    name: 'ferry_replay_lag_changes',
+    help: 'DowntimeOptimized: recorded changes not yet replayed.',
+    labelNames: labels,
+    registers: [registry],
+  }),
+  phaseSeconds: new Gauge({
+    name: 'ferry_phase_duration_seconds',
+    help: 'Duration of finished phases.',
+    labelNames: [...labels, 'phase'],
+    registers: [registry],
+  }),
+};
+
+export function serveMetrics(port: number, ready: () => boolean): Server {
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.setHeader('Content-Type', registry.contentType);
+      res.end(await registry.metrics());
+    } else if (req.url === '/healthz') res.end('ok');
+    else if (req.url === '/readyz') {
+      res.statusCode = ready() ? 200 : 503;
+      res.end(ready() ? 'ok' : 'not ready');
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  server.listen(port, process.env['FERRY_METRICS_ADDRESS'] ?? '0.0.0.0');
+  return server;
+}

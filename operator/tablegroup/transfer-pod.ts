@@ -1,0 +1,82 @@
+// The transfer Pod of a table group (or, in DowntimeOptimized mode, the Pod that runs the uptime
+// copy, the replay and the cutover). Pure. Credentials come only from Secrets; non-root, read-only
+// root filesystem, no privilege escalation, all capabilities dropped.
+import type * as k8s from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION } from '../../engine/api/migration.ts';
+import { MANAGED_BY, migrationLabel, type Migration } from '../kube.ts';
+
+export const DEFAULT_IMAGE = process.env['FERRY_IMAGE'] ?? 'ghcr.io/ferry-dev/ferry:0.1.0';
+
+/** The manifest a Pod runs from: what the user applied, without status. */
+export function podManifest(m: Migration): string {
+  return JSON.stringify({
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: 'Migration',
+    metadata: { name: m.metadata.name, namespace: m.metadata.namespace },
+    spec: m.spec,
+  });
+}
+
+function passwordEnv(role: 'source' | 'target', m: Migration): k8s.V1EnvVar[] {
+  const ref = m.spec[role].password.secretKeyRef;
+  if (!ref) return [];
+  return [
+    {
+      name: `FERRY_${role.toUpperCase()}_PASSWORD`,
+      valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+    },
+  ];
+}
+
+export interface PodFor {
+  name: string;
+  owner: { apiVersion: string; kind: string; name: string; uid: string };
+  args: string[];
+  labels: Record<string, string>;
+}
+
+export function transferPod(m: Migration, p: PodFor): k8s.V1Pod {
+  const settings = m.spec.transferPod ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: m.metadata.namespace,
+      labels: { ...MANAGED_BY, [migrationLabel]: m.metadata.name!, ...p.labels },
+      ownerReferences: [{ ...p.owner, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      nodeSelector: settings.nodeSelector,
+      tolerations: settings.tolerations,
+      containers: [
+        {
+          name: 'transfer',
+          image: settings.image ?? DEFAULT_IMAGE,
+          command: ['ferry'],
+          args: p.args,
+          env: [
+            { name: 'FERRY_MIGRATION', value: podManifest(m) },
+            { name: 'FERRY_LOG_JSON', value: '1' },
+            ...passwordEnv('source', m),
+            ...passwordEnv('target', m),
+          ],
+          resources: settings.resources,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+        },
+      ],
+    },
+  };
+}
