@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
-import { schemaDigests } from '../engine/testing/snapshot.ts';
+import { schemaDigests, snapshotDatabase } from '../engine/testing/snapshot.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
 import { migrationYaml, secretYaml, startOperator, type OperatorProcess } from './testing.ts';
 
@@ -35,8 +35,32 @@ async function expectTargetEqualsSource(): Promise<void> {
   for (const [t, d] of Object.entries(src)) expect(dst[t], `table ${t}`).toEqual(d);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubectl JSON, inspected field by field
+type Json = Record<string, any>;
 const jsonOf = (ns: string, what: string) =>
-  JSON.parse(kubectl(['-n', ns, 'get', what, '-o', 'json'])) as Record<string, any>;
+  JSON.parse(kubectl(['-n', ns, 'get', what, '-o', 'json'])) as Json;
+
+/** Waits for a condition, and on timeout fails with the Migration's status and the operator's log. */
+function waitFor(ns: string, condition: string, timeout = '180s'): void {
+  try {
+    kubectl(['-n', ns, 'wait', `--for=${condition}`, 'migration/shop', `--timeout=${timeout}`]);
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}\nstatus: ${JSON.stringify(jsonOf(ns, 'migration/shop').status, null, 1)}\noperator:\n${operator?.output().slice(-4000)}`,
+    );
+  }
+}
+
+async function chunksDone(): Promise<number> {
+  const t = await query(
+    pair.target,
+    "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_shop' AND tablename = 'chunk_done'",
+  );
+  if (!t.length) return 0;
+  return Number(
+    (await query<{ n: string }>(pair.target, 'SELECT count(*)::text AS n FROM ferry_shop.chunk_done'))[0]!.n,
+  );
+}
 
 describe('operator, Standard mode', () => {
   it('kubectl apply -> Completed: table groups, transfer pods, status, printer columns, events, data equal', async () => {
@@ -49,13 +73,7 @@ describe('operator, Standard mode', () => {
         transfer: { parallelism: 2, tableGroups: 3, splitAbove: '1Mi', chunkRows: 5000 },
       }),
     );
-    try {
-      kubectl(['-n', ns, 'wait', '--for=condition=Ready', 'migration/shop', '--timeout=180s']);
-    } catch (err) {
-      throw new Error(
-        `${(err as Error).message}\nstatus: ${JSON.stringify(jsonOf(ns, 'migration/shop').status, null, 1)}\noperator:\n${operator.output().slice(-4000)}`,
-      );
-    }
+    waitFor(ns, 'condition=Ready');
     await expectTargetEqualsSource();
     const m = jsonOf(ns, 'migration/shop');
     expect(m.status.phase).toBe('Completed');
@@ -80,5 +98,115 @@ describe('operator, Standard mode', () => {
     const events = kubectl(['-n', ns, 'get', 'events', '-o', 'jsonpath={.items[*].reason}']);
     expect(events).toContain('PhaseExecution');
     expect(events).toContain('PhaseCompleted');
+  });
+});
+
+describe('operator, failures and fallback', () => {
+  const slow = { transfer: { parallelism: 1, tableGroups: 4, splitAbove: '256Ki', chunkRows: 1000 } };
+
+  it('an operator killed mid-transfer and started again ends Completed with exact data', async () => {
+    operator ??= await startOperator(kubeconfig());
+    const ns = namespace('killop');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    await eventually('some chunks to commit', async () => ((await chunksDone()) >= 2 ? true : undefined));
+    await operator.stop();
+    operator = await startOperator(kubeconfig());
+    waitFor(ns, 'condition=Ready');
+    await expectTargetEqualsSource();
+  });
+
+  it('a transfer Pod deleted mid-transfer is retried, with exact data and no duplicates', async () => {
+    operator ??= await startOperator(kubeconfig());
+    const ns = namespace('delpod');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    const pod = await eventually('a running transfer pod', () => {
+      const pods = jsonOf(ns, 'pods').items as Json[];
+      return pods.find((p) => p.status?.phase === 'Running')?.metadata.name as string | undefined;
+    });
+    await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
+    kubectl(['-n', ns, 'delete', 'pod', pod, '--wait=false']);
+    waitFor(ns, 'condition=Ready');
+    await expectTargetEqualsSource();
+    const groups = jsonOf(ns, 'tablegroups').items as Json[];
+    expect(
+      groups.some((g) => g.status.attempts > 1),
+      'a group ran a second attempt',
+    ).toBe(true);
+    expect(kubectl(['-n', ns, 'get', 'events', '-o', 'jsonpath={.items[*].reason}'])).toContain(
+      'TransferRetrying',
+    );
+  });
+
+  it('spec.fallback: true mid-run ends RolledBack: source identical, target clean', async () => {
+    operator ??= await startOperator(kubeconfig());
+    const before = await snapshotDatabase(pair.source.url('shop'));
+    const targetBefore = await snapshotDatabase(pair.target.url('shop'));
+    const ns = namespace('fallback');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
+    kubectl(['-n', ns, 'patch', 'migration', 'shop', '--type=merge', '-p', '{"spec":{"fallback":true}}']);
+    waitFor(ns, 'jsonpath={.status.phase}=RolledBack');
+    expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
+    expect(await snapshotDatabase(pair.target.url('shop'))).toEqual(targetBefore);
+    await eventually('transfer pods to be gone', () =>
+      (jsonOf(ns, 'pods').items as Json[]).every((p) => p.status?.phase !== 'Running') ? true : undefined,
+    );
+  });
+});
+
+describe('invalid Migrations', () => {
+  it('the apiserver rejects an unknown field and a bad enum, naming the field', () => {
+    const ns = namespace('invalid');
+    const bad = (spec: Record<string, unknown>) => {
+      try {
+        kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', spec));
+        return '';
+      } catch (err) {
+        return String((err as { stderr?: string }).stderr ?? err);
+      }
+    };
+    expect(bad({ transfer: { parallelsim: 2 } })).toMatch(/unknown field "spec.transfer.parallelsim"/);
+    expect(bad({ mode: 'Fast' })).toMatch(
+      /spec.mode: Unsupported value: "Fast": supported values: "Standard", "DowntimeOptimized"/,
+    );
+  });
+
+  it('a missing Secret is reported in a condition with a clear reason, and nothing is changed', async () => {
+    operator ??= await startOperator(kubeconfig());
+    const ns = namespace('nosecret');
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    waitFor(ns, 'condition=Degraded', '60s');
+    const m = jsonOf(ns, 'migration/shop');
+    const degraded = (m.status.conditions as Json[]).find((c) => c.type === 'Degraded')!;
+    expect(degraded).toMatchObject({ status: 'True', reason: 'SecretNotFound' });
+    expect(degraded.message).toBe(`spec.source.password: Secret ${ns}/db-passwords not found`);
+    expect(await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toEqual([]);
+  });
+
+  it('source and target cannot change once the migration has started', async () => {
+    operator ??= await startOperator(kubeconfig());
+    const ns = namespace('immutable');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    waitFor(ns, 'condition=Ready');
+    let err = '';
+    try {
+      kubectl([
+        '-n',
+        ns,
+        'patch',
+        'migration',
+        'shop',
+        '--type=merge',
+        '-p',
+        '{"spec":{"source":{"database":"other"}}}',
+      ]);
+    } catch (e) {
+      err = String((e as { stderr?: string }).stderr ?? e);
+    }
+    expect(err).toMatch(/spec.source and spec.target cannot change once the migration has started/);
   });
 });
