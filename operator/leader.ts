@@ -1,8 +1,9 @@
 // Leader election on a coordination.k8s.io Lease (client-node has no helper): acquire or renew with
 // the Lease's resourceVersion, so a lost race is a 409. Two replicas are safe: only the leader acts.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from '../engine/log.ts';
-import { code, type Clients } from './kube.ts';
+import { apiMessage, code, type Clients } from './kube.ts';
 
 export interface LeaderOptions {
   namespace: string;
@@ -20,7 +21,8 @@ export async function acquireLeadership(
   const lease = o.leaseSeconds ?? 15;
   let stopped = false;
   const tryOnce = async (): Promise<boolean> => {
-    const now = new Date();
+    // Lease times are MicroTime: a plain Date is serialized in a form the apiserver rejects.
+    const now = new V1MicroTime();
     let current;
     try {
       current = await c.coordination.readNamespacedLease({ name: o.name, namespace: o.namespace });
@@ -69,7 +71,12 @@ export async function acquireLeadership(
       throw err;
     }
   };
-  while (!(await tryOnce().catch(() => false))) {
+  const attempt = () =>
+    tryOnce().catch((err: unknown) => {
+      log.warn({ lease: `${o.namespace}/${o.name}`, error: apiMessage(err) }, 'lease request failed');
+      return false;
+    });
+  while (!(await attempt())) {
     log.info({ lease: `${o.namespace}/${o.name}` }, 'waiting for leadership');
     await sleep((lease * 1000) / 3);
   }
@@ -78,7 +85,7 @@ export async function acquireLeadership(
     while (!stopped) {
       await sleep((lease * 1000) / 3);
       if (stopped) return;
-      const ok = await tryOnce().catch(() => false);
+      const ok = await attempt();
       if (!ok) {
         log.error('lost leadership');
         onLost();

@@ -55,8 +55,9 @@ export async function runOperator(argv: string[]): Promise<void> {
 
   const lastSeen = new Map<string, Migration>();
   const gv = { group: API_GROUP, version: API_VERSION };
-  let queue: WorkQueue | undefined;
-  const enqueue = (key: string) => queue?.add(key);
+  // Informer callbacks may fire before the queue exists (it needs their caches): they go through this.
+  const queueRef: { current?: WorkQueue } = {};
+  const enqueue = (key: string) => queueRef.current?.add(key);
 
   const migrations = watch<Migration>(
     kc,
@@ -103,7 +104,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     pods: pods.informer.list(ns).filter((p) => p.metadata?.labels?.[migrationLabel] === name),
   });
   const reconciler = new Reconciler(c, log, observe);
-  queue = new WorkQueue(
+  const queue = new WorkQueue(
     async (key) => {
       const r = await reconciler.reconcile(key);
       metrics.reconciles.inc({ result: 'ok' });
@@ -130,6 +131,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     },
   );
   // Never trust the watch alone: every Migration is looked at again periodically.
+  queueRef.current = queue;
   const relist = setInterval(() => migrations.informer.list().forEach((m) => enqueue(keyOf(m))), RELIST_MS);
   setTimeout(() => {
     synced = true;
@@ -139,7 +141,7 @@ export async function runOperator(argv: string[]): Promise<void> {
 
   const shutdown = async () => {
     clearInterval(relist);
-    queue?.stop();
+    queue.stop();
     stopLeading();
     await Promise.all([migrations.stop(), groups.stop(), pods.stop()]);
     server.close();

@@ -4,9 +4,20 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
+import { startWriters } from '../engine/testing/writers.ts';
 import { schemaDigests, snapshotDatabase } from '../engine/testing/snapshot.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
-import { migrationYaml, secretYaml, startOperator, type OperatorProcess } from './testing.ts';
+import {
+  migrationYaml,
+  operatorKubeconfig,
+  secretYaml,
+  startOperator,
+  type OperatorProcess,
+} from './testing.ts';
+
+// The operator runs under its ServiceAccount, bound to exactly the rules of rbac.ts (the chart's Role),
+// with leader election on, as installed.
+const LEADER = ['--lease-namespace', 'ferry-system'];
 
 let pair: LocalPair;
 let operator: OperatorProcess | undefined;
@@ -64,7 +75,7 @@ async function chunksDone(): Promise<number> {
 
 describe('operator, Standard mode', () => {
   it('kubectl apply -> Completed: table groups, transfer pods, status, printer columns, events, data equal', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('std');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
     kubectl(
@@ -105,19 +116,19 @@ describe('operator, failures and fallback', () => {
   const slow = { transfer: { parallelism: 1, tableGroups: 4, splitAbove: '256Ki', chunkRows: 1000 } };
 
   it('an operator killed mid-transfer and started again ends Completed with exact data', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('killop');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
     await eventually('some chunks to commit', async () => ((await chunksDone()) >= 2 ? true : undefined));
     await operator.stop();
-    operator = await startOperator(kubeconfig());
+    operator = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     waitFor(ns, 'condition=Ready');
     await expectTargetEqualsSource();
   });
 
   it('a transfer Pod deleted mid-transfer is retried, with exact data and no duplicates', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('delpod');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
@@ -140,7 +151,7 @@ describe('operator, failures and fallback', () => {
   });
 
   it('spec.fallback: true mid-run ends RolledBack: source identical, target clean', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const before = await snapshotDatabase(pair.source.url('shop'));
     const targetBefore = await snapshotDatabase(pair.target.url('shop'));
     const ns = namespace('fallback');
@@ -175,7 +186,7 @@ describe('invalid Migrations', () => {
   });
 
   it('a missing Secret is reported in a condition with a clear reason, and nothing is changed', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('nosecret');
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
     waitFor(ns, 'condition=Degraded', '60s');
@@ -187,7 +198,7 @@ describe('invalid Migrations', () => {
   });
 
   it('source and target cannot change once the migration has started', async () => {
-    operator ??= await startOperator(kubeconfig());
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('immutable');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
@@ -208,5 +219,41 @@ describe('invalid Migrations', () => {
       err = String((e as { stderr?: string }).stderr ?? e);
     }
     expect(err).toMatch(/spec.source and spec.target cannot change once the migration has started/);
+  });
+});
+
+describe('operator, DowntimeOptimized', () => {
+  it('copies in uptime while the application writes; kubectl patch approves the cutover; Completed, exact, downtime shown', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('dto');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    const writers = startWriters(pair.source.url('shop'), { sessions: 2, rate: 200 });
+    try {
+      kubectl(
+        ['-n', ns, 'apply', '-f', '-'],
+        migrationYaml(pair, 'shop', { mode: 'DowntimeOptimized', tables: { exclude: ['audit_log'] } }),
+      );
+      waitFor(ns, 'condition=CutoverReady');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(writers.committed(), 'the application kept writing in uptime').toBeGreaterThan(20);
+      kubectl([
+        '-n',
+        ns,
+        'patch',
+        'migration',
+        'shop',
+        '--type=merge',
+        '-p',
+        '{"spec":{"cutover":{"approved":true}}}',
+      ]);
+      waitFor(ns, 'condition=Ready');
+    } finally {
+      await writers.stop();
+    }
+    await expectTargetEqualsSource();
+    const m = jsonOf(ns, 'migration/shop');
+    expect(m.status.downtimeSeconds).toBeGreaterThan(0);
+    expect(kubectl(['-n', ns, 'get', 'migrations'])).toMatch(/shop\s+Completed\s+100%\s+[\d.]+s/);
+    await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
   });
 });

@@ -1,6 +1,10 @@
 // Control-plane test helpers for the operator: the operator as a real process, and Migration
 // manifests pointing at throwaway databases.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { OPERATOR_RULES } from './rbac.ts';
 import { stringify } from 'yaml';
 import type { LocalPair } from '../hack/local-pair.ts';
 import { freePort } from '../hack/net.ts';
@@ -60,4 +64,58 @@ export function migrationYaml(pair: LocalPair, name: string, spec: Record<string
     metadata: { name },
     spec: { source: conn(pair.source, 'source'), target: conn(pair.target, 'target'), ...spec },
   });
+}
+
+/**
+ * A kubeconfig for the operator's ServiceAccount, bound to exactly the rules in rbac.ts (what the
+ * Helm chart ships), with a token from the TokenRequest API: the tests run the operator with no
+ * more rights than a real installation gives it.
+ */
+export function operatorKubeconfig(admin: string): string {
+  const k = (args: string[], input?: string) =>
+    execFileSync('kubectl', ['--kubeconfig', admin, ...args], {
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  const docs = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ferry-system' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'ferry-operator', namespace: 'ferry-system' },
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'ferry-operator' },
+      rules: OPERATOR_RULES,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'ferry-operator' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ferry-operator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ferry-operator', namespace: 'ferry-system' }],
+    },
+  ];
+  k(['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n'));
+  const token = k(['-n', 'ferry-system', 'create', 'token', 'ferry-operator', '--duration=2h']).trim();
+  const cfg = parse(readFileSync(admin, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+  };
+  const cluster = cfg.clusters[0]!.cluster;
+  const file = join(dirname(admin), 'operator.kubeconfig');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'ferry-operator', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'ferry-operator', namespace: 'ferry-system' } }],
+      'current-context': 'c',
+    }),
+  );
+  return file;
 }

@@ -20,7 +20,7 @@ import { formatDuration } from '../../engine/progress.ts';
 import { readResume, runPhase } from '../../engine/run.ts';
 import { afterLoad } from '../../engine/transfer/after-load.ts';
 import { replayLag, transferProgress } from '../../engine/transfer-status.ts';
-import { writeUptime } from '../../engine/uptime/uptime.ts';
+import { readUptime, writeUptime } from '../../engine/uptime/uptime.ts';
 import { ConditionType, Reason, setCondition } from '../conditions.ts';
 import {
   code,
@@ -381,7 +381,8 @@ export class Reconciler {
     if (m.spec.cutover?.approved) await writeUptime(ctx, { cutoverApproved: true });
     const lag = await replayLag(ctx).catch(() => undefined);
     if (lag) {
-      const ready = lag.pending < 10_000;
+      // Ready for the cutover once the bulk copy is done and the replay keeps up.
+      const ready = (await readUptime(ctx)).bulkCopied === true && lag.pending < 10_000;
       await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
         ...s,
         lag: { pending: lag.pending, oldestSeconds: Math.round(lag.oldestSeconds * 10) / 10 },
