@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'crds/**', 'charts/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'crds/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

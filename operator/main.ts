@@ -43,7 +43,9 @@ export async function runOperator(argv: string[]): Promise<void> {
   kc.loadFromDefault();
   const c = clients(kc);
   let synced = false;
-  const server = serveMetrics(Number(values['metrics-port']), () => synced);
+  let leading = false;
+  // A standby replica is ready (healthy, waiting for the Lease): gating it would stall rolling updates.
+  const server = serveMetrics(Number(values['metrics-port']), () => !leading || synced);
   const identity = `${hostname()}-${process.pid}`;
   const leaseNamespace = values['lease-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'default';
   const stopLeading =
@@ -52,6 +54,7 @@ export async function runOperator(argv: string[]): Promise<void> {
       : await acquireLeadership(c, { namespace: leaseNamespace, name: 'ferry-operator', identity }, log, () =>
           process.exit(1),
         );
+  leading = true;
 
   const lastSeen = new Map<string, Migration>();
   const gv = { group: API_GROUP, version: API_VERSION };

@@ -31,7 +31,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await operator?.stop();
-  if (operator) (await import('node:fs')).writeFileSync('/tmp/operator-test.log', operator.output());
   await pair?.stop();
 });
 beforeEach(async () => {
@@ -256,5 +255,19 @@ describe('operator, DowntimeOptimized', () => {
     expect(m.status.downtimeSeconds).toBeGreaterThan(0);
     expect(kubectl(['-n', ns, 'get', 'migrations'])).toMatch(/shop\s+Completed\s+100%\s+[\d.]+s/);
     await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
+  });
+});
+
+describe('examples', () => {
+  it('every example manifest is accepted by the apiserver (server-side dry run)', () => {
+    kubectl(['create', 'namespace', 'shop-migration']);
+    try {
+      for (const f of ['standard', 'downtime-optimized', 'fallback'])
+        expect(kubectl(['apply', '--dry-run=server', '-f', `examples/cluster/${f}.yaml`])).toMatch(
+          /migration.ferry.dev\/shop(-online)? created \(server dry run\)/,
+        );
+    } finally {
+      kubectl(['delete', 'namespace', 'shop-migration', '--wait=false']);
+    }
   });
 });

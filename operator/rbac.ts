@@ -1,16 +1,16 @@
-// Every permission the operator uses, in one sorted list next to the code. The Helm chart's Role is
-// generated from it, and a test checks the chart against it.
+// Every permission the operator uses, in sorted lists next to the code. The Helm chart's ClusterRole
+// and Role are generated from them, and a test checks the rendered chart against them.
 export interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
 }
 
+/** Cluster-wide: Migrations live in any namespace, and their Pods, Secrets and Events with them. */
 export const OPERATOR_RULES: Rule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['ferry.dev'], resources: ['migrations'], verbs: ['get', 'list', 'patch', 'update', 'watch'] },
   { apiGroups: ['ferry.dev'], resources: ['migrations/finalizers'], verbs: ['update'] },
@@ -21,4 +21,9 @@ export const OPERATOR_RULES: Rule[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
   },
   { apiGroups: ['ferry.dev'], resources: ['tablegroups/status'], verbs: ['get', 'patch', 'update'] },
+];
+
+/** In the operator's own namespace only: the leader-election Lease. */
+export const LEADER_ELECTION_RULES: Rule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] },
 ];

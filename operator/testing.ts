@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { OPERATOR_RULES } from './rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from './rbac.ts';
 import { stringify } from 'yaml';
 import type { LocalPair } from '../hack/local-pair.ts';
 import { freePort } from '../hack/net.ts';
@@ -68,7 +68,7 @@ export function migrationYaml(pair: LocalPair, name: string, spec: Record<string
 
 /**
  * A kubeconfig for the operator's ServiceAccount, bound to exactly the rules in rbac.ts (what the
- * Helm chart ships), with a token from the TokenRequest API: the tests run the operator with no
+ * Helm chart ships; the Lease rules in ferry-system only), with a token from the TokenRequest API: the tests run the operator with no
  * more rights than a real installation gives it.
  */
 export function operatorKubeconfig(admin: string): string {
@@ -96,6 +96,19 @@ export function operatorKubeconfig(admin: string): string {
       kind: 'ClusterRoleBinding',
       metadata: { name: 'ferry-operator' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ferry-operator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ferry-operator', namespace: 'ferry-system' }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'ferry-operator', namespace: 'ferry-system' },
+      rules: LEADER_ELECTION_RULES,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'ferry-operator', namespace: 'ferry-system' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ferry-operator' },
       subjects: [{ kind: 'ServiceAccount', name: 'ferry-operator', namespace: 'ferry-system' }],
     },
   ];

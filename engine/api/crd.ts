@@ -1,5 +1,5 @@
 // The CRDs, generated from the same TypeBox definitions the engine and operator use. Pure:
-// hack/gen-crds.ts writes the result to crds/, and a test fails when the checked-in files are stale.
+// hack/generate.ts writes the result to crds/ and the chart, and a test fails when the checked-in files are stale.
 import type { TSchema } from '@sinclair/typebox';
 import { API_GROUP, API_VERSION, MIGRATION_KIND, MigrationSpec } from './migration.ts';
 import { MigrationStatus, TableGroupSpec, TableGroupStatus } from './status.ts';

@@ -1,7 +1,8 @@
 // A stand-in for the kubelet in this environment (no container runtime, no kubelet): it registers a
 // Node, binds pending Pods to it (there is no scheduler either), runs each container's command as a
 // local process with the Pod's environment, writes Pod status as a kubelet would, and kills the
-// process when the Pod is deleted. Test and demo infrastructure only: the operator does not know it
+// process when the Pod is deleted. Pods with a service account get its token (see service-account.ts).
+// Test and demo infrastructure only: the operator does not know it
 // exists. The image's `ferry` entrypoint maps to this checkout's bin/ferry.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { resolveEnv, EnvError } from './env.ts';
+import { removeServiceAccount, serviceAccountEnv } from './service-account.ts';
 
 export interface PodRunnerOptions {
   kubeconfig: string;
@@ -53,6 +55,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
   mkdirSync(opts.logDir, { recursive: true });
   const logFile = (ns: string, pod: string, container: string) =>
     join(opts.logDir, `${ns}_${pod}_${container}.log`);
+  const credentialsDir = (pod: k8s.V1Pod) => join(opts.logDir, '.serviceaccount', pod.metadata!.uid!);
 
   await registerNode(core, nodeName);
   let stopped = false;
@@ -168,7 +171,8 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     };
     const envs: Record<string, string>[] = [];
     try {
-      for (const c of pod.spec!.containers) envs.push(await resolveEnv(core, pod, c));
+      const account = await serviceAccountEnv(core, kc.getCurrentCluster()!, pod, credentialsDir(pod));
+      for (const c of pod.spec!.containers) envs.push({ ...account, ...(await resolveEnv(core, pod, c)) });
     } catch (err) {
       if (!(err instanceof EnvError)) throw err;
       // What the kubelet reports when a referenced Secret or key is missing; retried next round.
@@ -196,6 +200,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     const deadline = Date.now() + graceSeconds * 1000;
     while (r.procs.size && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     for (const p of r.procs.values()) signal(p, 'SIGKILL');
+    removeServiceAccount(credentialsDir(r.pod));
   };
 
   const reconcile = async () => {

@@ -479,7 +479,8 @@ export class Reconciler {
       m.status?.phases?.find((p) => p.phase === 'Execution')?.startedAt ?? new Date().toISOString(),
     );
     const elapsed = (Date.now() - started) / 1000;
-    const etaSeconds = percent > 0 && percent < 100 ? Math.round((elapsed * (100 - percent)) / percent) : 0;
+    // Unknown until something has moved: an ETA of 0:00 at the start would be a lie.
+    const etaSeconds = percent > 0 ? Math.round((elapsed * (100 - percent)) / percent) : undefined;
     const done = progress.filter((g) => g.chunksDone === g.chunks).length;
     await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
       ...s,
@@ -490,7 +491,7 @@ export class Reconciler {
         etaSeconds,
         bytesPerSecond: elapsed > 0 ? Math.round(bytes / elapsed) : 0,
       },
-      progressText: `${percent}% (${done}/${progress.length} groups, ETA ${formatDuration(etaSeconds)})`,
+      progressText: `${percent}% (${done}/${progress.length} groups, ETA ${formatDuration(etaSeconds ?? null)})`,
       groups: progress.map((g) => ({
         name: `${m.metadata.name}-g${g.group}`,
         phase: groups.find((x) => x.spec.group === g.group)?.status?.phase ?? 'Pending',
