@@ -1,8 +1,10 @@
 // Every generated file, as text keyed by its path in the repository: the CRDs (from the TypeBox
-// definitions, in crds/ and in the chart) and the chart's RBAC (from operator/rbac.ts). Shared by
-// `npm run generate` and the staleness test.
+// definitions, in crds/ and in the chart), the chart's RBAC (from operator/rbac.ts) and the Argo CD
+// argocd-cm with the health checks (from their health.lua). Shared by `npm run generate` and the
+// staleness test.
 import { stringify } from 'yaml';
 import { migrationCrd, tableGroupCrd } from '../engine/api/crd.ts';
+import { ARGOCD_CM, argocdConfigMap } from '../charts/ferry/argocd/health.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES, type Rule } from '../operator/rbac.ts';
 
 const yaml = (doc: unknown) => stringify(doc, { lineWidth: 0 });
@@ -66,7 +68,10 @@ ${binding('Role', true)}
 }
 
 export function generatedFiles(): Record<string, string> {
-  const files: Record<string, string> = { 'charts/ferry/templates/rbac.yaml': rbacTemplate() };
+  const files: Record<string, string> = {
+    'charts/ferry/templates/rbac.yaml': rbacTemplate(),
+    [ARGOCD_CM]: argocdConfigMap(),
+  };
   for (const [name, text] of Object.entries(crds())) {
     files[`crds/${name}`] = text;
     files[`charts/ferry/crds/${name}`] = text;

@@ -15,6 +15,7 @@ export const Reason = {
   Failed: 'Failed',
   InvalidSpec: 'InvalidSpec',
   SecretNotFound: 'SecretNotFound',
+  SecretFound: 'SecretFound',
   TransferRetrying: 'TransferRetrying',
   RolledBack: 'RolledBack',
   RollingBack: 'RollingBack',

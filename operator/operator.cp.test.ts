@@ -1,12 +1,14 @@
 // The operator end to end: kubectl apply a Migration, and the operator drives it to Completed on
 // real databases, with transfer Pods run by the pod runner.
 import pg from 'pg';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { startWriters } from '../engine/testing/writers.ts';
 import { schemaDigests, snapshotDatabase } from '../engine/testing/snapshot.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
+import { argoHealth } from '../charts/ferry/argocd/health.ts';
 import {
   migrationYaml,
   operatorKubeconfig,
@@ -78,16 +80,17 @@ describe('operator, Standard mode', () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('std');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(
-      ['-n', ns, 'apply', '-f', '-'],
-      migrationYaml(pair, 'shop', {
-        transfer: { parallelism: 2, tableGroups: 3, splitAbove: '1Mi', chunkRows: 5000 },
-      }),
-    );
+    const applied = migrationYaml(pair, 'shop', {
+      transfer: { parallelism: 2, tableGroups: 3, splitAbove: '1Mi', chunkRows: 5000 },
+    });
+    kubectl(['-n', ns, 'apply', '-f', '-'], applied);
     waitFor(ns, 'condition=Ready');
     await expectTargetEqualsSource();
     const m = jsonOf(ns, 'migration/shop');
     expect(m.status.phase).toBe('Completed');
+    // The spec is the user's alone (GitOps tools would see any rewrite as drift): still as applied.
+    expect(m.spec).toEqual(parse(applied).spec);
+    expect(m.metadata.generation).toBe(1);
     expect(m.status.phases.map((p: { phase: string }) => p.phase)).toEqual([
       'Preparation',
       'Extraction',
@@ -195,6 +198,34 @@ describe('invalid Migrations', () => {
     expect(degraded).toMatchObject({ status: 'True', reason: 'SecretNotFound' });
     expect(degraded.message).toBe(`spec.source.password: Secret ${ns}/db-passwords not found`);
     expect(await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toEqual([]);
+    expect(argoHealth('Migration', m)).toMatchObject({ status: 'Degraded' });
+
+    // The Secret turns up later (as with External Secrets): the migration goes on and is no longer Degraded.
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    waitFor(ns, 'condition=Ready');
+    const done = jsonOf(ns, 'migration/shop');
+    expect((done.status.conditions as Json[]).find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'False',
+    });
+    expect(argoHealth('Migration', done)).toMatchObject({ status: 'Healthy' });
+  });
+
+  it('spec.fallback: true on a Failed migration ends RolledBack and leaves what ferry did not create', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    await query(pair.target, 'CREATE SCHEMA shop; CREATE TABLE shop.customers (mine int)');
+    const ns = namespace('failedfb');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    waitFor(ns, 'jsonpath={.status.phase}=Failed', '60s');
+    const failed = jsonOf(ns, 'migration/shop');
+    expect(failed.status.lastError).toMatchObject({ phase: 'Checks' });
+    expect(failed.status.lastError.message).toContain('customers');
+    expect(argoHealth('Migration', failed)).toMatchObject({ status: 'Degraded' });
+    kubectl(['-n', ns, 'patch', 'migration', 'shop', '--type=merge', '-p', '{"spec":{"fallback":true}}']);
+    waitFor(ns, 'jsonpath={.status.phase}=RolledBack', '60s');
+    expect(jsonOf(ns, 'migration/shop').metadata.finalizers ?? []).toEqual([]);
+    expect(await query(pair.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop'")).toHaveLength(1);
+    expect(await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toEqual([]);
   });
 
   it('source and target cannot change once the migration has started', async () => {
@@ -234,6 +265,8 @@ describe('operator, DowntimeOptimized', () => {
         migrationYaml(pair, 'shop', { mode: 'DowntimeOptimized', tables: { exclude: ['audit_log'] } }),
       );
       waitFor(ns, 'condition=CutoverReady');
+      // What Argo CD shows while the downtime waits for approval.
+      expect(argoHealth('Migration', jsonOf(ns, 'migration/shop'))).toMatchObject({ status: 'Suspended' });
       await new Promise((r) => setTimeout(r, 1500));
       expect(writers.committed(), 'the application kept writing in uptime').toBeGreaterThan(20);
       kubectl([

@@ -148,6 +148,11 @@ function withPhase(
   };
 }
 
+const degradedBy = (m: Migration, reason: string) =>
+  !!m.status?.conditions?.some(
+    (c) => c.type === ConditionType.Degraded && c.status === 'True' && c.reason === reason,
+  );
+
 export class Reconciler {
   private readonly c: Clients;
   private readonly log: Logger;
@@ -233,7 +238,8 @@ export class Reconciler {
       });
       return { requeueAfterMs: 0 };
     }
-    if (TERMINAL.includes(phase)) return {};
+    // A Failed migration still holds ferry's objects: spec.fallback cleans them up like any other phase.
+    if (TERMINAL.includes(phase) && !(phase === 'Failed' && m.spec.fallback)) return {};
 
     let ctx: Context;
     try {
@@ -243,6 +249,7 @@ export class Reconciler {
         await writeStatus<Migration>(this.c, 'migrations', ns, name, (s) => ({
           ...s,
           phase: s.phase ?? 'Pending',
+          observedGeneration: m.metadata.generation ?? 0,
           conditions: setCondition(
             s.conditions,
             {
@@ -262,6 +269,21 @@ export class Reconciler {
       throw err;
     }
 
+    if (degradedBy(m, Reason.SecretNotFound))
+      await writeStatus<Migration>(this.c, 'migrations', ns, name, (s) => ({
+        ...s,
+        conditions: setCondition(
+          s.conditions,
+          {
+            type: ConditionType.Degraded,
+            status: 'False',
+            reason: Reason.SecretFound,
+            message: 'the Secrets the spec names are readable',
+            observedGeneration: m.metadata.generation ?? 0,
+          },
+          new Date(),
+        ),
+      }));
     if (m.spec.fallback) return this.rollBack(m, ctx);
 
     try {
@@ -276,8 +298,9 @@ export class Reconciler {
       if (phase === 'PostProcessing') return await this.finish(m, ctx);
       return {};
     } catch (err) {
-      log.error({ error: (err as Error).message }, 'migration failed');
-      return this.fail(m, err, phase);
+      const at = (err as { phase?: string }).phase ?? phase;
+      log.error({ error: (err as Error).message, phase: at }, 'migration failed');
+      return this.fail(m, err, at);
     }
   }
 
@@ -287,7 +310,10 @@ export class Reconciler {
     // Preparation to Checks change nothing and PreProcessing is idempotent: a restart repeats from the recorded phase.
     for (const p of BEFORE_EXECUTION.slice(start === 4 ? 4 : 0)) {
       m = await this.setPhase(m, p, `${p} running`);
-      await runPhase(ctx, p);
+      // The phases run in one pass: the error says which one failed.
+      await runPhase(ctx, p).catch((err: unknown) => {
+        throw Object.assign(err as Error, { phase: p });
+      });
     }
     await this.setPhase(m, 'Execution', 'transferring table groups');
     return { requeueAfterMs: 0 };
@@ -385,6 +411,7 @@ export class Reconciler {
       const ready = (await readUptime(ctx)).bulkCopied === true && lag.pending < 10_000;
       await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
         ...s,
+        observedGeneration: m.metadata.generation ?? 0,
         lag: { pending: lag.pending, oldestSeconds: Math.round(lag.oldestSeconds * 10) / 10 },
         conditions: setCondition(
           s.conditions,
@@ -484,6 +511,7 @@ export class Reconciler {
     const done = progress.filter((g) => g.chunksDone === g.chunks).length;
     await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
       ...s,
+      observedGeneration: m.metadata.generation ?? 0,
       progress: {
         rows,
         bytes,
