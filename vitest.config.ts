@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 //   unit          pure functions, no I/O              *.test.ts
 //   db            real PostgreSQL servers              *.db.test.ts
 //   controlplane  real kube-apiserver (+ databases)   *.cp.test.ts
-const tiers = { db: '**/*.db.test.ts', controlplane: '**/*.cp.test.ts' };
+//   build         the image's Dockerfile, emulated     *.build.test.ts
+const tiers = { db: '**/*.db.test.ts', controlplane: '**/*.cp.test.ts', build: '**/*.build.test.ts' };
 const ignored = ['**/node_modules/**', '**/dist/**'];
 
 export default defineConfig({
@@ -26,6 +27,15 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 600_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'build',
+          include: [tiers.build],
+          exclude: ignored,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
       {

@@ -1,0 +1,34 @@
+# One image for the operator (`ferry operator`, the Helm chart's Deployment) and the transfer Pods
+# (`ferry transfer ...`). The TypeScript sources run directly on Node 24 (type stripping): no build
+# step, only production dependencies.
+#
+# The base is pinned to an exact Node release. Pin its digest as well where you build
+# (`docker buildx imagetools inspect node:24.21.0-bookworm-slim`); this machine reaches no container
+# registry to resolve one, and an unverified digest would be worse than none.
+# No Docker engine runs on ferry's CI: hack/dockerfile.build.test.ts checks this file statically and
+# runs its steps without Docker.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: no production dependency needs one, and none gets to run code at build time.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+LABEL org.opencontainers.image.title="ferry" \
+      org.opencontainers.image.description="DMO-style database migrations as Kubernetes custom resources" \
+      org.opencontainers.image.source="https://github.com/ferry-dev/ferry" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+ENV NODE_ENV=production \
+    PATH=/app/bin:$PATH
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY engine ./engine
+COPY operator ./operator
+# The uid/gid the transfer Pods and the chart run as; nothing in the image is writable by it.
+USER 65532:65532
+ENTRYPOINT ["ferry"]
+CMD ["--help"]
