@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaries } from '../../hack/controlplane/controlplane.ts';
 import { startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { freePort } from '../../hack/net.ts';
+import { podRunnerChartValues } from '../../hack/pod-runner/chart-values.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
 import { schemaDigests } from '../../engine/testing/snapshot.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
@@ -176,7 +177,6 @@ describe('chart: helm install', () => {
 
   it('installs the operator, which drives a Migration to Completed under the chart’s RBAC', async () => {
     restricted(release);
-    // The pod runner runs Pods as local processes on one host: one replica, on a free loopback port.
     helm([
       '--kubeconfig',
       kubeconfig(),
@@ -185,12 +185,7 @@ describe('chart: helm install', () => {
       chart,
       '-n',
       release,
-      '--set',
-      'replicaCount=1',
-      '--set',
-      `metrics.port=${metricsPort}`,
-      '--set',
-      'metrics.bindAddress=127.0.0.1',
+      ...podRunnerChartValues(metricsPort),
       '--wait',
       '--timeout',
       '120s',

@@ -15,6 +15,7 @@ import { migrationYaml, secretYaml } from '../../operator/testing.ts';
 import { binaries, startControlPlane } from '../controlplane/controlplane.ts';
 import { startLocalPair } from '../local-pair.ts';
 import { freePort } from '../net.ts';
+import { podRunnerChartValues } from '../pod-runner/chart-values.ts';
 import { startPodRunner } from '../pod-runner/runner.ts';
 import { createSampleDatabase } from '../sample/sample.ts';
 
@@ -56,7 +57,6 @@ try {
 
   step('helm install ferry charts/ferry (CRDs, RBAC, the operator Deployment)');
   const metricsPort = await freePort();
-  // One replica on a loopback port: the pod runner's Pods share this host's network.
   process.stdout.write(
     (
       await helm([
@@ -69,12 +69,7 @@ try {
         '--wait',
         '--timeout',
         '180s',
-        '--set',
-        'replicaCount=1',
-        '--set',
-        `metrics.port=${metricsPort}`,
-        '--set',
-        'metrics.bindAddress=127.0.0.1',
+        ...podRunnerChartValues(metricsPort),
       ])
     ).split('\nNOTES:')[0]! + '\n',
   );
