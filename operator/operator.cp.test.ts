@@ -171,6 +171,43 @@ describe('operator, failures and fallback', () => {
   });
 });
 
+describe('operator, two replicas', () => {
+  it('a standby replica is Ready (a rollout is not stalled) while the leader keeps the Lease', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const lease = [
+      '-n',
+      'ferry-system',
+      'get',
+      'lease',
+      'ferry-operator',
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ];
+    const leaseHolder = () => {
+      try {
+        return kubectl(lease);
+      } catch {
+        return ''; // not created yet
+      }
+    };
+    const leader = await eventually('a leader', () => leaseHolder() || undefined);
+    const standby = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    try {
+      const ready = await eventually('the standby to answer /readyz', () =>
+        fetch(`http://127.0.0.1:${standby.metricsPort}/readyz`).then(
+          (r) => r.status,
+          () => undefined,
+        ),
+      );
+      expect(ready, standby.output()).toBe(200);
+      expect(leaseHolder()).toBe(leader);
+      expect(standby.output()).not.toContain('operator started');
+    } finally {
+      await standby.stop();
+    }
+  });
+});
+
 describe('invalid Migrations', () => {
   it('the apiserver rejects an unknown field and a bad enum, naming the field', () => {
     const ns = namespace('invalid');

@@ -12,6 +12,7 @@ import { FERRY } from '../engine/testing/cli.ts';
 
 export interface OperatorProcess {
   child: ChildProcess;
+  metricsPort: number;
   output: () => string;
   stop: () => Promise<void>;
 }
@@ -31,6 +32,7 @@ export async function startOperator(
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   return {
     child,
+    metricsPort: port,
     output: () => out,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
