@@ -408,7 +408,10 @@ export class Reconciler {
     const lag = await replayLag(ctx).catch(() => undefined);
     if (lag) {
       // Ready for the cutover once the bulk copy is done and the replay keeps up.
-      const ready = (await readUptime(ctx)).bulkCopied === true && lag.pending < 10_000;
+      const uptime = await readUptime(ctx);
+      const ready = uptime.bulkCopied === true && lag.pending < 10_000;
+      // The approval recorded in the shadow schema counts (it cannot be taken back), not today's spec.
+      const approved = uptime.cutoverApproved === true;
       await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
         ...s,
         observedGeneration: m.metadata.generation ?? 0,
@@ -418,7 +421,7 @@ export class Reconciler {
           {
             type: ConditionType.CutoverReady,
             status: ready ? 'True' : 'False',
-            reason: m.spec.cutover?.approved
+            reason: approved
               ? Reason.CutoverApproved
               : ready
                 ? Reason.WaitingForApproval
