@@ -112,6 +112,9 @@ describe('chart: static', () => {
       docs(render('--set', 'leaderElection.enabled=false')).find((x) => x.kind === 'Deployment')!.spec
         .template.spec.containers[0].args,
     ).toContain('--no-leader-elect');
+    // A drain keeps one replica; a single replica gets no budget (it would block every drain).
+    expect(find(docs(render()), 'PodDisruptionBudget').spec.minAvailable).toBe(1);
+    expect(docs(render('--set', 'replicaCount=1')).map((x) => x.kind)).not.toContain('PodDisruptionBudget');
   });
 
   it.each([
