@@ -2,12 +2,14 @@
 # (`ferry transfer ...`). The TypeScript sources run directly on Node 24 (type stripping): no build
 # step, only production dependencies.
 #
-# The base is pinned to an exact Node release. Pin its digest as well where you build
-# (`docker buildx imagetools inspect node:24.21.0-bookworm-slim`); this machine reaches no container
-# registry to resolve one, and an unverified digest would be worse than none.
+# The base is pinned to an exact Node release and to the digest of that tag's multi-platform index
+# (linux/amd64, arm64, ppc64le), as Docker's official-images record lists it (docker-library/repo-info,
+# repos/node/remote/24.21.0-bookworm-slim.md, the build of 2026-09-19). The tag is rebuilt when Debian
+# ships fixes; to move on, take the new digest from that record or from
+# `docker buildx imagetools inspect node:<version>-bookworm-slim` and change tag and digest together.
 # No Docker engine runs on ferry's CI: hack/dockerfile.build.test.ts checks this file statically and
 # runs its steps without Docker.
-ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

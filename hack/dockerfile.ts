@@ -3,7 +3,7 @@
 // stage. The base image's own files are not there: the emulation checks what *we* add.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, posix, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import picomatch from 'picomatch';
 
 export interface Instruction {
@@ -18,8 +18,8 @@ export function parseDockerfile(text: string): Instruction[] {
   let current: { line: number; text: string } | undefined;
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
-    if (!current && (line === '' || line.startsWith('#'))) return;
-    if (current && line.startsWith('#')) return;
+    // Comments and blank lines are dropped, also between the continuation lines of one instruction.
+    if (line === '' || line.startsWith('#')) return;
     const continued = line.endsWith('\\');
     const body = continued ? line.slice(0, -1).trim() : line;
     current = current ? { ...current, text: `${current.text} ${body}` } : { line: i + 1, text: body };
@@ -39,6 +39,8 @@ export interface Stage {
   instructions: Instruction[];
 }
 
+const unquote = (v: string) => (/^"(?:[^"\\]|\\.)*"$/.test(v) ? (JSON.parse(v) as string) : v);
+
 const expand = (s: string, vars: Record<string, string>) =>
   s.replace(/\$\{(\w+)\}|\$(\w+)/g, (all, a?: string, b?: string) => vars[(a ?? b)!] ?? all);
 
@@ -48,8 +50,8 @@ export function stages(instructions: Instruction[]): Stage[] {
   const out: Stage[] = [];
   for (const ins of instructions) {
     if (ins.op === 'ARG' && out.length === 0) {
-      const [k, v] = ins.args.split('=', 2);
-      if (v !== undefined) args[k!] = v;
+      const eq = ins.args.indexOf('=');
+      if (eq > 0) args[ins.args.slice(0, eq)] = unquote(ins.args.slice(eq + 1));
     } else if (ins.op === 'FROM') {
       const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
       if (!m) throw new Error(`line ${ins.line}: cannot read FROM ${ins.args}`);
@@ -63,36 +65,43 @@ export function stages(instructions: Instruction[]): Stage[] {
 export const isPinned = (image: string) =>
   /@sha256:[a-f0-9]{64}$/.test(image) || /:[^:/@]*\d+\.\d+\.\d+[^:/@]*$/.test(image);
 
-/** The JSON array of an exec-form ENTRYPOINT/CMD/RUN, or undefined for the shell form. */
+/** The JSON array of an exec-form ENTRYPOINT/CMD/RUN, or undefined for the shell form (as Docker
+ * reads it: what does not parse as a JSON array of strings, `RUN [ -f x ]` say, is the shell form). */
 export function execForm(args: string): string[] | undefined {
   if (!args.startsWith('[')) return undefined;
-  const v = JSON.parse(args) as unknown;
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+  try {
+    const v = JSON.parse(args) as unknown;
+    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Copy {
   from?: string;
+  chown?: string;
   sources: string[];
   dest: string;
 }
 
+/** `COPY [--from=stage] [--chown=u:g] [--chmod=m] [--link] src... dest`, or its JSON form after the flags. */
 export function copyArgs(args: string): Copy {
-  const words = args.split(/\s+/);
-  let from: string | undefined;
-  while (words[0]?.startsWith('--')) {
-    const flag = words.shift()!;
-    if (flag.startsWith('--from=')) from = flag.slice('--from='.length);
-  }
-  return { from, sources: words.slice(0, -1), dest: words[words.length - 1]! };
+  let rest = args.trim();
+  const flags: Record<string, string> = {};
+  for (let m; (m = /^--([\w-]+)(?:=(\S*))?\s+/.exec(rest)); rest = rest.slice(m[0].length))
+    flags[m[1]!] = m[2] ?? '';
+  const words = execForm(rest) ?? rest.split(/\s+/);
+  if (words.length < 2) throw new Error(`COPY ${args}: needs a source and a destination`);
+  return { from: flags['from'], chown: flags['chown'], sources: words.slice(0, -1), dest: words.at(-1)! };
 }
 
-/** `K=V K2="V 2"` pairs (the legacy `K V` form too). */
+/** `K=V K2="V 2"` pairs of ENV and LABEL (the legacy `K V` form too). */
 export function envPairs(args: string): [string, string][] {
   if (!/^\S+=/.test(args)) {
     const [k, ...rest] = args.split(/\s+/);
     return [[k!, rest.join(' ')]];
   }
-  return [...args.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S*)/g)].map((m) => [
+  return [...args.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g)].map((m) => [
     m[1]!,
     m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!,
   ]);
@@ -131,8 +140,8 @@ export interface EmulateOptions {
   ignore: string;
   /** Where the stages' directories go. */
   out: string;
-  /** Runs a RUN command (shell form) in a directory of the stage. */
-  run: (command: string, cwd: string) => void;
+  /** Runs a RUN command (shell form) in a directory of the stage, with the stage's ENV so far. */
+  run: (command: string, cwd: string, env: Record<string, string>) => void;
 }
 
 /** Copies a context path, leaving out what .dockerignore excludes. */
@@ -171,26 +180,36 @@ export function emulateBuild(o: EmulateOptions): BuiltStage[] {
         const c = copyArgs(ins.args);
         const intoDir = c.dest.endsWith('/') || c.sources.length > 1;
         for (const src of c.sources) {
-          const target = intoDir ? join(inRoot(c.dest), posix.basename(src)) : inRoot(c.dest);
+          let path: string;
           if (c.from) {
             const fromStage = all.find((x) => x.name === c.from || String(x.index) === c.from);
             const prior = fromStage && built[fromStage.index];
             if (!prior) throw new Error(`${at}: no earlier stage ${c.from}`);
-            const path = join(prior.root, src);
+            path = join(prior.root, posix.resolve(prior.workdir, src));
             if (!existsSync(path)) throw new Error(`${at}: ${src} does not exist after stage ${c.from}`);
-            cpSync(path, target, { recursive: true, verbatimSymlinks: true });
           } else {
-            if (!existsSync(join(o.context, src)))
-              throw new Error(`${at}: ${src} is not in the build context`);
-            if (excluded(src)) throw new Error(`${at}: ${src} is excluded by .dockerignore`);
-            copyFromContext(o.context, src, target, excluded);
+            path = join(o.context, src);
+            if (!existsSync(path)) throw new Error(`${at}: ${src} is not in the build context`);
+            if (excluded(posix.normalize(src))) throw new Error(`${at}: ${src} is excluded by .dockerignore`);
           }
+          // As Docker does: a directory's contents go into the destination, not the directory itself;
+          // a file goes into the destination when that is a directory (ends in / or takes several sources).
+          const dir = statSync(path).isDirectory();
+          const target = !dir && intoDir ? join(inRoot(c.dest), posix.basename(src)) : inRoot(c.dest);
+          mkdirSync(dir ? target : dirname(target), { recursive: true });
+          if (c.from) cpSync(path, target, { recursive: true, verbatimSymlinks: true });
+          else copyFromContext(o.context, posix.normalize(src), target, excluded);
         }
       } else if (ins.op === 'RUN') {
         // Only commands confined to the working directory can run outside a container.
         if (execForm(ins.args) || /(^|[\s=])\//.test(ins.args))
           throw new Error(`${at}: the build test runs only shell-form commands without absolute paths`);
-        o.run(ins.args, join(root, st.workdir));
+        try {
+          o.run(ins.args, join(root, st.workdir), { ...st.env });
+        } catch (e) {
+          const err = e as Error & { stderr?: string };
+          throw new Error(`${at} failed: ${err.stderr?.trim() || err.message}`, { cause: e });
+        }
       } else if (!['LABEL', 'ARG', 'EXPOSE', 'STOPSIGNAL'].includes(ins.op))
         throw new Error(`${at}: ${ins.op} is not emulated by the build test`);
     }
