@@ -85,6 +85,12 @@ export interface Table {
   heapBytes: number;
   /** Heap pages, for ctid range splitting of tables without a usable key. */
   pages: number;
+  /** A partitioned table: its partition key as pg_get_partkeydef renders it (`RANGE (placed_at)`). It holds no rows of its own. */
+  partitionBy?: string;
+  /** A partition: its parent (in the catalog) and its bound as pg_get_expr renders it (`FOR VALUES ...`, `DEFAULT`). */
+  partitionOf?: { parent: string; bound: string };
+  /** Inheritance parents (in the catalog), in order. */
+  inherits?: string[];
 }
 
 /** A user-defined type the selected tables use and the target must have first. */
