@@ -8,8 +8,7 @@ import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
-import { unlockWrites } from './uptime/lock.ts';
-import type { UptimeState } from './uptime/uptime.ts';
+import { readFence } from './fence/fence.ts';
 import { dropSchema, getState, listShadowSchemas, schemaExists } from './state/shadow.ts';
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
@@ -60,17 +59,14 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
         : created.tables.map((t) => `target table ${t}`)),
     );
   }
-  let unlocked = false;
-  await withClient(ctx.source, 'fallback', (c) =>
-    // Dropping the schema drops ferry's triggers, which briefly locks the application's tables.
-    withLockRetries(c, ctx.log, 'removing the shadow schema', async () => {
-      // A cutover that had begun left the source read-only: it is writable again.
-      unlocked = (await getState<UptimeState>(c, ctx.shadow, 'uptime'))?.locked === true;
-      if (unlocked) await unlockWrites(c, ctx.settings.source.database);
-      await dropSchema(c, ctx.shadow);
-    }),
-  );
-  if (unlocked) dropped.push('source write lock');
+  let fenced = false;
+  await withClient(ctx.source, 'fallback', async (c) => {
+    fenced = (await readFence(c, ctx.shadow)).state !== 'open';
+    // Dropping the schema drops ferry's triggers (the fence with them), which briefly locks the
+    // application's tables.
+    await withLockRetries(c, ctx.log, 'removing the shadow schema', () => dropSchema(c, ctx.shadow));
+  });
+  if (fenced) dropped.push('source write fence');
   dropped.push(`source shadow schema ${ctx.shadow}`);
   ctx.log.info({ dropped }, 'fallback done: the source is as it was');
   return { done: true, dropped };

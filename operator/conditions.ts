@@ -21,6 +21,7 @@ export const Reason = {
   RollingBack: 'RollingBack',
   WaitingForApproval: 'WaitingForCutoverApproval',
   CutoverApproved: 'CutoverApproved',
+  CutoverFailed: 'CutoverFailed',
   ReplayCatchingUp: 'ReplayCatchingUp',
   Healthy: 'Healthy',
 } as const;

@@ -152,11 +152,40 @@ export const Cutover = Type.Object(
   {
     approved: Type.Optional(
       Type.Boolean({
-        description: 'DowntimeOptimized: set to true to start the downtime (lock, final delta, switch).',
+        description:
+          'DowntimeOptimized: set to true to start the downtime (fence, final delta, switch). A cutover that ' +
+          'fails lifts the fence and returns to replaying; approve it again by setting false, then true.',
       }),
     ),
   },
   { additionalProperties: false, description: 'The downtime gate.' },
+);
+
+export const FENCE_MODES = ['Refuse', 'Detect'] as const;
+
+export const Fence = Type.Object(
+  {
+    mode: Type.Optional(
+      Enum(
+        FENCE_MODES,
+        'Refuse: from the start of the downtime (Standard: Execution; DowntimeOptimized: the approved cutover) ' +
+          "triggers refuse the application's writes to the migrated tables until the migration completes or " +
+          'falls back. Detect: for a source you guarantee quiet; writes are let through but make the run fail ' +
+          'naming the tables. Default: Refuse.',
+      ),
+    ),
+    waitSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        description:
+          'How long the fence waits for application transactions that wrote before it went up (ferry ends ' +
+          'their sessions after 5 s where it may); past that the fence is lifted and the downtime does not ' +
+          'start. Default: 60.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'How the source is kept from changing during the downtime.' },
 );
 
 export const Toleration = Type.Object(
@@ -209,6 +238,7 @@ export const MigrationSpec = Type.Object(
     ),
     uptime: Type.Optional(Uptime),
     cutover: Type.Optional(Cutover),
+    fence: Type.Optional(Fence),
     fallback: Type.Optional(
       Type.Boolean({
         description:
@@ -254,4 +284,5 @@ export type MigrationManifest = Static<typeof MigrationManifest>;
 export type Mode = (typeof MODES)[number];
 export type TransferMethod = (typeof TRANSFER_METHODS)[number];
 export type Validation = (typeof VALIDATIONS)[number];
+export type FenceMode = (typeof FENCE_MODES)[number];
 export type AnySchema = TSchema;

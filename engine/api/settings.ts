@@ -1,5 +1,6 @@
 // A manifest with every default filled in: what the engine actually works from. Pure.
 import type {
+  FenceMode,
   MigrationManifest,
   Mode,
   SourceConnection,
@@ -39,6 +40,8 @@ export interface Settings {
   /** DowntimeOptimized: globs of the tables copied in uptime. */
   uptimeTables: string[];
   cutoverApproved: boolean;
+  fenceMode: FenceMode;
+  fenceWaitSeconds: number;
   fallback: boolean;
 }
 
@@ -97,6 +100,8 @@ export function resolveSettings(m: MigrationManifest): Settings {
     validation: s.validation ?? 'Checksum',
     uptimeTables: s.uptime?.tables ?? ['*'],
     cutoverApproved: s.cutover?.approved ?? false,
+    fenceMode: s.fence?.mode ?? 'Refuse',
+    fenceWaitSeconds: s.fence?.waitSeconds ?? 60,
     fallback: s.fallback ?? false,
   };
 }

@@ -19,7 +19,9 @@ import { validate } from '../validate/compare.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { table } from './render.ts';
 import { lag } from '../uptime/replay.ts';
-import { writeUptime } from '../uptime/uptime.ts';
+import { readUptime, writeUptime } from '../uptime/state.ts';
+import { explicitApproval } from '../uptime/approval.ts';
+import { readFence } from '../fence/fence.ts';
 import { UsageError } from './load.ts';
 
 export interface CommandOptions {
@@ -161,7 +163,7 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
     ...(report.downtimeSeconds !== undefined
       ? [
           '',
-          `Downtime (source locked for writes until done): ${report.downtimeSeconds.toFixed(2)} s`,
+          `Downtime (application writes fenced off until done): ${report.downtimeSeconds.toFixed(2)} s`,
           table(
             ['DOWNTIME STEP', 'SECONDS'],
             (report.downtime ?? []).map((d) => [d.step, Math.round(d.seconds * 1000) / 1000]),
@@ -197,12 +199,20 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
       rows: finished.reduce((a, c) => a + (done.get(c.id)?.rows ?? 0), 0),
     };
   });
-  const replayLag =
-    s.mode === 'DowntimeOptimized'
-      ? await withClient(ctx.source, 'status', (c) => lag(c, ctx.shadow))
-      : undefined;
+  const uptime = s.mode === 'DowntimeOptimized';
+  const replayLag = uptime ? await withClient(ctx.source, 'status', (c) => lag(c, ctx.shadow)) : undefined;
+  const fence = await withClient(ctx.source, 'status', (c) => readFence(c, ctx.shadow));
+  const lastCutoverError = uptime ? (await readUptime(ctx)).lastCutoverError : undefined;
   if (o.json) {
-    const doc = { migration: s.name, phase: resume.phase, history: resume.history, tables, lag: replayLag };
+    const doc = {
+      migration: s.name,
+      phase: resume.phase,
+      history: resume.history,
+      tables,
+      lag: replayLag,
+      fence,
+      lastCutoverError,
+    };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
     return 0;
   }
@@ -217,6 +227,13 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
       ['TABLE', 'CHUNKS DONE', 'ROWS COPIED'],
       tables.map((t) => [t.table, `${t.done}/${t.chunks}`, t.rows]),
     ),
+    '',
+    fence.state === 'open'
+      ? 'Source: open for writes'
+      : `Source: fenced (${fence.state === 'refuse' ? 'writes refused' : 'writes detected'}) since ${fence.since}`,
+    ...(lastCutoverError
+      ? [`Last cutover failed at ${lastCutoverError.at}: ${lastCutoverError.message}`]
+      : []),
     ...(replayLag
       ? [
           '',
@@ -258,6 +275,14 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
       `migration ${s.name} has no plan yet (its shadow schema ${ctx.shadow} does not exist)`,
     );
   Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
+  // Standard mode copies in the downtime only: from a fenced source, never from a moving one.
+  if (
+    s.mode === 'Standard' &&
+    (await withClient(ctx.source, 'fence', (c) => readFence(c, ctx.shadow))).state === 'open'
+  )
+    throw new UsageError(
+      `migration ${s.name}: the downtime has not begun (the source is not fenced); the transfer waits for Execution`,
+    );
   const groups = o.groups ?? resume.plan.groups.map((g) => g.id);
   const unknown = groups.filter((g) => !resume.plan.groups.some((x) => x.id === g));
   if (unknown.length)
@@ -274,9 +299,9 @@ export async function cutoverCommand(s: Settings, log: Logger, _o: CommandOption
   const ctx = createContext(s, log);
   if (!(await readResume(ctx)))
     throw new UsageError(`migration ${s.name} has not started (no shadow schema ${ctx.shadow})`);
-  await writeUptime(ctx, { cutoverApproved: true });
+  await writeUptime(ctx, explicitApproval);
   process.stdout.write(
-    `cutover of ${s.name} approved: the running migration locks the source and replays the final delta\n`,
+    `cutover of ${s.name} approved: the running migration fences the source's writes and replays the final delta\n`,
   );
   return 0;
 }

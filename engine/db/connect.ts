@@ -5,14 +5,21 @@ import { ConfigError, resolvePassword, type Role } from './password.ts';
 
 export type Client = pg.Client;
 
-/** Session settings that make text renderings identical on both sides (checksums compare them). */
+/**
+ * Settings under which values render as text identically on both sides (checksums compare them) and
+ * read back exactly (keys recorded by the source triggers are rendered under the same ones).
+ */
+export const RENDERING: Readonly<Record<string, string>> = {
+  TimeZone: 'UTC',
+  DateStyle: 'ISO, YMD',
+  IntervalStyle: 'postgres',
+  bytea_output: 'hex',
+  extra_float_digits: '1',
+};
+
 const SESSION = [
-  "SET TimeZone = 'UTC'",
-  "SET DateStyle = 'ISO, YMD'",
-  "SET IntervalStyle = 'postgres'",
-  "SET bytea_output = 'hex'",
-  'SET extra_float_digits = 1',
-  // The downtime lock makes new sessions read-only by default; ferry's own must still write.
+  ...Object.entries(RENDERING).map(([k, v]) => `SET ${k} = '${v}'`),
+  // ferry's own sessions write its state even where the database defaults to read-only.
   'SET default_transaction_read_only = off',
 ].join('; ');
 
@@ -66,7 +73,8 @@ function explain(e: Endpoint, err: unknown): ConnectError {
             : /timeout/i.test(scrubbed)
               ? 'unreachable (connection timed out)'
               : scrubbed;
-  return new ConnectError(`cannot connect to ${where}: ${why}`);
+  // The driver's code stays: a refused or not-yet-ready server is worth retrying, bad credentials are not.
+  return Object.assign(new ConnectError(`cannot connect to ${where}: ${why}`), { code });
 }
 
 export async function connect(e: Endpoint, purpose = 'ferry'): Promise<Client> {

@@ -1,7 +1,8 @@
-// PostProcessing: validation, statistics for the planner, the report (kept in the shadow schema
+// PostProcessing: validation (Standard; DowntimeOptimized validated in its cutover), statistics for the planner, the report (kept in the shadow schema
 // until the end so a killed run does not lose it), then ferry's own schemas are removed.
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
+import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
 import { tableReports, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
@@ -10,15 +11,7 @@ import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
 import { validate } from '../validate/compare.ts';
 import { need, type Context } from './context.ts';
-import type { Catalog } from '../catalog/types.ts';
-import { validateTouched } from '../validate/compare.ts';
-import {
-  downtimeStep,
-  downtimeTables,
-  readUptime,
-  uptimeTables,
-  type UptimeState,
-} from '../uptime/uptime.ts';
+import { downtimeStep, downtimeTables, readUptime } from '../uptime/state.ts';
 
 async function buildReport(ctx: Context): Promise<Report> {
   const plan = need(ctx.plan, 'plan');
@@ -41,21 +34,15 @@ async function buildReport(ctx: Context): Promise<Report> {
   };
 }
 
-/** Validation; in DowntimeOptimized mode with a bulk copy validated under its snapshot, only what changed since. */
-async function validateAll(ctx: Context, catalog: Catalog, uptime: UptimeState | undefined): Promise<void> {
-  if (!uptime?.bulkValidated || ctx.settings.validation === 'None') {
-    await validate(ctx, catalog, ctx.plan);
-    return;
-  }
-  await validateTouched(ctx, catalog, uptimeTables(ctx));
-  await validate(ctx, catalog, ctx.plan, { tables: downtimeTables(ctx) });
-}
-
 export async function postProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const uptime = ctx.settings.mode === 'DowntimeOptimized' ? await readUptime(ctx) : undefined;
   const step = (name: string, fn: () => Promise<void>) => (uptime ? downtimeStep(ctx, name, fn) : fn());
-  await step('validate', () => validateAll(ctx, catalog, uptime));
+  // DowntimeOptimized validated in the cutover, before it built anything.
+  if (!uptime) {
+    if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+    await validate(ctx, catalog, ctx.plan);
+  }
   await step('analyze', () =>
     runPool(
       uptime ? downtimeTables(ctx) : catalog.tables.map((t) => t.name),
@@ -76,13 +63,16 @@ export async function postProcessing(ctx: Context): Promise<void> {
   const t0 = performance.now();
   await withClient(ctx.target, 'cleanup', (c) => dropSchema(c, ctx.shadow));
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
-  ctx.log.info({ shadow: ctx.shadow }, 'shadow schema and target bookkeeping removed');
-  if (uptime?.lockedAt) {
+  ctx.log.info(
+    { shadow: ctx.shadow },
+    'shadow schema and target bookkeeping removed; the fence is gone and the source writable: the application now belongs on the target',
+  );
+  if (uptime?.cutoverStartedAt) {
     report.downtime = [
       ...recorded,
       { step: 'remove triggers and shadow schema', seconds: (performance.now() - t0) / 1000 },
     ];
-    report.downtimeSeconds = (Date.now() - Date.parse(uptime.lockedAt)) / 1000;
+    report.downtimeSeconds = (Date.now() - Date.parse(uptime.cutoverStartedAt)) / 1000;
   }
   ctx.report = report;
 }

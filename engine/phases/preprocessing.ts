@@ -6,9 +6,10 @@ import type { Settings } from '../api/settings.ts';
 import { preLoadDdl } from '../catalog/ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { withLockRetries } from '../db/lock-retry.ts';
-import { ddlGuardDdl, recorderDdl, triggerDdl } from '../uptime/record.ts';
+import { fenceDdl } from '../fence/ddl.ts';
+import { ddlGuardDdl, recorderDdl, tableRecorderDdl } from '../uptime/record.ts';
 import { createReplayBookkeeping } from '../uptime/replay.ts';
-import { uptimeTables } from '../uptime/uptime.ts';
+import { uptimeTables } from '../uptime/state.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { buildPlan } from '../plan/plan.ts';
 import { createProgressSchema } from '../state/progress.ts';
@@ -39,8 +40,9 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
   const s = ctx.settings;
   const tables = uptimeTables(ctx);
   for (const sql of recorderDdl(ctx.shadow)) await c.query(sql);
-  for (const t of need(ctx.catalog, 'catalog').tables.filter((x) => tables.includes(x.name)))
-    await c.query(triggerDdl(ctx.shadow, s.name, s.source.schema, t));
+  for (const [i, t] of need(ctx.catalog, 'catalog').tables.entries())
+    if (tables.includes(t.name))
+      for (const sql of tableRecorderDdl(ctx.shadow, s.name, s.source.schema, t, i)) await c.query(sql);
   const { rows } = await c.query<{ su: boolean }>(
     'SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user',
   );
@@ -78,6 +80,8 @@ export async function preProcessing(ctx: Context): Promise<void> {
       await putState(c, ctx.shadow, 'plan', plan);
       await putState(c, ctx.shadow, 'created', created);
       await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
+      // The write fence, open until the downtime: installing it now takes no lock in the downtime.
+      for (const sql of fenceDdl(ctx.shadow, s.name, s.source.schema, catalog.tables)) await c.query(sql);
       if (s.mode === 'DowntimeOptimized') await installRecorder(c, ctx);
     });
     ctx.plan = plan;

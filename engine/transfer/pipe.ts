@@ -54,6 +54,20 @@ export function copyInSql(c: Pick<ChunkCopy, 'targetTable' | 'columns' | 'binary
   return `COPY ${c.targetTable} (${columnList(c.columns)}) FROM STDIN (FORMAT ${c.binary ? 'binary' : 'text'})`;
 }
 
+/** Streams one COPY TO from the source into one COPY FROM on the target; both inside the callers' transactions. */
+export async function pipeCopy(
+  src: Client,
+  dst: Client,
+  outSql: string,
+  inSql: string,
+  onBytes: (n: number) => void = () => {},
+): Promise<{ rows: number; bytes: number }> {
+  const meter = new Meter(onBytes);
+  const into = dst.query(copyFrom(inSql));
+  await pipeline(src.query(copyTo(outSql)), meter, into);
+  return { rows: Number(into.rowCount ?? 0), bytes: meter.bytes };
+}
+
 export async function copyChunk(
   src: Client,
   dst: Client,
@@ -61,7 +75,6 @@ export async function copyChunk(
   onBytes: (n: number) => void,
 ): Promise<ChunkDone> {
   const started = performance.now();
-  const meter = new Meter(onBytes);
   await dst.query('BEGIN');
   let sourceTx = false;
   try {
@@ -70,15 +83,8 @@ export async function copyChunk(
       sourceTx = true;
       await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
     }
-    const into = dst.query(copyFrom(copyInSql(c)));
-    const out = src.query(copyTo(copyOutSql(c)));
-    await pipeline(out, meter, into);
-    const done: ChunkDone = {
-      chunk: c.chunkId,
-      rows: Number(into.rowCount ?? 0),
-      bytes: meter.bytes,
-      seconds: (performance.now() - started) / 1000,
-    };
+    const { rows, bytes } = await pipeCopy(src, dst, copyOutSql(c), copyInSql(c), onBytes);
+    const done: ChunkDone = { chunk: c.chunkId, rows, bytes, seconds: (performance.now() - started) / 1000 };
     await markChunkDone(dst, c.progressSchema, done);
     await dst.query('COMMIT');
     return done;

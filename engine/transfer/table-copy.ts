@@ -13,6 +13,9 @@ export function tableOf(catalog: Catalog, name: string): Table {
 
 export const copiedColumns = (t: Table) => t.columns.filter((c) => c.generated === null).map((c) => c.name);
 
+/** Binary COPY is faster but embeds type oids, so it is only used when every copied column is built in. */
+export const binaryCopy = (t: Table) => t.columns.every((c) => c.generated !== null || c.builtinType);
+
 export function chunkCopy(
   catalog: Catalog,
   chunk: Chunk,
@@ -26,7 +29,7 @@ export function chunkCopy(
     targetTable: qualified(targetSchema, t.name),
     columns: copiedColumns(t),
     predicate: rangePredicate(chunk.range),
-    binary: t.columns.every((c) => c.generated !== null || c.builtinType),
+    binary: binaryCopy(t),
     progressSchema,
   };
 }

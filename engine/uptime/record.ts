@@ -1,55 +1,147 @@
-// Recording changes in uptime (DMO's record-and-replay): plain row triggers on every uptime table
-// write each insert, update and delete to a log table in the shadow schema, ordered by a sequence.
-// No logical decoding, so the same design carries to SQL Server and MySQL sources. The trigger
-// function lives in the shadow schema: dropping the schema (fallback, or the end of the cutover)
-// drops the triggers with it.
+// Recording changes in uptime (DMO's record-and-replay, as SAP's SLT and Bucardo do it): a trigger on
+// every uptime table logs only WHICH row changed (table, operation, key), never its values; the
+// replayer re-reads the rows' current values from the source with COPY, so every value travels the
+// same exact path as the bulk copy. TRUNCATE, which fires no row trigger, is logged by a statement
+// trigger. No logical decoding, so the same design carries to SQL Server and MySQL sources.
+//
+// The trigger functions are SECURITY DEFINER, owned by ferry's migration role, with a fixed
+// search_path and every object qualified: the application writes through them without any grant on
+// ferry's schema, and nobody can hijack them with objects of their own. They live in the shadow
+// schema: dropping it (fallback, or the end of the cutover) drops the triggers with it.
 import type { Table } from '../catalog/types.ts';
+import { recordsRows } from '../catalog/relations.ts';
+import { RENDERING } from '../db/connect.ts';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 
 export const LOG_TABLE = 'change_log';
-const RECORD_FN = 'record_change';
+const TRUNCATE_FN = 'record_truncate';
 const GUARD_FN = 'guard_ddl';
 
-export function triggerName(migration: string): string {
-  return `ferry_${migration.replaceAll('-', '_')}_record`;
+const migrationTag = (migration: string) => `ferry_${migration.replaceAll('-', '_')}`;
+export const triggerName = (migration: string) => `${migrationTag(migration)}_record`;
+export const truncateTriggerName = (migration: string) => `${migrationTag(migration)}_truncate`;
+export const eventTriggerName = (shadow: string) => `${shadow}_guard_ddl`;
+/** One recording function per table (its key columns are compiled in): `record_<n>`, n its catalog position. */
+export const recordFunction = (index: number) => `record_${index}`;
+
+/** The pinned search_path every function of ferry's on the source runs with. */
+export const SAFE_PATH = 'SET search_path = pg_catalog, pg_temp';
+
+/** Types whose text form depends on no setting: their keys need no pinned rendering settings. */
+const PLAIN_TYPES = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'numeric',
+  'text',
+  'character varying',
+  'character',
+  'uuid',
+  'boolean',
+  '"char"',
+  'name',
+  'oid',
+  'inet',
+  'cidr',
+  'macaddr',
+  'macaddr8',
+  'bit',
+  'bit varying',
+]);
+const SETTINGS_OF: Record<string, string[]> = {
+  date: ['DateStyle'],
+  'timestamp without time zone': ['DateStyle'],
+  'timestamp with time zone': ['DateStyle', 'TimeZone'],
+  'time without time zone': ['DateStyle'],
+  'time with time zone': ['DateStyle'],
+  interval: ['IntervalStyle'],
+  real: ['extra_float_digits'],
+  'double precision': ['extra_float_digits'],
+  bytea: ['bytea_output'],
+};
+
+/**
+ * The rendering settings a table's key columns need pinned so that the key's text reads back exactly
+ * whatever the writing session set (its DateStyle, extra_float_digits...). Pinning costs a little on
+ * every write, so plain keys (integers, uuid, text) pin nothing. Pure.
+ */
+export function keyRenderingSettings(keyTypes: readonly string[]): string[] {
+  const needed = new Set<string>();
+  for (const type of keyTypes) {
+    const base = type.replace(/\[\]$/, '').replace(/\(.*\)/, '');
+    if (PLAIN_TYPES.has(base)) continue;
+    for (const s of SETTINGS_OF[base] ?? Object.keys(RENDERING)) needed.add(s);
+  }
+  return Object.keys(RENDERING).filter((s) => needed.has(s));
 }
 
-export function eventTriggerName(shadow: string): string {
-  return `${shadow}_guard_ddl`;
-}
+const definer = (settings: readonly string[]) =>
+  ['SECURITY DEFINER', SAFE_PATH, ...settings.map((s) => `SET ${s} = ${quoteLiteral(RENDERING[s]!)}`)].join(
+    ' ',
+  );
 
-/** The log table and the trigger function; the table name and key columns come as trigger arguments. */
+/** The log table and the TRUNCATE recorder shared by every table. */
 export function recorderDdl(shadow: string): string[] {
   const log = qualified(shadow, LOG_TABLE);
+  const fn = qualified(shadow, TRUNCATE_FN);
   return [
+    // No index: the application's writes only append; the replayer reads it whole.
     `CREATE TABLE ${log} (
-       seq bigserial PRIMARY KEY,
        tbl text NOT NULL,
        op "char" NOT NULL,
-       old_key jsonb,
-       new_row jsonb,
+       key text[],
        at timestamptz NOT NULL DEFAULT clock_timestamp())`,
-    `CREATE FUNCTION ${qualified(shadow, RECORD_FN)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-     DECLARE
-       keys text[] := TG_ARGV[1:];
-       old_key jsonb;
+    `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${definer([])} AS $fn$
      BEGIN
-       IF TG_OP <> 'INSERT' THEN
-         SELECT jsonb_object_agg(k, to_jsonb(OLD) -> k) INTO old_key FROM unnest(keys) AS k;
-       END IF;
-       INSERT INTO ${log} (tbl, op, old_key, new_row)
-       VALUES (TG_ARGV[0], left(TG_OP, 1), old_key, CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END);
+       INSERT INTO ${log} (tbl, op) VALUES (TG_ARGV[0], 'T');
        RETURN NULL;
      END $fn$`,
+    `REVOKE EXECUTE ON FUNCTION ${fn}() FROM PUBLIC`,
   ];
 }
 
-export function triggerDdl(shadow: string, migration: string, sourceSchema: string, t: Table): string {
-  const args = [t.name, ...t.key].map(quoteLiteral).join(', ');
-  return (
-    `CREATE TRIGGER ${quoteIdent(triggerName(migration))} AFTER INSERT OR UPDATE OR DELETE ON ${qualified(sourceSchema, t.name)} ` +
-    `FOR EACH ROW EXECUTE FUNCTION ${qualified(shadow, RECORD_FN)}(${args})`
-  );
+/**
+ * The recording function and triggers of one table. Row changes are recorded on plain tables and on
+ * the roots of partition trees (the root's row trigger is cloned to every partition, and the change
+ * is logged under the root, which the replay reads through); TRUNCATE on every table, partitions
+ * included (statement triggers are not cloned, and a partition can be truncated alone).
+ */
+export function tableRecorderDdl(
+  shadow: string,
+  migration: string,
+  sourceSchema: string,
+  t: Table,
+  index: number,
+): string[] {
+  const on = qualified(sourceSchema, t.name);
+  const truncate = `CREATE TRIGGER ${quoteIdent(truncateTriggerName(migration))} AFTER TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${qualified(shadow, TRUNCATE_FN)}(${quoteLiteral(t.name)})`;
+  if (!recordsRows(t)) return [truncate];
+  const log = qualified(shadow, LOG_TABLE);
+  const fn = qualified(shadow, recordFunction(index));
+  const types = t.key.map((k) => t.columns.find((c) => c.name === k)?.type ?? 'text');
+  const key = (rec: string) => `ARRAY[${t.key.map((k) => `${rec}.${quoteIdent(k)}::text`).join(', ')}]`;
+  const row = (rec: string) => `ROW(${t.key.map((k) => `${rec}.${quoteIdent(k)}`).join(', ')})`;
+  const insert = (op: string, rec: string) =>
+    `INSERT INTO ${log} (tbl, op, key) VALUES (${quoteLiteral(t.name)}, '${op}', ${key(rec)});`;
+  return [
+    `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${definer(keyRenderingSettings(types))} AS $fn$
+     BEGIN
+       IF TG_OP = 'INSERT' THEN
+         ${insert('I', 'NEW')}
+       ELSIF TG_OP = 'DELETE' THEN
+         ${insert('D', 'OLD')}
+       ELSE
+         ${insert('U', 'OLD')}
+         IF ${row('NEW')} IS DISTINCT FROM ${row('OLD')} THEN
+           ${insert('U', 'NEW')}
+         END IF;
+       END IF;
+       RETURN NULL;
+     END $fn$`,
+    `REVOKE EXECUTE ON FUNCTION ${fn}() FROM PUBLIC`,
+    `CREATE TRIGGER ${quoteIdent(triggerName(migration))} AFTER INSERT OR UPDATE OR DELETE ON ${on} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    truncate,
+  ];
 }
 
 /**
@@ -65,7 +157,7 @@ export function ddlGuardDdl(
   // object_identity quotes names only where needed, as quote_ident does: compare in the same form.
   const names = `ARRAY[${tables.map((t) => `quote_ident(${quoteLiteral(sourceSchema)}) || '.' || quote_ident(${quoteLiteral(t)})`).join(', ')}]`;
   return [
-    `CREATE FUNCTION ${qualified(shadow, GUARD_FN)}() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+    `CREATE FUNCTION ${qualified(shadow, GUARD_FN)}() RETURNS event_trigger LANGUAGE plpgsql ${SAFE_PATH} AS $fn$
      DECLARE r record; n text;
      BEGIN
        FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP

@@ -1,42 +1,115 @@
-// Replaying recorded changes on the target, in batches, exactly once. Each batch's net effect
-// (deletes, then upserts by key) commits in one target transaction together with the batch's log
-// positions; the entries are then trimmed from the source log. A replayer killed between the two
-// finds the positions on the target and skips those entries: nothing is applied twice, nothing lost.
+// Replaying recorded changes on the target by re-reading the source. A batch is every log entry the
+// source shows in one REPEATABLE READ snapshot S. For each table the target deletes every logged key
+// (old and new keys alike), then receives the source's current rows for those keys, read in S with
+// COPY: values never pass through ferry's memory as anything but the COPY stream. A TRUNCATE empties
+// the table (or partition) on the target and copies it whole from S. Since every change visible in S
+// is in the batch, and rows whose keys were never logged are unchanged since they were copied, the
+// target equals the source at S after the batch, so unique constraints hold at every step.
+//
+// The target commits first, then the source deletes the batch's log entries (in S: entries logged
+// after S stay). A replayer killed between the two applies those entries again, re-reading them in
+// a newer snapshot: the same end state. Nothing is applied from stale values, nothing is lost.
 import type { Catalog, Table } from '../catalog/types.ts';
-import { inTransaction, type Client } from '../db/connect.ts';
-import { columnList, qualified, quoteIdent } from '../db/ident.ts';
-import { copiedColumns } from '../transfer/table-copy.ts';
+import { rowsOf } from '../catalog/relations.ts';
+import { type Client } from '../db/connect.ts';
+import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { pipeCopy } from '../transfer/pipe.ts';
+import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
 import { LOG_TABLE } from './record.ts';
-import { netEffects, type LogEntry, type TableEffects } from './effects.ts';
+
+/** The keys of one batch, on the target: a temporary table each replay session creates once. */
+const BATCH_KEYS = 'pg_temp.ferry_batch_keys';
 
 export async function createReplayBookkeeping(dst: Client, bookkeeping: string): Promise<void> {
+  // Keys the replay changed, and tables it emptied: what the cutover validates beyond the bulk copy.
   await dst.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'replay_applied')} (seq bigint PRIMARY KEY)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched')} (tbl text NOT NULL, key text[] NOT NULL, PRIMARY KEY (tbl, key))`,
   );
   await dst.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched')} (tbl text NOT NULL, key jsonb NOT NULL, PRIMARY KEY (tbl, key))`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched_all')} (tbl text PRIMARY KEY)`,
   );
 }
 
-const keyMatch = (t: Table, a: string, b: string) =>
-  t.key.map((k) => `${a}.${quoteIdent(k)} = ${b}.${quoteIdent(k)}`).join(' AND ');
-
-export function deleteSql(t: Table, schema: string): string {
-  return `DELETE FROM ${qualified(schema, t.name)} t USING jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k WHERE ${keyMatch(t, 't', 'k')}`;
+/** `(expr)::type` for each key column, so a key logged as text compares as the column's own type. */
+export function keyCasts(t: Table, element: (i: number) => string): string[] {
+  return t.key.map((k, i) => {
+    const col = t.columns.find((c) => c.name === k);
+    if (!col) throw new Error(`internal: key column ${k} is not a column of ${t.name}`);
+    return `(${element(i + 1)})::${col.type}`;
+  });
 }
 
-export function upsertSql(t: Table, schema: string): string {
-  const cols = copiedColumns(t);
-  const rest = cols.filter((c) => !t.key.includes(c));
-  const overriding = t.columns.some((c) => c.identity === 'a') ? ' OVERRIDING SYSTEM VALUE' : '';
-  const onConflict = rest.length
-    ? `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`
-    : 'DO NOTHING';
-  return (
-    `INSERT INTO ${qualified(schema, t.name)} (${columnList(cols)})${overriding} ` +
-    `SELECT ${columnList(cols)} FROM jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) ` +
-    `ON CONFLICT (${columnList(t.key)}) ${onConflict}`
-  );
+const keyRow = (t: Table, alias: string) => `(${t.key.map((k) => `${alias}.${quoteIdent(k)}`).join(', ')})`;
+
+/** Target: delete the rows of every key the batch logged for the table. */
+export function deleteKeysSql(t: Table, schema: string): string {
+  const casts = keyCasts(t, (i) => `k.key[${i}]`);
+  const match = t.key.map((k, i) => `x.${quoteIdent(k)} = ${casts[i]}`).join(' AND ');
+  return `DELETE FROM ${rowsOf(schema, t)} x USING ${BATCH_KEYS} k WHERE k.tbl = ${quoteLiteral(t.name)} AND ${match}`;
+}
+
+/**
+ * Source: the current rows of the keys logged for the table, minus rows living in relations that the
+ * batch copies whole (a truncated partition of a partitioned table).
+ */
+export function rowsForKeysSql(
+  t: Table,
+  sourceSchema: string,
+  shadow: string,
+  wholeCopied: string[],
+): string {
+  const cols = columnList(copiedColumns(t));
+  const keys = `SELECT ${keyCasts(t, (i) => `k.key[${i}]`).join(', ')} FROM ${qualified(shadow, LOG_TABLE)} k WHERE k.tbl = ${quoteLiteral(t.name)} AND k.op <> 'T'`;
+  const skip = wholeCopied.length
+    ? ` AND x.tableoid <> ALL (ARRAY[${wholeCopied.map((r) => `${quoteLiteral(qualified(sourceSchema, r))}::regclass`).join(', ')}])`
+    : '';
+  const format = binaryCopy(t) ? 'binary' : 'text';
+  return `COPY (SELECT ${cols} FROM ${rowsOf(sourceSchema, t)} x WHERE ${keyRow(t, 'x')} IN (${keys})${skip}) TO STDOUT (FORMAT ${format})`;
+}
+
+export function copyWholeSql(t: Table, sourceSchema: string): string {
+  return `COPY (SELECT ${columnList(copiedColumns(t))} FROM ${rowsOf(sourceSchema, t)}) TO STDOUT (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
+}
+
+export function copyInSql(t: Table, targetSchema: string): string {
+  return `COPY ${qualified(targetSchema, t.name)} (${columnList(copiedColumns(t))}) FROM STDIN (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
+}
+
+export function truncateSql(t: Table, schema: string): string {
+  // ONLY keeps inheritance children; a partitioned table is emptied with its partitions.
+  return `TRUNCATE ${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
+}
+
+/** The table and every partition below it. */
+export function subtree(catalog: Catalog, name: string): string[] {
+  const below = catalog.tables.filter((t) => t.partitionOf?.parent === name).map((t) => t.name);
+  return [name, ...below.flatMap((b) => subtree(catalog, b))];
+}
+
+export interface BatchPlan {
+  /** Tables (plain, roots, inheritance members) whose logged keys are deleted and re-read. */
+  keyed: string[];
+  /** Relations truncated in the batch: emptied on the target and copied whole. */
+  whole: string[];
+  /** Per keyed table, the relations below it that are copied whole (their rows are not re-read by key). */
+  skip: Map<string, string[]>;
+}
+
+/** What a batch does, from its log summary. Pure. */
+export function planBatch(
+  catalog: Catalog,
+  summary: { tbl: string; truncated: boolean; keyed: boolean }[],
+): BatchPlan {
+  for (const s of summary)
+    if (!catalog.tables.some((t) => t.name === s.tbl))
+      throw new Error(`the change log names table ${s.tbl}, which is not in the migration's catalog`);
+  const whole = summary.filter((s) => s.truncated).map((s) => s.tbl);
+  const wholeSet = new Set(whole.flatMap((w) => subtree(catalog, w)));
+  const keyed = summary.filter((s) => s.keyed && !wholeSet.has(s.tbl)).map((s) => s.tbl);
+  const skip = new Map(keyed.map((k) => [k, subtree(catalog, k).filter((r) => wholeSet.has(r))]));
+  // A whole copy of a relation inside another whole copy would copy its rows twice.
+  const outer = whole.filter((w) => !whole.some((o) => o !== w && subtree(catalog, o).includes(w)));
+  return { keyed, whole: outer, skip };
 }
 
 export interface Lag {
@@ -55,55 +128,74 @@ export interface Replayer {
   catalog: Catalog;
   shadow: string;
   targetSchema: string;
-  batchSize: number;
 }
 
-/** Applies one batch; returns how many log entries it consumed (0 when the log is empty). */
-export async function replayBatch(src: Client, dst: Client, r: Replayer): Promise<number> {
-  // seq is bigint, which node-postgres hands over as a string; the order must come from the bigint
-  // column itself (a `seq::text` alias would sort '1027' before '861' and replay changes out of order).
-  const { rows } = await src.query<LogEntry>(
-    `SELECT seq, tbl, op::text AS op, old_key, new_row FROM ${qualified(r.shadow, LOG_TABLE)} ORDER BY seq LIMIT ${r.batchSize}`,
-  );
-  if (rows.length === 0) return 0;
-  const seqs = rows.map((e) => e.seq);
-  const applied = new Set(
-    (
-      await dst.query<{ seq: string }>(
-        `SELECT seq::text FROM ${qualified(r.shadow, 'replay_applied')} WHERE seq = ANY($1::bigint[])`,
-        [seqs],
-      )
-    ).rows.map((x) => x.seq),
-  );
-  const todo = rows.filter((e) => !applied.has(e.seq));
-  if (todo.length) {
-    const tables = new Map(r.catalog.tables.map((t) => [t.name, t]));
-    const effects = netEffects(todo, (name) => tables.get(name)?.key ?? []);
-    await inTransaction(dst, async () => {
-      for (const [name, fx] of effects) await applyEffects(dst, tables.get(name)!, fx, r);
-      await dst.query(`INSERT INTO ${qualified(r.shadow, 'replay_applied')} SELECT unnest($1::bigint[])`, [
-        todo.map((e) => e.seq),
-      ]);
-    });
-  }
-  await src.query(`DELETE FROM ${qualified(r.shadow, LOG_TABLE)} WHERE seq = ANY($1::bigint[])`, [seqs]);
-  await dst.query(`DELETE FROM ${qualified(r.shadow, 'replay_applied')} WHERE seq = ANY($1::bigint[])`, [
-    seqs,
-  ]);
-  return rows.length;
-}
-
-async function applyEffects(dst: Client, t: Table, fx: TableEffects, r: Replayer): Promise<void> {
-  if (fx.deletes.length) await dst.query(deleteSql(t, r.targetSchema), [JSON.stringify(fx.deletes)]);
-  if (fx.upserts.length) await dst.query(upsertSql(t, r.targetSchema), [JSON.stringify(fx.upserts)]);
-  const keys = [
-    ...fx.deletes,
-    ...fx.upserts.map((row) => Object.fromEntries(t.key.map((k) => [k, row[k] ?? null]))),
-  ];
+async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
+  const { catalog, shadow, targetSchema } = r;
+  const source = catalog.schema;
   await dst.query(
-    `INSERT INTO ${qualified(r.shadow, 'touched')} (tbl, key) SELECT $1, k FROM jsonb_array_elements($2::jsonb) k ON CONFLICT DO NOTHING`,
-    [t.name, JSON.stringify(keys)],
+    `CREATE TEMP TABLE IF NOT EXISTS ferry_batch_keys (tbl text NOT NULL, key text[] NOT NULL) ON COMMIT DELETE ROWS`,
   );
+  await pipeCopy(
+    src,
+    dst,
+    `COPY (SELECT DISTINCT tbl, key FROM ${qualified(shadow, LOG_TABLE)} WHERE op <> 'T') TO STDOUT`,
+    `COPY ${BATCH_KEYS} (tbl, key) FROM STDIN`,
+  );
+  for (const name of plan.keyed) await dst.query(deleteKeysSql(tableOf(catalog, name), targetSchema));
+  for (const name of plan.whole) await dst.query(truncateSql(tableOf(catalog, name), targetSchema));
+  for (const name of plan.whole) {
+    const t = tableOf(catalog, name);
+    await pipeCopy(src, dst, copyWholeSql(t, source), copyInSql(t, targetSchema));
+  }
+  for (const name of plan.keyed) {
+    const t = tableOf(catalog, name);
+    await pipeCopy(
+      src,
+      dst,
+      rowsForKeysSql(t, source, shadow, plan.skip.get(name) ?? []),
+      copyInSql(t, targetSchema),
+    );
+  }
+  await dst.query(
+    `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${BATCH_KEYS} ON CONFLICT DO NOTHING`,
+  );
+  if (plan.whole.length)
+    await dst.query(
+      `INSERT INTO ${qualified(shadow, 'touched_all')} (tbl) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
+      [plan.whole],
+    );
+}
+
+/** Applies every change the source's log shows now; returns how many log entries it consumed (0: none). */
+export async function replayBatch(src: Client, dst: Client, r: Replayer): Promise<number> {
+  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  let dstOpen = false;
+  try {
+    // Key casts name the columns' types as the catalog rendered them, relative to each side's schema.
+    await src.query(`SET LOCAL search_path = ${quoteIdent(r.catalog.schema)}`);
+    const { rows } = await src.query<{ tbl: string; truncated: boolean; keyed: boolean }>(
+      `SELECT tbl, bool_or(op = 'T') AS truncated, bool_or(op <> 'T') AS keyed FROM ${qualified(r.shadow, LOG_TABLE)} GROUP BY tbl ORDER BY tbl`,
+    );
+    if (rows.length === 0) {
+      await src.query('COMMIT');
+      return 0;
+    }
+    const plan = planBatch(r.catalog, rows);
+    await dst.query('BEGIN');
+    dstOpen = true;
+    await dst.query(`SET LOCAL search_path = ${quoteIdent(r.targetSchema)}`);
+    await applyBatch(src, dst, r, plan);
+    const { rowCount } = await src.query(`DELETE FROM ${qualified(r.shadow, LOG_TABLE)}`);
+    await dst.query('COMMIT');
+    dstOpen = false;
+    await src.query('COMMIT');
+    return rowCount ?? 0;
+  } catch (err) {
+    if (dstOpen) await dst.query('ROLLBACK').catch(() => {});
+    await src.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }
 
 /** Column lists as the catalog saw them; a difference means someone changed the table's schema. */
@@ -132,4 +224,23 @@ export async function schemaDrift(
   } finally {
     await src.query('COMMIT');
   }
+}
+
+/**
+ * ferry's triggers that are missing or disabled on the given tables (the tables' owner can disable
+ * them: then changes go unrecorded or the fence is open, and the run must stop rather than be wrong).
+ */
+export async function triggersNotFiring(
+  src: Client,
+  schema: string,
+  expected: { table: string; trigger: string }[],
+): Promise<string[]> {
+  const { rows } = await src.query<{ table: string; trigger: string }>(
+    `SELECT e.tbl AS table, e.trg AS trigger
+       FROM unnest($2::text[], $3::text[]) AS e(tbl, trg)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = $1 AND c.relname = e.tbl AND g.tgname = e.trg AND g.tgenabled IN ('O', 'A'))`,
+    [schema, expected.map((e) => e.table), expected.map((e) => e.trigger)],
+  );
+  return rows.map((r) => `${r.trigger} on ${r.table}`);
 }

@@ -10,6 +10,8 @@ import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/c
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import type { Context } from '../phases/context.ts';
+import { rowsOf } from '../catalog/relations.ts';
+import { keyCasts } from '../uptime/replay.ts';
 
 export interface Unit {
   table: string;
@@ -57,16 +59,20 @@ export function measureSql(
   return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${qualified(schema, table)} ${rangePredicate(range)}`;
 }
 
-/** Count and checksum of the rows with the given keys (a jsonb array of key objects in $1). */
+/** The keys of a page, as rows of the key columns' own types (a JSON array of arrays of key texts in $1). */
+function pageKeys(t: Table): string {
+  const casts = keyCasts(t, (i) => `e ->> ${i - 1}`);
+  return `(SELECT ${casts.map((c, i) => `${c} AS ${quoteIdent(t.key[i]!)}`).join(', ')} FROM jsonb_array_elements($1::jsonb) e) k`;
+}
+
+const keyJoin = (t: Table) => t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
+
+/** Count and checksum of the rows with the given keys. */
 export function measureKeysSql(schema: string, t: Table): string {
-  const match = t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
-  return (
-    `SELECT count(*)::text AS rows, ${checksumOf(
-      t.columns.map((c) => c.name),
-      't.',
-    )} AS checksum ` +
-    `FROM ${qualified(schema, t.name)} t JOIN jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k ON ${match}`
-  );
+  return `SELECT count(*)::text AS rows, ${checksumOf(
+    t.columns.map((c) => c.name),
+    't.',
+  )} AS checksum FROM ${rowsOf(schema, t)} t JOIN ${pageKeys(t)} ON ${keyJoin(t)}`;
 }
 
 /** Runs a measuring query, on the source optionally inside an exported snapshot. */
@@ -134,10 +140,10 @@ export async function validate(
 const KEY_PAGE = 5000;
 
 /**
- * Downtime-optimized validation of the rows that changed after a bulk copy validated under its
- * snapshot: every key the replay touched is compared on both sides. Untouched rows are unchanged on
- * both sides since the snapshot, so this proves the tables equal at a cost that grows with the
- * changes, not with the data.
+ * Downtime-optimized validation of what changed after a bulk copy validated under its snapshot: every
+ * key the replay touched, and every table it emptied and copied whole, compared on both sides.
+ * Untouched rows are unchanged on both sides since the snapshot, so this proves the tables equal at a
+ * cost that grows with the changes, not with the data. Keys travel as their exact text.
  */
 export async function validateTouched(
   ctx: Context,
@@ -148,20 +154,27 @@ export async function validateTouched(
   const src = await connect(ctx.source, 'validate');
   const dst = await connect(ctx.target, 'validate');
   try {
+    const { rows: whole } = await dst.query<{ tbl: string }>(
+      `SELECT tbl FROM ${qualified(ctx.shadow, 'touched_all')} WHERE tbl = ANY($1)`,
+      [tables],
+    );
+    if (whole.length) await validate(ctx, catalog, undefined, { tables: whole.map((w) => w.tbl) });
     for (const name of tables) {
       const t = catalog.tables.find((x) => x.name === name)!;
-      for (let after = ''; ;) {
-        const { rows } = await dst.query<{ key: Record<string, unknown>; k: string }>(
-          `SELECT key, key::text AS k FROM ${qualified(ctx.shadow, 'touched')} WHERE tbl = $1 AND key::text > $2 ORDER BY key::text LIMIT ${KEY_PAGE}`,
+      for (let after: string[] = []; ;) {
+        const { rows } = await dst.query<{ key: string[] }>(
+          `SELECT key FROM ${qualified(ctx.shadow, 'touched')} WHERE tbl = $1 AND key > $2::text[] ORDER BY key LIMIT ${KEY_PAGE}`,
           [name, after],
         );
         if (!rows.length) break;
-        after = rows[rows.length - 1]!.k;
+        after = rows[rows.length - 1]!.key;
         keys += rows.length;
         const page = JSON.stringify(rows.map((r) => r.key));
         const [a, b] = await Promise.all([
-          measure(src, measureKeysSql(catalog.schema, t), [page]),
-          measure(dst, measureKeysSql(ctx.settings.target.schema, t), [page]),
+          inSchema(src, catalog.schema, () => measure(src, measureKeysSql(catalog.schema, t), [page])),
+          inSchema(dst, ctx.settings.target.schema, () =>
+            measure(dst, measureKeysSql(ctx.settings.target.schema, t), [page]),
+          ),
         ]);
         if (a.rows !== b.rows || a.checksum !== b.checksum) {
           const rows = await differingRows(src, dst, catalog.schema, ctx.settings.target.schema, t, page);
@@ -180,6 +193,17 @@ export async function validateTouched(
   return keys;
 }
 
+/** Key casts name types relative to each side's schema (user types are unqualified in the catalog). */
+async function inSchema<T>(c: Client, schema: string, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
+    return await fn();
+  } finally {
+    await c.query('COMMIT');
+  }
+}
+
 /** The keys of a page whose rows differ, each with what each side holds (for the error message). */
 async function differingRows(
   src: Client,
@@ -190,13 +214,16 @@ async function differingRows(
   page: string,
 ): Promise<string[]> {
   const sql = (schema: string) => {
-    const match = t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
-    const key = `jsonb_build_object(${t.key.map((k) => `${quoteLiteral(k)}, k.${quoteIdent(k)}`).join(', ')})::text`;
-    return `SELECT ${key} AS key, md5(t::text) AS h FROM jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k LEFT JOIN ${qualified(schema, t.name)} t ON ${match}`;
+    const key = `ARRAY[${t.key.map((k) => `k.${quoteIdent(k)}::text`).join(', ')}]::text`;
+    return `SELECT ${key} AS key, md5(t::text) AS h FROM ${pageKeys(t)} LEFT JOIN ${rowsOf(schema, t)} t ON ${keyJoin(t)}`;
   };
   const [a, b] = await Promise.all([
-    src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
-    dst.query<{ key: string; h: string | null }>(sql(targetSchema), [page]),
+    inSchema(src, sourceSchema, () =>
+      src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
+    ),
+    inSchema(dst, targetSchema, () =>
+      dst.query<{ key: string; h: string | null }>(sql(targetSchema), [page]),
+    ),
   ]);
   const there = new Map(b.rows.map((r) => [r.key, r.h]));
   const state = (h: string | null | undefined) => (h ? 'present' : 'absent');

@@ -20,7 +20,10 @@ import { formatDuration } from '../../engine/progress.ts';
 import { readResume, runPhase } from '../../engine/run.ts';
 import { afterLoad } from '../../engine/transfer/after-load.ts';
 import { replayLag, transferProgress } from '../../engine/transfer-status.ts';
-import { readUptime, writeUptime } from '../../engine/uptime/uptime.ts';
+import { approvalFromSpec } from '../../engine/uptime/approval.ts';
+import { readUptime, writeUptime } from '../../engine/uptime/state.ts';
+import { beginDowntime } from '../../engine/phases/execution.ts';
+import { cutoverCondition } from './cutover-status.ts';
 import { ConditionType, Reason, setCondition } from '../conditions.ts';
 import {
   code,
@@ -323,6 +326,8 @@ export class Reconciler {
     const { groups, pods } = this.observe(m.metadata.namespace!, m.metadata.name!);
     if (ctx.settings.mode === 'DowntimeOptimized') return this.executeUptime(m, ctx, pods);
     const plan = ctx.plan!;
+    // The downtime begins before the first transfer Pod: the fence goes up (idempotent).
+    if (groups.length === 0) await beginDowntime(ctx);
     const existing = new Map(groups.map((g) => [g.spec.group, g]));
     for (const g of plan.groups) if (!existing.has(g.id)) await this.createGroup(m, g.id, g.chunks);
     const now = Date.now();
@@ -404,34 +409,23 @@ export class Reconciler {
     const attempts = Number(m.metadata.annotations?.['ferry.dev/uptime-attempts'] ?? 0);
     const mine = pods.filter((p) => p.metadata?.labels?.['ferry.dev/role'] === 'uptime');
     const state = groupState(mine, attempts, Date.now());
-    if (m.spec.cutover?.approved) await writeUptime(ctx, { cutoverApproved: true });
+    // The approval follows the live spec (the Pod's copy of it would be stale: podManifest leaves it out).
+    let uptime = await readUptime(ctx);
+    const approval = approvalFromSpec(uptime, m.spec.cutover?.approved === true);
+    if (approval) uptime = await writeUptime(ctx, approval);
     const lag = await replayLag(ctx).catch(() => undefined);
     if (lag) {
-      // Ready for the cutover once the bulk copy is done and the replay keeps up.
-      const uptime = await readUptime(ctx);
-      const ready = uptime.bulkCopied === true && lag.pending < 10_000;
-      // The approval recorded in the shadow schema counts (it cannot be taken back), not today's spec.
-      const approved = uptime.cutoverApproved === true;
+      const generation = m.metadata.generation ?? 0;
+      const condition = cutoverCondition(uptime, lag, generation);
+      const before = m.status?.conditions?.find((c) => c.type === ConditionType.CutoverReady);
       await writeStatus<Migration>(this.c, 'migrations', m.metadata.namespace!, m.metadata.name!, (s) => ({
         ...s,
-        observedGeneration: m.metadata.generation ?? 0,
+        observedGeneration: generation,
         lag: { pending: lag.pending, oldestSeconds: Math.round(lag.oldestSeconds * 10) / 10 },
-        conditions: setCondition(
-          s.conditions,
-          {
-            type: ConditionType.CutoverReady,
-            status: ready ? 'True' : 'False',
-            reason: approved
-              ? Reason.CutoverApproved
-              : ready
-                ? Reason.WaitingForApproval
-                : Reason.ReplayCatchingUp,
-            message: `${lag.pending} recorded changes pending, oldest ${lag.oldestSeconds.toFixed(1)} s`,
-            observedGeneration: m.metadata.generation ?? 0,
-          },
-          new Date(),
-        ),
+        conditions: setCondition(s.conditions, condition, new Date()),
       }));
+      if (condition.reason === Reason.CutoverFailed && before?.message !== condition.message)
+        await recordEvent(this.c, m, 'Warning', Reason.CutoverFailed, condition.message);
     }
     if (state.kind === 'failed') throw new Error(state.message);
     if (state.kind === 'succeeded') {

@@ -7,13 +7,16 @@ import { MANAGED_BY, migrationLabel, type Migration } from '../kube.ts';
 
 export const DEFAULT_IMAGE = process.env['FERRY_IMAGE'] ?? 'ghcr.io/ferry-dev/ferry:0.1.0';
 
-/** The manifest a Pod runs from: what the user applied, without status. */
+/**
+ * The manifest a Pod runs from: what the user applied, without status and without the cutover
+ * approval, which the operator records from the live spec (a Pod's copy would go stale).
+ */
 export function podManifest(m: Migration): string {
   return JSON.stringify({
     apiVersion: `${API_GROUP}/${API_VERSION}`,
     kind: 'Migration',
     metadata: { name: m.metadata.name, namespace: m.metadata.namespace },
-    spec: m.spec,
+    spec: { ...m.spec, cutover: undefined },
   });
 }
 

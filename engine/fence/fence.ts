@@ -1,0 +1,135 @@
+// Putting the write fence up and down on the source, and waiting out the application's transactions
+// that wrote before it went up (their changes count: they are recorded, or copied after they end).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inTransaction, withClient, type Client } from '../db/connect.ts';
+import { qualified } from '../db/ident.ts';
+import { need, type Context } from '../phases/context.ts';
+import { getState, putState } from '../state/shadow.ts';
+import { fenceFunctionDdl, WRITES_SEEN, type FenceState } from './ddl.ts';
+
+export interface FenceRecord {
+  state: FenceState;
+  since: string;
+}
+
+export class FenceError extends Error {
+  override name = 'FenceError';
+}
+
+/** Modes that write to the source's application tables: what holds such a lock has uncommitted writes. */
+const WRITE_LOCKS = ['RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+
+export async function readFence(c: Client, shadow: string): Promise<FenceRecord> {
+  return (await getState<FenceRecord>(c, shadow, 'fence')) ?? { state: 'open', since: '' };
+}
+
+/** Sets the fence's state; the function and the record change in one transaction. */
+export async function setFence(c: Client, ctx: Context, state: FenceState): Promise<void> {
+  await inTransaction(c, async () => {
+    await c.query(fenceFunctionDdl(ctx.shadow, ctx.settings.name, state));
+    await putState(c, ctx.shadow, 'fence', { state, since: new Date().toISOString() } satisfies FenceRecord);
+  });
+}
+
+/** Tables written to while the fence was in `detect` state. */
+export async function writesSeen(c: Client, shadow: string): Promise<string[]> {
+  const { rows } = await c.query<{ tbl: string }>(
+    `SELECT tbl FROM ${qualified(shadow, WRITES_SEEN)} ORDER BY tbl`,
+  );
+  return rows.map((r) => r.tbl);
+}
+
+interface Holder {
+  pid: number;
+  tables: string[];
+}
+
+/** Sessions of others holding write locks on the migrated tables (pg_locks needs no privilege). */
+async function writeHolders(c: Client, schema: string, tables: readonly string[]): Promise<Holder[]> {
+  const { rows } = await c.query<Holder>(
+    `SELECT l.pid, array_agg(DISTINCT r.relname ORDER BY r.relname)::text[] AS tables
+       FROM pg_locks l JOIN pg_class r ON r.oid = l.relation JOIN pg_namespace n ON n.oid = r.relnamespace
+      WHERE l.granted AND l.mode = ANY($3) AND l.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND n.nspname = $1 AND r.relname = ANY($2)
+      GROUP BY l.pid ORDER BY l.pid`,
+    [schema, tables, WRITE_LOCKS],
+  );
+  return rows;
+}
+
+/** Ends a session where the migration role may (pg_signal_backend, or its own); false where it may not. */
+async function terminate(c: Client, pid: number): Promise<boolean> {
+  try {
+    return (await c.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid])).rows[0]!.ok;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return false;
+    throw err;
+  }
+}
+
+/**
+ * Waits until no transaction of the application holds uncommitted writes on the migrated tables.
+ * Such transactions began before the fence: they may still commit (and their changes must then be
+ * migrated) or roll back. After a grace period, their sessions are ended where permitted.
+ */
+export async function waitForWriters(ctx: Context, c: Client): Promise<{ ended: number }> {
+  const schema = ctx.settings.source.schema;
+  const tables = need(ctx.catalog, 'catalog').tables.map((t) => t.name);
+  const timeoutMs = ctx.settings.fenceWaitSeconds * 1000;
+  const graceMs = Math.min(5000, timeoutMs / 2);
+  const started = Date.now();
+  const tried = new Set<number>();
+  let ended = 0;
+  for (;;) {
+    const holders = await writeHolders(c, schema, tables);
+    if (holders.length === 0) return { ended };
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) {
+      const what = holders.map((h) => `pid ${h.pid} (${h.tables.join(', ')})`).join('; ');
+      throw new FenceError(
+        `the application still holds uncommitted writes after ${Math.round(waited / 1000)} s: ${what}; ` +
+          `end those transactions, or let ferry end them (GRANT pg_signal_backend TO ${ctx.settings.source.user}), ` +
+          'or raise spec.fence.waitSeconds',
+      );
+    }
+    if (waited >= graceMs)
+      for (const h of holders.filter((x) => !tried.has(x.pid))) {
+        tried.add(h.pid);
+        if (await terminate(c, h.pid)) ended++;
+      }
+    await sleep(100);
+  }
+}
+
+/**
+ * Puts the fence up (refusing, or only detecting where the user guarantees a quiet source) and waits
+ * for the writers it caught in flight. If they do not finish in time the fence comes down again and
+ * the error says why: the source is never left fenced by a downtime that did not start.
+ */
+export async function raiseFence(ctx: Context): Promise<{ ended: number }> {
+  return withClient(ctx.source, 'fence', async (c) => {
+    const state = ctx.settings.fenceMode === 'Detect' ? 'detect' : 'refuse';
+    if ((await readFence(c, ctx.shadow)).state !== state) await setFence(c, ctx, state);
+    try {
+      return await waitForWriters(ctx, c);
+    } catch (err) {
+      await setFence(c, ctx, 'open');
+      throw err;
+    }
+  });
+}
+
+export async function lowerFence(ctx: Context): Promise<void> {
+  await withClient(ctx.source, 'fence', (c) => setFence(c, ctx, 'open'));
+}
+
+/** Detect mode: fails naming the tables that were written to since the fence went up. */
+export async function assertNoWritesSeen(ctx: Context): Promise<void> {
+  const seen = await withClient(ctx.source, 'fence', (c) => writesSeen(c, ctx.shadow));
+  if (seen.length)
+    throw new FenceError(
+      `the source changed during the downtime (spec.fence.mode Detect): writes to ${seen.join(', ')}; ` +
+        'the target cannot be exact: fall back and run again with the application stopped (or with the fence refusing writes)',
+    );
+}

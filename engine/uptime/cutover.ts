@@ -1,0 +1,163 @@
+// The cutover, DMO's downtime: the fence goes up, the application's in-flight writes are waited out,
+// the final delta is replayed, the downtime tables are copied, the target is validated, then keys,
+// foreign keys and sequences are built. A run killed anywhere in it continues it (the fence stays up
+// meanwhile). A cutover that fails is abandoned instead of stranding the application: the fence comes
+// down with the failure recorded (one source transaction), the target loses what the cutover built
+// (foreign keys, downtime tables' rows), and the replay goes on until the cutover is approved again.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { refreshSequences } from '../catalog/extract.ts';
+import { inTransaction, withClient } from '../db/connect.ts';
+import { qualified, quoteIdent } from '../db/ident.ts';
+import { fenceFunctionDdl } from '../fence/ddl.ts';
+import { assertNoWritesSeen, FenceError, raiseFence, type FenceRecord } from '../fence/fence.ts';
+import { need, type Context } from '../phases/context.ts';
+import { allChunks } from '../plan/plan.ts';
+import { getState, putState } from '../state/shadow.ts';
+import { afterLoad } from '../transfer/after-load.ts';
+import { tableOf } from '../transfer/table-copy.ts';
+import { isTransient, transferGroups } from '../transfer/transfer.ts';
+import { validate, validateTouched } from '../validate/compare.ts';
+import { consumedApproval } from './approval.ts';
+import { closeConns, reopen, replay, type Conns } from './loop.ts';
+import { truncateSql } from './replay.ts';
+import {
+  downtimeStep,
+  downtimeTables,
+  readUptime,
+  uptimeTables,
+  writeUptime,
+  type UptimeState,
+} from './state.ts';
+
+const TRANSIENT_ATTEMPTS = 3;
+
+/** What the cutover proves before it builds anything: the target equals the fenced source. */
+async function validateCutover(ctx: Context): Promise<void> {
+  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+  if (ctx.settings.validation === 'None') return;
+  const catalog = need(ctx.catalog, 'catalog');
+  if (!(await readUptime(ctx)).bulkValidated) {
+    await validate(ctx, catalog, ctx.plan);
+    return;
+  }
+  await validateTouched(ctx, catalog, uptimeTables(ctx));
+  await validate(ctx, catalog, ctx.plan, { tables: downtimeTables(ctx) });
+}
+
+async function steps(ctx: Context, conns: Conns): Promise<void> {
+  await downtimeStep(ctx, 'replay final delta', () => replay(ctx, conns, true));
+  const rest = downtimeTables(ctx);
+  if (rest.length)
+    await downtimeStep(ctx, 'copy downtime tables', () =>
+      transferGroups(ctx, { tables: rest }).then(() => undefined),
+    );
+  if (!(await readUptime(ctx)).validated) {
+    await downtimeStep(ctx, 'validate', () => validateCutover(ctx));
+    await writeUptime(ctx, { validated: true });
+  }
+  await downtimeStep(ctx, 'keys, foreign keys, sequences', async () => {
+    ctx.catalog = await withClient(ctx.source, 'sequences', (c) =>
+      refreshSequences(c, need(ctx.catalog, 'catalog')),
+    );
+    await afterLoad(ctx);
+  });
+}
+
+/**
+ * Removes from the target what a cutover built, so the uptime replay can go on: foreign keys (a
+ * replayed delete of a referenced key would violate them), sequence steps (redone with later values),
+ * the downtime tables' rows and chunks (copied again by the next cutover). Idempotent.
+ */
+export async function undoCutover(ctx: Context): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const schema = ctx.settings.target.schema;
+  const rest = new Set(downtimeTables(ctx));
+  const chunks = allChunks(need(ctx.plan, 'plan'))
+    .filter((c) => rest.has(c.table))
+    .map((c) => c.id);
+  await withClient(ctx.target, 'undo', (c) =>
+    inTransaction(c, async () => {
+      for (const t of catalog.tables)
+        for (const k of t.constraints.filter((x) => x.kind === 'f'))
+          await c.query(
+            `ALTER TABLE ${qualified(schema, t.name)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
+          );
+      await c.query(
+        `DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE step LIKE 'fk:%' OR step LIKE 'setval:%'`,
+      );
+      for (const name of rest) await c.query(truncateSql(tableOf(catalog, name), schema));
+      await c.query(`DELETE FROM ${qualified(ctx.shadow, 'chunk_done')} WHERE chunk = ANY($1)`, [chunks]);
+    }),
+  );
+  await writeUptime(ctx, { undoPending: false });
+}
+
+/** The fence comes down and the failure is recorded in one source transaction; then the target is undone. */
+async function abandon(ctx: Context, err: unknown): Promise<void> {
+  const message = (err as Error).message ?? String(err);
+  await withClient(ctx.source, 'fence', (c) =>
+    inTransaction(c, async () => {
+      const state = (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {};
+      await c.query(fenceFunctionDdl(ctx.shadow, ctx.settings.name, 'open'));
+      await putState(c, ctx.shadow, 'fence', {
+        state: 'open',
+        since: new Date().toISOString(),
+      } satisfies FenceRecord);
+      await putState(c, ctx.shadow, 'uptime', {
+        ...state,
+        ...consumedApproval,
+        cutover: false,
+        validated: false,
+        undoPending: true,
+        downtime: [],
+        lastCutoverError: { message, at: new Date().toISOString() },
+      } satisfies UptimeState);
+    }),
+  );
+  ctx.log.error(
+    { error: message },
+    'cutover failed: the fence is down and the source writable again; the replay goes on. ' +
+      'Fix the cause, then approve again (ferry cutover, or spec.cutover.approved set to false, then true)',
+  );
+  await undoCutover(ctx);
+}
+
+/** Runs (or continues) an approved cutover. True when it is done; false when it failed and was abandoned. */
+export async function cutover(ctx: Context, conns: Conns): Promise<boolean> {
+  if (!(await readUptime(ctx)).cutover) {
+    const t0 = performance.now();
+    let ended: number;
+    try {
+      ({ ended } = await raiseFence(ctx));
+    } catch (err) {
+      // raiseFence lowered the fence again; nothing on the target was touched.
+      if (!(err instanceof FenceError) && !isTransient(err)) throw err;
+      await abandon(ctx, err);
+      return false;
+    }
+    await writeUptime(ctx, {
+      cutover: true,
+      cutoverStartedAt: new Date().toISOString(),
+      approved: false,
+      validated: false,
+      downtime: [{ step: 'fence source writes', seconds: (performance.now() - t0) / 1000 }],
+    });
+    ctx.log.warn({ endedSessions: ended }, 'cutover: application writes fenced off, downtime started');
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await steps(ctx, conns);
+      return true;
+    } catch (err) {
+      if (isTransient(err) && attempt < TRANSIENT_ATTEMPTS) {
+        ctx.log.warn({ error: (err as Error).message, attempt }, 'cutover step interrupted, retrying');
+        await sleep(1000 * attempt);
+        await closeConns(conns);
+        Object.assign(conns, await reopen(ctx));
+        continue;
+      }
+      await abandon(ctx, err);
+      return false;
+    }
+  }
+}

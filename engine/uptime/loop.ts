@@ -1,0 +1,120 @@
+// The replay loop: batch after batch until the log is empty (in the downtime) or, in uptime, until
+// a cutover is approved. Transient failures (a dropped connection, a restarted server) reconnect and
+// go on with backoff; the loop stops only for what retrying cannot fix (a schema change, a disabled
+// trigger), and in the downtime it leaves failures to the cutover.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { recordsRows } from '../catalog/relations.ts';
+import { connect, type Client } from '../db/connect.ts';
+import { fenceTriggerName } from '../fence/ddl.ts';
+import { need, type Context } from '../phases/context.ts';
+import { isTransient } from '../transfer/transfer.ts';
+import { approvalFromSpec } from './approval.ts';
+import { triggerName, truncateTriggerName } from './record.ts';
+import { lag, replayBatch, schemaDrift, triggersNotFiring, type Replayer } from './replay.ts';
+import { readUptime, uptimeTables, writeUptime } from './state.ts';
+
+function replayer(ctx: Context): Replayer {
+  return {
+    catalog: need(ctx.catalog, 'catalog'),
+    shadow: ctx.shadow,
+    targetSchema: ctx.settings.target.schema,
+  };
+}
+
+/** Every trigger ferry put on the source: recording on uptime tables, the fence on all. */
+export function ferryTriggers(ctx: Context): { table: string; trigger: string }[] {
+  const uptime = new Set(uptimeTables(ctx));
+  const name = ctx.settings.name;
+  return need(ctx.catalog, 'catalog').tables.flatMap((t) => [
+    { table: t.name, trigger: fenceTriggerName(name) },
+    ...(uptime.has(t.name) ? [{ table: t.name, trigger: truncateTriggerName(name) }] : []),
+    ...(uptime.has(t.name) && recordsRows(t) ? [{ table: t.name, trigger: triggerName(name) }] : []),
+  ]);
+}
+
+/** What must hold for the replay to stay exact: the same columns, ferry's triggers all firing. */
+async function assertReplayable(ctx: Context, src: Client): Promise<void> {
+  const drift = await schemaDrift(src, need(ctx.catalog, 'catalog'), uptimeTables(ctx));
+  if (drift) throw new Error(drift);
+  const off = await triggersNotFiring(src, ctx.settings.source.schema, ferryTriggers(ctx));
+  if (off.length)
+    throw new Error(
+      `ferry's triggers on the source are missing or disabled (${off.join(', ')}): changes may have gone unrecorded; fall back (ferry fallback) and start again`,
+    );
+}
+
+export interface Conns {
+  src: Client;
+  dst: Client;
+}
+
+export const openConns = async (ctx: Context): Promise<Conns> => ({
+  src: await connect(ctx.source, 'replay'),
+  dst: await connect(ctx.target, 'replay'),
+});
+
+export const closeConns = async (c: Conns): Promise<void> => {
+  await Promise.all([c.src.end().catch(() => {}), c.dst.end().catch(() => {})]);
+};
+
+/** New connections, retried for as long as the failure is transient. */
+export async function reopen(ctx: Context): Promise<Conns> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openConns(ctx);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+}
+
+/** Records an approval the spec gives (unless a failed cutover consumed it); true when one is waiting. */
+async function approved(ctx: Context): Promise<boolean> {
+  const state = await readUptime(ctx);
+  const patch = approvalFromSpec(state, ctx.settings.cutoverApproved);
+  return (patch ? await writeUptime(ctx, patch) : state).approved === true;
+}
+
+/**
+ * Replays until the log is empty (`drain`, in the downtime) or, in uptime, until a cutover is
+ * approved. Transient failures reconnect and go on, with backoff; in the downtime they are the
+ * cutover's to handle.
+ */
+export async function replay(ctx: Context, conns: Conns, drain: boolean): Promise<void> {
+  const r = replayer(ctx);
+  let lastReport = 0;
+  let lastCheck = 0;
+  let failures = 0;
+  for (;;) {
+    try {
+      if (performance.now() - lastCheck > 1000) {
+        lastCheck = performance.now();
+        await assertReplayable(ctx, conns.src);
+        if (!drain && (await approved(ctx))) return;
+      }
+      const n = await replayBatch(conns.src, conns.dst, r);
+      failures = 0;
+      if (performance.now() - lastReport > 5000 || (drain && n === 0)) {
+        lastReport = performance.now();
+        const l = await lag(conns.src, ctx.shadow);
+        ctx.observer.lag?.(l);
+        ctx.log.info(
+          { pendingChanges: l.pending, oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10 },
+          'replaying recorded changes',
+        );
+      }
+      if (n === 0) {
+        if (drain) return;
+        await sleep(200);
+      }
+    } catch (err) {
+      if (drain || !isTransient(err)) throw err;
+      failures++;
+      ctx.log.warn({ error: (err as Error).message, attempt: failures }, 'replay interrupted, reconnecting');
+      await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      await closeConns(conns);
+      Object.assign(conns, await reopen(ctx));
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// The DowntimeOptimized state kept in the shadow schema (key `uptime`): how far the bulk copy, the
+// replay and the cutover have come, so that a restarted run continues exactly there.
+import { withClient } from '../db/connect.ts';
+import { matchesAny } from '../plan/select.ts';
+import { need, type Context } from '../phases/context.ts';
+import { getState, putState } from '../state/shadow.ts';
+import type { Approval } from './approval.ts';
+
+export interface UptimeState extends Approval {
+  bulkCopied?: boolean;
+  /** The bulk copy was validated under its snapshot: the cutover validates only what changed since. */
+  bulkValidated?: boolean;
+  /** A cutover is under way (the fence is up): a restarted run continues it. */
+  cutover?: boolean;
+  cutoverStartedAt?: string;
+  /** The cutover validated the target: PostProcessing need not again. */
+  validated?: boolean;
+  /** Why the last cutover failed (the fence was lifted and the replay went on). */
+  lastCutoverError?: { message: string; at: string };
+  /** A cutover was abandoned but what it built on the target is not yet removed (undoCutover). */
+  undoPending?: boolean;
+  downtime?: { step: string; seconds: number }[];
+}
+
+export const uptimeTables = (ctx: Context) =>
+  need(ctx.catalog, 'catalog')
+    .tables.map((t) => t.name)
+    .filter((t) => matchesAny(t, ctx.settings.uptimeTables));
+
+export const downtimeTables = (ctx: Context) =>
+  need(ctx.catalog, 'catalog')
+    .tables.map((t) => t.name)
+    .filter((t) => !matchesAny(t, ctx.settings.uptimeTables));
+
+export async function readUptime(ctx: Context): Promise<UptimeState> {
+  return withClient(
+    ctx.source,
+    'state',
+    async (c) => (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {},
+  );
+}
+
+export async function writeUptime(ctx: Context, patch: Partial<UptimeState>): Promise<UptimeState> {
+  return withClient(ctx.source, 'state', async (c) => {
+    const next = { ...((await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {}), ...patch };
+    await putState(c, ctx.shadow, 'uptime', next);
+    return next;
+  });
+}
+
+/** Runs a step of the downtime and records how long it took. */
+export async function downtimeStep(ctx: Context, step: string, fn: () => Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const state = await readUptime(ctx);
+  await writeUptime(ctx, {
+    downtime: [...(state.downtime ?? []).filter((d) => d.step !== step), { step, seconds }],
+  });
+  ctx.log.info({ step, seconds: Math.round(seconds * 1000) / 1000 }, `downtime step done: ${step}`);
+}
