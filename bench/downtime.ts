@@ -69,7 +69,6 @@ async function one(bytes: number, rate: number): Promise<Result> {
     await run.done;
     await writers.stop();
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
-    await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
     return { bytes, downtime: report.downtimeSeconds ?? NaN, steps: report.downtime ?? [], before, during };
   } finally {
     await pair.stop();

@@ -106,7 +106,7 @@ describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
     const done = await second.done;
     const w = await writers.stop();
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stdout).toMatch(/Downtime \(source locked for writes until done\): [\d.]+ s/);
+    expect(done.stdout).toMatch(/Downtime \(application writes fenced off until done\): [\d.]+ s/);
     process.stdout.write(
       `${done.stdout}\nwriters: ${w.committed} transactions committed during the migration\n`,
     );
