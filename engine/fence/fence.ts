@@ -5,7 +5,7 @@ import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { need, type Context } from '../phases/context.ts';
 import { getState, putState } from '../state/shadow.ts';
-import { fenceFunctionDdl, WRITES_SEEN, type FenceState } from './ddl.ts';
+import { fenceFunctionDdl, fenceTriggerName, WRITES_SEEN, type FenceState } from './ddl.ts';
 
 export interface FenceRecord {
   state: FenceState;
@@ -131,5 +131,39 @@ export async function assertNoWritesSeen(ctx: Context): Promise<void> {
     throw new FenceError(
       `the source changed during the downtime (spec.fence.mode Detect): writes to ${seen.join(', ')}; ` +
         'the target cannot be exact: fall back and run again with the application stopped (or with the fence refusing writes)',
+    );
+}
+
+/**
+ * ferry's triggers that are missing or disabled on the given tables (the tables' owner can disable
+ * them: then changes go unrecorded or the fence is open, and the run must stop rather than be wrong).
+ */
+export async function triggersNotFiring(
+  src: Client,
+  schema: string,
+  expected: { table: string; trigger: string }[],
+): Promise<string[]> {
+  const { rows } = await src.query<{ table: string; trigger: string }>(
+    `SELECT e.tbl AS table, e.trg AS trigger
+       FROM unnest($2::text[], $3::text[]) AS e(tbl, trg)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = $1 AND c.relname = e.tbl AND g.tgname = e.trg AND g.tgenabled IN ('O', 'A'))`,
+    [schema, expected.map((e) => e.table), expected.map((e) => e.trigger)],
+  );
+  return rows.map((r) => `${r.trigger} on ${r.table}`);
+}
+
+/** Standard mode: the fence must have held through the copy (the tables' owner can disable triggers). */
+export async function assertFenceHeld(ctx: Context): Promise<void> {
+  const expected = need(ctx.catalog, 'catalog').tables.map((t) => ({
+    table: t.name,
+    trigger: fenceTriggerName(ctx.settings.name),
+  }));
+  const off = await withClient(ctx.source, 'fence', (c) =>
+    triggersNotFiring(c, ctx.settings.source.schema, expected),
+  );
+  if (off.length)
+    throw new FenceError(
+      `the write fence was disabled during the downtime (${off.join(', ')}): the copy may not be one instant of the source; fall back (ferry fallback) and run again`,
     );
 }

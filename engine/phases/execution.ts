@@ -1,7 +1,7 @@
 // Execution: the transfer of every table group, then what is built after the load. In Standard mode
 // this is the downtime: the fence refuses the application's writes from its start, so every chunk,
 // whenever and by whichever process it is copied, reads the same unchanging source.
-import { assertNoWritesSeen, raiseFence } from '../fence/fence.ts';
+import { assertFenceHeld, assertNoWritesSeen, raiseFence } from '../fence/fence.ts';
 import { afterLoad } from '../transfer/after-load.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { executeDowntimeOptimized } from '../uptime/uptime.ts';
@@ -18,10 +18,16 @@ export async function beginDowntime(ctx: Context): Promise<void> {
   );
 }
 
+/** Standard mode, once every group is copied: the fence held, then keys, indexes, FKs, sequences. */
+export async function finishCopy(ctx: Context): Promise<void> {
+  await assertFenceHeld(ctx);
+  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+  await afterLoad(ctx);
+}
+
 export async function execution(ctx: Context): Promise<void> {
   if (ctx.settings.mode === 'DowntimeOptimized') return executeDowntimeOptimized(ctx);
   await beginDowntime(ctx);
   await transferGroups(ctx);
-  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
-  await afterLoad(ctx);
+  await finishCopy(ctx);
 }

@@ -6,11 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordsRows } from '../catalog/relations.ts';
 import { connect, type Client } from '../db/connect.ts';
 import { fenceTriggerName } from '../fence/ddl.ts';
+import { triggersNotFiring } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
 import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
 import { triggerName, truncateTriggerName } from './record.ts';
-import { lag, replayBatch, schemaDrift, triggersNotFiring, type Replayer } from './replay.ts';
+import { lag, replayBatch, schemaDrift, type Replayer } from './replay.ts';
 import { readUptime, uptimeTables, writeUptime } from './state.ts';
 
 function replayer(ctx: Context): Replayer {

@@ -225,22 +225,3 @@ export async function schemaDrift(
     await src.query('COMMIT');
   }
 }
-
-/**
- * ferry's triggers that are missing or disabled on the given tables (the tables' owner can disable
- * them: then changes go unrecorded or the fence is open, and the run must stop rather than be wrong).
- */
-export async function triggersNotFiring(
-  src: Client,
-  schema: string,
-  expected: { table: string; trigger: string }[],
-): Promise<string[]> {
-  const { rows } = await src.query<{ table: string; trigger: string }>(
-    `SELECT e.tbl AS table, e.trg AS trigger
-       FROM unnest($2::text[], $3::text[]) AS e(tbl, trg)
-      WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE n.nspname = $1 AND c.relname = e.tbl AND g.tgname = e.trg AND g.tgenabled IN ('O', 'A'))`,
-    [schema, expected.map((e) => e.table), expected.map((e) => e.trigger)],
-  );
-  return rows.map((r) => `${r.trigger} on ${r.table}`);
-}

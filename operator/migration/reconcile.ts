@@ -18,11 +18,10 @@ import { createContext, type Context } from '../../engine/phases/context.ts';
 import { PHASES, type Phase } from '../../engine/phases/phase.ts';
 import { formatDuration } from '../../engine/progress.ts';
 import { readResume, runPhase } from '../../engine/run.ts';
-import { afterLoad } from '../../engine/transfer/after-load.ts';
 import { replayLag, transferProgress } from '../../engine/transfer-status.ts';
 import { approvalFromSpec } from '../../engine/uptime/approval.ts';
 import { readUptime, writeUptime } from '../../engine/uptime/state.ts';
-import { beginDowntime } from '../../engine/phases/execution.ts';
+import { beginDowntime, finishCopy } from '../../engine/phases/execution.ts';
 import { cutoverCondition } from './cutover-status.ts';
 import { ConditionType, Reason, setCondition } from '../conditions.ts';
 import {
@@ -397,7 +396,7 @@ export class Reconciler {
     }
     await this.progress(m, ctx, live);
     if (succeeded === plan.groups.length && live.length === plan.groups.length) {
-      await afterLoad(ctx);
+      await finishCopy(ctx);
       await this.setPhase(m, 'PostProcessing', 'validating and cleaning up');
       return { requeueAfterMs: 0 };
     }
