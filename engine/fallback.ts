@@ -1,64 +1,160 @@
 // Fallback: remove everything ferry created, on the target first (the tables it made, its
 // bookkeeping), then the shadow schema on the source (with it go any triggers ferry installed, since
 // their functions live there). The source's application data was never modified, so afterwards it
-// is exactly as it was. Only what the shadow schema records is touched: a completed migration has no
-// shadow schema any more, and its target is never dropped.
+// is exactly as it was. Only what this migration's owner created is touched: the shadow schema must
+// be this manifest's (namespace, name, uid), started for the target the manifest names; on the
+// target a schema goes whole only when its marker names that owner. Anything else is refused with
+// nothing dropped. A completed migration has no shadow schema any more, and its target is left alone.
 import { inTransaction, withClient, type Client } from './db/connect.ts';
 import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
 import { readFence } from './fence/fence.ts';
-import { dropSchema, getState, listShadowSchemas, schemaExists } from './state/shadow.ts';
+import {
+  BOOKKEEPING_MARKER,
+  claimantOf,
+  describeOwner,
+  ForeignShadowError,
+  isOwnedBy,
+  sameOwner,
+  SHADOW_MARKER,
+  TARGET_SCHEMA_MARKER,
+  whereMismatch,
+  type Recorded,
+} from './state/owner.ts';
+import { dropSchema, getState, readIdentity, schemaMarker, type Identity } from './state/shadow.ts';
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
 
-/** Statements that undo what PreProcessing created on the target. Pure. */
-export function targetCleanup(created: Created, targetSchema: string, bookkeeping: string): string[] {
-  const out = [`DROP SCHEMA IF EXISTS ${quoteIdent(bookkeeping)} CASCADE`];
-  if (created.targetSchemaCreated)
-    return [...out, `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`];
-  return [
-    ...out,
-    ...created.tables.map((t) => `DROP TABLE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
-    ...created.sequences.map((q) => `DROP SEQUENCE IF EXISTS ${qualified(targetSchema, q)} CASCADE`),
-    ...created.types.map((t) => `DROP TYPE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
-  ];
+export class FallbackRefused extends Error {
+  override name = 'FallbackRefused';
 }
 
-async function recorded(c: Client, ctx: Context): Promise<Created | null | undefined> {
-  if (!(await schemaExists(c, ctx.shadow))) return undefined;
-  const ours = (await listShadowSchemas(c)).some(
-    (s) => s.schema === ctx.shadow && s.migration === ctx.settings.name,
+/** What the target holds. Markers: undefined when the schema is absent, null when it carries none of ferry's. */
+export interface TargetFacts {
+  bookkeeping: Recorded | null | undefined;
+  targetSchema: Recorded | null | undefined;
+  /** Objects in the target schema that are not among those ferry created (nor part of them). */
+  strangers: string[];
+}
+
+export interface TargetCleanup {
+  statements: string[];
+  dropped: string[];
+}
+
+/** What undoes PreProcessing on the target for `owner`, or why nothing may be touched. Pure. */
+export function targetCleanup(
+  owner: Recorded,
+  created: Created | null,
+  facts: TargetFacts,
+  targetSchema: string,
+  bookkeeping: string,
+): TargetCleanup | { refuse: string } {
+  // The bookkeeping commits with the target objects: without it, none of them are this migration's.
+  if (facts.bookkeeping === undefined) return { statements: [], dropped: [] };
+  if (!facts.bookkeeping || !sameOwner(facts.bookkeeping, owner))
+    return {
+      refuse:
+        `target schema ${bookkeeping} is not the bookkeeping of ${describeOwner(owner)} ` +
+        `(${facts.bookkeeping ? `it belongs to ${describeOwner(facts.bookkeeping)}` : 'it carries no ferry marker'}); nothing dropped`,
+    };
+  const out: TargetCleanup = {
+    statements: [`DROP SCHEMA ${quoteIdent(bookkeeping)} CASCADE`],
+    dropped: [`target bookkeeping ${bookkeeping}`],
+  };
+  if (!created) return out;
+  // Whole only when ferry made it for this owner and nobody put anything of their own in it since.
+  const ours = facts.targetSchema && sameOwner(facts.targetSchema, owner) && !facts.strangers.length;
+  if (created.targetSchemaCreated && ours)
+    return {
+      statements: [...out.statements, `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`],
+      dropped: [...out.dropped, `target schema ${targetSchema}`],
+    };
+  return {
+    statements: [
+      ...out.statements,
+      ...created.tables.map((t) => `DROP TABLE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
+      ...created.sequences.map((q) => `DROP SEQUENCE IF EXISTS ${qualified(targetSchema, q)} CASCADE`),
+      ...created.types.map((t) => `DROP TYPE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
+    ],
+    dropped: [...out.dropped, ...created.tables.map((t) => `target table ${targetSchema}.${t}`)],
+  };
+}
+
+interface Shadow {
+  owner: Recorded;
+  created: Created | null;
+}
+
+/** Objects of the schema that are neither one `created` lists nor dependent on one (indexes, owned sequences, array types). */
+async function strangers(c: Client, schema: string, created: Created | null): Promise<string[]> {
+  const relations = [...(created?.tables ?? []), ...(created?.sequences ?? []), ...(created?.types ?? [])];
+  const { rows } = await c.query<{ x: string }>(
+    `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
+     listed AS (
+       SELECT 'pg_class'::regclass AS cls, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relname = ANY($2)
+       UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid AND t.typname = ANY($3)),
+     members AS (
+       SELECT d.classid, d.objid FROM pg_depend d, ns
+        WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid AND d.deptype = 'n')
+     SELECT pg_describe_object(m.classid, m.objid, 0) AS x FROM members m
+      WHERE NOT EXISTS (SELECT 1 FROM listed l WHERE l.cls = m.classid AND l.oid = m.objid)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN listed l ON l.cls = d.refclassid AND l.oid = d.refobjid
+                         WHERE d.classid = m.classid AND d.objid = m.objid AND d.deptype IN ('a', 'i'))
+      ORDER BY 1`,
+    [schema, relations, created?.types ?? []],
   );
-  if (!ours)
-    throw new Error(
+  return rows.map((r) => r.x);
+}
+
+/** This manifest's shadow schema and what it recorded; refuses another owner's or another target's. */
+async function recorded(c: Client, ctx: Context): Promise<Shadow | undefined> {
+  const owner = await schemaMarker(c, ctx.shadow, SHADOW_MARKER);
+  if (owner === undefined) return undefined;
+  if (owner === null)
+    throw new FallbackRefused(
       `schema ${ctx.shadow} on the source is not the shadow schema of migration ${ctx.settings.name}; not touching it`,
     );
-  return (await getState<Created>(c, ctx.shadow, 'created')) ?? null;
+  const me = claimantOf(ctx.settings);
+  if (!isOwnedBy(owner, me)) throw new ForeignShadowError(ctx.shadow, owner, me);
+  const stored = await getState<Identity>(c, ctx.shadow, 'identity');
+  const moved = stored && whereMismatch(readIdentity(stored), me);
+  if (moved)
+    throw new FallbackRefused(
+      `${describeOwner(owner)} was ${moved}; fall back with the manifest it was started with. Nothing dropped`,
+    );
+  return { owner, created: (await getState<Created>(c, ctx.shadow, 'created')) ?? null };
 }
 
 export async function fallback(ctx: Context): Promise<FallbackResult> {
-  const created = await withClient(ctx.source, 'fallback', (c) => recorded(c, ctx));
-  if (created === undefined)
+  const rec = await withClient(ctx.source, 'fallback', (c) => recorded(c, ctx));
+  if (!rec)
     return {
       done: false,
       reason: `no shadow schema ${ctx.shadow} on the source: nothing to fall back (never started, or completed)`,
     };
-  const dropped: string[] = [];
-  if (created) {
-    const statements = targetCleanup(created, ctx.settings.target.schema, ctx.shadow);
-    await withClient(ctx.target, 'fallback', (c) =>
-      inTransaction(c, async () => {
-        for (const sql of statements) await c.query(sql);
-      }),
-    );
-    dropped.push(
-      ...(created.targetSchemaCreated
-        ? [`target schema ${ctx.settings.target.schema}`]
-        : created.tables.map((t) => `target table ${t}`)),
-    );
-  }
+  const targetSchema = ctx.settings.target.schema;
+  const cleanup = await withClient(ctx.target, 'fallback', (c) =>
+    inTransaction(c, async () => {
+      const plan = targetCleanup(
+        rec.owner,
+        rec.created,
+        {
+          bookkeeping: await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER),
+          targetSchema: await schemaMarker(c, targetSchema, TARGET_SCHEMA_MARKER),
+          strangers: await strangers(c, targetSchema, rec.created),
+        },
+        targetSchema,
+        ctx.shadow,
+      );
+      if ('refuse' in plan) throw new FallbackRefused(plan.refuse);
+      for (const sql of plan.statements) await c.query(sql);
+      return plan;
+    }),
+  );
+  const dropped = [...cleanup.dropped];
   let fenced = false;
   await withClient(ctx.source, 'fallback', async (c) => {
     fenced = (await readFence(c, ctx.shadow)).state !== 'open';

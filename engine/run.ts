@@ -11,10 +11,11 @@ import { extraction } from './phases/extraction.ts';
 import { nextPhase, phasesToRun, PHASES, type Phase, type PhaseRecord } from './phases/phase.ts';
 import { postProcessing } from './phases/postprocessing.ts';
 import { preparation } from './phases/preparation.ts';
-import { identityOf, preProcessing } from './phases/preprocessing.ts';
+import { planHashOf, preProcessing } from './phases/preprocessing.ts';
 import type { Plan } from './plan/plan.ts';
 import type { Report } from './report.ts';
-import { getState, listShadowSchemas, putState, schemaExists, type Identity } from './state/shadow.ts';
+import { claimantOf, ForeignShadowError, whereMismatch } from './state/owner.ts';
+import { getState, ownShadow, putState, readIdentity, schemaExists, type Identity } from './state/shadow.ts';
 
 export const PHASE_ACTIONS: Record<Phase, (ctx: Context) => Promise<void>> = {
   Preparation: preparation,
@@ -41,17 +42,14 @@ export interface Resume {
 /** The state a started migration left in its shadow schema, or undefined for a fresh start. */
 export async function readResume(ctx: Context): Promise<Resume | undefined> {
   return withClient(ctx.source, 'resume', async (c) => {
-    if (!(await schemaExists(c, ctx.shadow))) return undefined;
-    const ours = (await listShadowSchemas(c)).some(
-      (s) => s.schema === ctx.shadow && s.migration === ctx.settings.name,
-    );
-    if (!ours) return undefined; // Checks reports the foreign schema
-    const identity = await getState<Identity>(c, ctx.shadow, 'identity');
-    const expected = identityOf(ctx.settings);
-    if (identity && identity.planHash !== expected.planHash)
+    // Another owner's shadow schema is refused; one without ferry's marker is left to Checks to name.
+    if (!(await ownShadow(c, ctx.shadow, claimantOf(ctx.settings)))) return undefined;
+    const stored = await getState<Identity>(c, ctx.shadow, 'identity');
+    const identity = stored && readIdentity(stored);
+    if (identity && identity.planHash !== planHashOf(ctx.settings))
       throw new ConfigError(
-        `migration ${ctx.settings.name} was started with other settings (source schema, target, tables or mode differ: ` +
-          `started for ${identity.sourceSchema} -> ${identity.target}); restore them, or fall back first`,
+        `migration ${ctx.settings.name} was started with other settings ` +
+          `(${whereMismatch(identity, claimantOf(ctx.settings)) ?? 'the tables or the mode differ'}); restore them, or fall back first`,
       );
     const phase = await getState<StoredPhase>(c, ctx.shadow, 'phase');
     const catalog = await getState<Catalog>(c, ctx.shadow, 'catalog');
@@ -89,7 +87,11 @@ export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
 
 /** Runs (or resumes) the migration. With `stopAfter`, pauses after that phase: a later run continues. */
 export async function runMigration(ctx: Context, stopAfter?: Phase): Promise<Report | undefined> {
-  const resume = await readResume(ctx);
+  // Another owner's shadow schema is refused at Checks, after Preparation's own refusals, as in the operator.
+  const resume = await readResume(ctx).catch((err: unknown) => {
+    if (err instanceof ForeignShadowError) return undefined;
+    throw err;
+  });
   if (resume) {
     Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
     ctx.history.push(...resume.history);

@@ -85,6 +85,43 @@ describe('manifest', () => {
     ]);
   });
 
+  it('refuses a splitAbove that would cut tables into a chunk per row, naming the field once', () => {
+    for (const q of ['0', '0Mi', '000Ki', '1k', '65535'])
+      expect(problems(`${base}  transfer: { splitAbove: '${q}' }\n`), q).toEqual([
+        `spec.transfer.splitAbove: must be at least 64Ki (got ${q}); smaller would cut tables into about one chunk per row`,
+      ]);
+    expect(problems(`${base}  transfer: { splitAbove: 64Ki }\n`)).toEqual([]);
+    expect(problems(`${base}  transfer: { splitAbove: 1Mi }\n`)).toEqual([]);
+    expect(problems(`${base}  transfer: { splitAbove: lots }\n`)).toEqual([
+      expect.stringMatching(/^spec\.transfer\.splitAbove: /),
+    ]);
+  });
+
+  it('bounds chunkRows, parallelism and tableGroups', () => {
+    const bad = {
+      'chunkRows: 0': /spec\.transfer\.chunkRows: .*1000/,
+      'chunkRows: 999': /spec\.transfer\.chunkRows: .*1000/,
+      'chunkRows: 1.5': /spec\.transfer\.chunkRows: /,
+      'parallelism: 65': /spec\.transfer\.parallelism: .*64/,
+      'parallelism: -1': /spec\.transfer\.parallelism: .*1/,
+      'tableGroups: 0': /spec\.transfer\.tableGroups: .*1/,
+      'tableGroups: 257': /spec\.transfer\.tableGroups: .*256/,
+    };
+    for (const [field, message] of Object.entries(bad))
+      expect(problems(`${base}  transfer: { ${field} }\n`).join('\n'), field).toMatch(message);
+    expect(problems(`${base}  transfer: { chunkRows: 1000, parallelism: 64, tableGroups: 256 }\n`)).toEqual(
+      [],
+    );
+  });
+
+  it('passes metadata.uid through: the operator records it as the owner', () => {
+    const s = resolveSettings(
+      parseManifest(base.replace('{ name: demo }', '{ name: demo, namespace: a, uid: u-1 }'), 'm.yaml'),
+    );
+    expect([s.namespace, s.uid]).toEqual(['a', 'u-1']);
+    expect(resolveSettings(parseManifest(base, 'm.yaml')).uid).toBeUndefined();
+  });
+
   it('parses quantities', () => {
     expect(parseQuantity('256Mi')).toBe(268435456);
     expect(parseQuantity('2G')).toBe(2e9);

@@ -5,6 +5,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors';
 import { parseAllDocuments } from 'yaml';
 import { MIGRATION_KIND, MigrationManifest } from './migration.ts';
 import type { AnySchema } from './migration.ts';
+import { parseQuantity } from './settings.ts';
 
 export class SpecError extends Error {
   readonly problems: string[];
@@ -92,13 +93,29 @@ function unknownFields(schema: AnySchema, value: unknown, path: string[], out: s
   }
 }
 
+/** Smallest splitAbove: below 8 pages a table would be cut into about as many chunks as it has rows. */
+export const MIN_SPLIT_ABOVE = '64Ki';
+
+/** Bounds a JSON-schema rule cannot state: quantities compared by value. */
+function limits(doc: unknown): string[] {
+  const splitAbove = (doc as { spec?: { transfer?: { splitAbove?: unknown } } } | null)?.spec?.transfer
+    ?.splitAbove;
+  if (typeof splitAbove !== 'string' || !/^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(splitAbove)) return [];
+  if (parseQuantity(splitAbove) >= parseQuantity(MIN_SPLIT_ABOVE)) return [];
+  return [
+    `spec.transfer.splitAbove: must be at least ${MIN_SPLIT_ABOVE} (got ${splitAbove}); smaller would cut tables into about one chunk per row`,
+  ];
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  if (Value.Check(MigrationManifest, doc)) return doc;
-  const problems: string[] = [];
+  const problems = limits(doc);
+  if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
+  // A field already refused by a limit is not reported a second time by its pattern.
+  const named = new Set(problems.map((p) => p.split(':')[0]));
   for (const e of Value.Errors(MigrationManifest, doc)) {
     const text = describe(e);
-    if (text && !problems.includes(text)) problems.push(text);
+    if (text && !problems.includes(text) && !named.has(text.split(':')[0])) problems.push(text);
   }
   throw new SpecError(origin, problems);
 }

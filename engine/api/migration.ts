@@ -116,10 +116,12 @@ export const Transfer = Type.Object(
     ),
     splitAbove: Type.Optional(
       Type.String({
-        pattern: '^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$',
+        // Zero would cut a table into as many chunks as it has bytes; the minimum is checked on reading.
+        pattern: '^0*[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$',
+        maxLength: 20,
         description:
           'Tables whose heap is larger than this are cut into key ranges so several workers copy them ' +
-          '(a quantity: 256Mi, 2Gi). Default: 256Mi.',
+          '(a quantity: 256Mi, 2Gi; at least 64Ki). Default: 256Mi.',
       }),
     ),
     chunkRows: Type.Optional(
@@ -259,6 +261,9 @@ export const MigrationMetadata = Type.Object(
       description: 'Name of the migration; it names the shadow schema (ferry_<name>).',
     }),
     namespace: Type.Optional(Type.String()),
+    uid: Type.Optional(
+      Type.String({ description: "Set by Kubernetes; recorded as the owner of ferry's schemas." }),
+    ),
   },
   // A manifest written for kubectl may carry labels, annotations and the like: the CLI ignores them.
   { additionalProperties: true },

@@ -25,6 +25,8 @@ export interface ResolvedConnection<E extends string = string> {
 export interface Settings {
   name: string;
   namespace: string | undefined;
+  /** metadata.uid: the Kubernetes uid when the operator runs the migration; the CLI has none. */
+  uid: string | undefined;
   source: ResolvedConnection<SourceConnection['engine']>;
   target: ResolvedConnection<TargetConnection['engine']>;
   mode: Mode;
@@ -86,6 +88,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
   return {
     name: m.metadata.name,
     namespace: m.metadata.namespace,
+    uid: m.metadata.uid,
     source,
     target: connection(s.target, source.schema),
     mode: s.mode ?? 'Standard',

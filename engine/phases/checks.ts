@@ -6,7 +6,8 @@ import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
 import { formatBytes } from '../progress.ts';
-import { listShadowSchemas, schemaExists } from '../state/shadow.ts';
+import { BOOKKEEPING_MARKER, claimantOf, describeOwner, foreignShadow, isOwnedBy } from '../state/owner.ts';
+import { listShadowSchemas, schemaExists, schemaMarker } from '../state/shadow.ts';
 import { need, type Context } from './context.ts';
 
 export class CheckError extends Error {
@@ -14,10 +15,14 @@ export class CheckError extends Error {
 }
 
 async function checkShadow(c: Client, ctx: Context): Promise<void> {
+  const me = claimantOf(ctx.settings);
   for (const other of await listShadowSchemas(c)) {
-    if (other.migration !== ctx.settings.name)
+    // Same name, another namespace or uid: the same schema name, someone else's state.
+    if (other.schema === ctx.shadow && !isOwnedBy(other.owner, me))
+      throw new CheckError(foreignShadow(other.schema, other.owner, me));
+    if (other.owner.name !== ctx.settings.name)
       throw new CheckError(
-        `source holds the shadow schema ${other.schema} of another migration (${other.migration}); ` +
+        `source holds the shadow schema ${other.schema} of another migration (${other.owner.name}); ` +
           `complete it or fall back (ferry fallback) before starting ${ctx.settings.name}`,
       );
   }
@@ -30,9 +35,13 @@ async function checkShadow(c: Client, ctx: Context): Promise<void> {
 
 async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Promise<void> {
   const schema = ctx.settings.target.schema;
-  if (await schemaExists(c, ctx.shadow))
+  const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
+  if (bookkeeping !== undefined)
     throw new CheckError(
-      `target already has ferry's bookkeeping schema ${ctx.shadow} from an earlier run; run ferry fallback first`,
+      `target already has a schema ${ctx.shadow}, ` +
+        (bookkeeping
+          ? `the bookkeeping of ${describeOwner(bookkeeping)}; complete or fall back that migration first`
+          : 'not made by ferry; ferry would take it for its bookkeeping: rename it or this migration'),
     );
   const { rows } = await c.query<{ name: string; kind: string }>(
     `SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,12 +1,14 @@
-// PostProcessing: validation (Standard; DowntimeOptimized validated in its cutover), statistics for the planner, the report (kept in the shadow schema
-// until the end so a killed run does not lose it), then ferry's own schemas are removed.
+// PostProcessing: validation (Standard; DowntimeOptimized validated in its cutover), statistics for
+// the planner, the report (kept in the shadow schema until the end so a killed run does not lose
+// it), then ferry's own schemas are removed.
 import { inTransaction, withClient } from '../db/connect.ts';
-import { qualified } from '../db/ident.ts';
+import { qualified, quoteIdent } from '../db/ident.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
 import { tableReports, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
-import { dropSchema, getState, putState } from '../state/shadow.ts';
+import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
+import { dropSchema, getState, putState, schemaMarker } from '../state/shadow.ts';
 import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
 import { validate } from '../validate/compare.ts';
@@ -61,7 +63,12 @@ export async function postProcessing(ctx: Context): Promise<void> {
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
   const t0 = performance.now();
-  await withClient(ctx.target, 'cleanup', (c) => dropSchema(c, ctx.shadow));
+  await withClient(ctx.target, 'cleanup', async (c) => {
+    await dropSchema(c, ctx.shadow);
+    // The migrated schema is the application's now: no marker left for a later fallback to act on.
+    if (await schemaMarker(c, ctx.settings.target.schema, TARGET_SCHEMA_MARKER))
+      await c.query(`COMMENT ON SCHEMA ${quoteIdent(ctx.settings.target.schema)} IS NULL`);
+  });
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
   ctx.log.info(
     { shadow: ctx.shadow },

@@ -1,6 +1,7 @@
 // Preparation: the spec makes sense, both servers answer, their versions are supported and the
 // users may do what the migration needs. Read-only.
-import { withClient, describeEndpoint, type Client } from '../db/connect.ts';
+import { randomUUID } from 'node:crypto';
+import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
 import type { Context } from './context.ts';
 
@@ -19,16 +20,45 @@ async function canCreate(c: Client): Promise<boolean> {
   return rows[0]!.ok;
 }
 
+/**
+ * Whether both endpoints reach the same database, however the host is spelled (localhost,
+ * 127.0.0.1, a DNS alias): a source session shows a random application_name for the length of a
+ * transaction, and the target looks for it among its server's sessions, which every user may see.
+ */
+async function sameDatabase(ctx: Context): Promise<boolean> {
+  return withClient(ctx.source, 'prepare', (src) =>
+    inTransaction(src, async () => {
+      const probe = `ferry-probe-${randomUUID()}`;
+      const { rows } = await src.query<{ db: string }>(
+        "SELECT set_config('application_name', $1, true), current_database() AS db",
+        [probe],
+      );
+      return withClient(ctx.target, 'prepare', async (dst) => {
+        const seen = await dst.query(
+          'SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND datname = $2',
+          [probe, rows[0]!.db],
+        );
+        return seen.rowCount !== 0;
+      });
+    }),
+  );
+}
+
 export async function preparation(ctx: Context): Promise<void> {
   const s = ctx.settings;
   if (s.method === 'Dump')
     throw new ConfigError('spec.transfer.method: Dump is not supported by this version of ferry; use Pipe');
+  if (s.target.schema.startsWith('ferry_'))
+    throw new ConfigError(
+      `spec.target.schema: ${s.target.schema} is named like ferry's own schemas (ferry_*; this migration's is ${ctx.shadow}), ` +
+        'which fallback drops: choose another target schema',
+    );
+  const sameSchema = 'spec.target: source and target are the same schema of the same database';
   const sameServer =
     s.source.host === s.target.host &&
     s.source.port === s.target.port &&
     s.source.database === s.target.database;
-  if (sameServer && s.source.schema === s.target.schema)
-    throw new ConfigError('spec.target: source and target are the same schema of the same database');
+  if (sameServer && s.source.schema === s.target.schema) throw new ConfigError(sameSchema);
 
   const sourceVersion = await withClient(ctx.source, 'prepare', async (c) => {
     const v = await version(c);
@@ -57,6 +87,10 @@ export async function preparation(ctx: Context): Promise<void> {
       );
     return v;
   });
+  if (s.source.schema === s.target.schema && (await sameDatabase(ctx)))
+    throw new ConfigError(
+      `${sameSchema} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
+    );
   if (targetVersion < sourceVersion)
     ctx.log.warn({ sourceVersion, targetVersion }, 'the target runs an older PostgreSQL than the source');
   ctx.log.info({ sourceVersion, targetVersion }, 'both servers reachable');

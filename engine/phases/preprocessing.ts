@@ -1,7 +1,7 @@
 // PreProcessing: the plan, the shadow schema on the source, and the empty target tables (without
 // secondary indexes and foreign keys, which are built after the load). Idempotent: a run killed
 // between the source and the target transaction repeats only what is missing.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Settings } from '../api/settings.ts';
 import { preLoadDdl } from '../catalog/ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
@@ -13,7 +13,26 @@ import { uptimeTables } from '../uptime/state.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { buildPlan } from '../plan/plan.ts';
 import { createProgressSchema } from '../state/progress.ts';
-import { createShadow, getState, putState, schemaExists, type Identity } from '../state/shadow.ts';
+import {
+  BOOKKEEPING_MARKER,
+  claimantOf,
+  describeOwner,
+  ownerOf,
+  sameOwner,
+  TARGET_SCHEMA_MARKER,
+  type Recorded,
+} from '../state/owner.ts';
+import {
+  createShadow,
+  getState,
+  markSchema,
+  ownShadow,
+  putState,
+  schemaExists,
+  schemaMarker,
+  type Identity,
+} from '../state/shadow.ts';
+import { CheckError } from './checks.ts';
 import { need, type Context } from './context.ts';
 
 /** What ferry creates on the target, so that fallback removes exactly that. */
@@ -24,16 +43,18 @@ export interface Created {
   types: string[];
 }
 
-export function identityOf(s: Settings): Identity {
+/** Hash of the settings that shape the plan; computed as before owners were recorded, so earlier runs still resume. */
+export function planHashOf(s: Settings): string {
   const target = `${s.target.host}:${s.target.port}/${s.target.database}/${s.target.schema}`;
   const shape = JSON.stringify([s.source.schema, target, s.include, s.exclude, s.mode, s.uptimeTables]);
-  return {
-    migration: s.name,
-    sourceSchema: s.source.schema,
-    target,
-    planHash: createHash('sha256').update(shape).digest('hex').slice(0, 16),
-  };
+  return createHash('sha256').update(shape).digest('hex').slice(0, 16);
 }
+
+/** The identity a new shadow schema records; `runId` is the CLI's uid (the operator passes the Kubernetes one). */
+export const identityOf = (s: Settings, runId: string): Identity => ({
+  ...ownerOf(s, runId),
+  planHash: planHashOf(s),
+});
 
 /** DowntimeOptimized: the change log, its triggers, and (superuser only) the guard against schema changes. */
 async function installRecorder(c: Client, ctx: Context): Promise<void> {
@@ -62,10 +83,11 @@ export async function preProcessing(ctx: Context): Promise<void> {
     schemaExists(c, s.target.schema),
   );
 
-  await withClient(ctx.source, 'preprocess', async (c) => {
-    if (await schemaExists(c, ctx.shadow)) {
+  const owner = await withClient(ctx.source, 'preprocess', async (c): Promise<Recorded> => {
+    const recorded = await ownShadow(c, ctx.shadow, claimantOf(s));
+    if (recorded) {
       ctx.plan = need(await getState(c, ctx.shadow, 'plan'), 'stored plan');
-      return;
+      return recorded;
     }
     const plan = await buildPlan(c, catalog, s, ctx.previousReport);
     const created: Created = {
@@ -74,8 +96,9 @@ export async function preProcessing(ctx: Context): Promise<void> {
       sequences: catalog.sequences.map((q) => q.name),
       types: catalog.types.map((t) => t.name),
     };
+    const identity = identityOf(s, randomUUID());
     await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {
-      await createShadow(c, ctx.shadow, identityOf(s));
+      await createShadow(c, ctx.shadow, identity);
       await putState(c, ctx.shadow, 'catalog', catalog);
       await putState(c, ctx.shadow, 'plan', plan);
       await putState(c, ctx.shadow, 'created', created);
@@ -89,15 +112,26 @@ export async function preProcessing(ctx: Context): Promise<void> {
       { shadow: ctx.shadow, groups: plan.groups.length, chunks: plan.chunks },
       'shadow schema created',
     );
+    return identity;
   });
 
   await withClient(ctx.target, 'preprocess', async (c) => {
-    if (await schemaExists(c, ctx.shadow)) return;
+    const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
+    if (bookkeeping && sameOwner(bookkeeping, owner)) return;
+    if (bookkeeping !== undefined)
+      throw new CheckError(
+        `target schema ${ctx.shadow} is not the bookkeeping of ${describeOwner(owner)} ` +
+          `(${bookkeeping ? `it belongs to ${describeOwner(bookkeeping)}` : 'it carries no ferry marker'}); not writing into it`,
+      );
     await inTransaction(c, async () => {
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.target.schema)}`);
+      // Marked only by the transaction that creates it: fallback drops a whole schema only when ferry made it.
+      if (!(await schemaExists(c, s.target.schema))) {
+        await c.query(`CREATE SCHEMA ${quoteIdent(s.target.schema)}`);
+        await markSchema(c, s.target.schema, TARGET_SCHEMA_MARKER, owner);
+      }
       await c.query(`SET LOCAL search_path = ${quoteIdent(s.target.schema)}`);
       for (const sql of preLoadDdl(catalog, s.target.schema)) await c.query(sql);
-      await createProgressSchema(c, ctx.shadow, s.name);
+      await createProgressSchema(c, ctx.shadow, owner);
       if (s.mode === 'DowntimeOptimized') await createReplayBookkeeping(c, ctx.shadow);
     });
     ctx.log.info({ schema: s.target.schema, tables: catalog.tables.length }, 'target tables created');

@@ -2,15 +2,14 @@
 // "done" row commits in the same transaction as the chunk's rows, and a post-load step's row in the
 // same transaction as its DDL: a crash at any moment leaves each either fully there or not at all.
 import type { Client } from '../db/connect.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { qualified, quoteIdent } from '../db/ident.ts';
+import { BOOKKEEPING_MARKER, type Recorded } from './owner.ts';
+import { markSchema } from './shadow.ts';
 
-export const TARGET_MARKER = 'ferry bookkeeping of migration';
-
-export async function createProgressSchema(c: Client, schema: string, migration: string): Promise<void> {
+/** Its marker names the owner recorded in the shadow schema: fallback drops it only for that owner. */
+export async function createProgressSchema(c: Client, schema: string, owner: Recorded): Promise<void> {
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-  await c.query(
-    `COMMENT ON SCHEMA ${quoteIdent(schema)} IS ${quoteLiteral(`${TARGET_MARKER} ${migration}`)}`,
-  );
+  await markSchema(c, schema, BOOKKEEPING_MARKER, owner);
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${qualified(schema, 'chunk_done')} (
        chunk text PRIMARY KEY, rows bigint NOT NULL, bytes bigint NOT NULL, seconds float8 NOT NULL,

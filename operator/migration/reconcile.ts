@@ -12,12 +12,13 @@ import type {
   MigrationStatus,
   TableGroupStatus,
 } from '../../engine/api/status.ts';
-import { fallback } from '../../engine/fallback.ts';
+import { fallback, type FallbackResult } from '../../engine/fallback.ts';
 import type { Logger } from '../../engine/log.ts';
 import { createContext, type Context } from '../../engine/phases/context.ts';
 import { PHASES, type Phase } from '../../engine/phases/phase.ts';
 import { formatDuration } from '../../engine/progress.ts';
 import { readResume, runPhase } from '../../engine/run.ts';
+import { ForeignShadowError } from '../../engine/state/owner.ts';
 import { replayLag, transferProgress } from '../../engine/transfer-status.ts';
 import { approvalFromSpec } from '../../engine/uptime/approval.ts';
 import { readUptime, writeUptime } from '../../engine/uptime/state.ts';
@@ -76,7 +77,7 @@ async function engineContext(c: Clients, m: Migration, log: Logger): Promise<Con
     {
       apiVersion: `${API_GROUP}/${API_VERSION}`,
       kind: 'Migration',
-      metadata: { name: m.metadata.name, namespace: m.metadata.namespace },
+      metadata: { name: m.metadata.name, namespace: m.metadata.namespace, uid: m.metadata.uid },
       spec: m.spec,
     },
     `migration ${m.metadata.namespace}/${m.metadata.name}`,
@@ -614,7 +615,7 @@ export class Reconciler {
       'fallback requested: stopping transfer pods, dropping what ferry created',
     );
     await this.stopWork(m);
-    const r = await fallback(ctx);
+    const r = await fallback(ctx).catch(ownsNothing);
     await this.setPhase(m, 'RolledBack', r.done ? `dropped: ${r.dropped.join(', ')}` : r.reason);
     await patchMetadata(this.c, m, {
       finalizers: (m.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
@@ -629,7 +630,7 @@ export class Reconciler {
       await this.stopWork(m);
       try {
         const ctx = await engineContext(this.c, m, log);
-        await fallback(ctx);
+        await fallback(ctx).catch(ownsNothing);
       } catch (err) {
         if (!(err instanceof SpecError)) throw err; // an invalid spec never created anything
       }
@@ -639,6 +640,12 @@ export class Reconciler {
     });
     return {};
   }
+}
+
+/** A shadow schema of the same name but another owner: this Migration created nothing there to drop. */
+function ownsNothing(err: unknown): FallbackResult {
+  if (!(err instanceof ForeignShadowError)) throw err;
+  return { done: false, reason: `nothing of this migration's to drop: ${err.message}` };
 }
 
 function rangeText(range: unknown): string {

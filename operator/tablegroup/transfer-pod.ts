@@ -15,7 +15,8 @@ export function podManifest(m: Migration): string {
   return JSON.stringify({
     apiVersion: `${API_GROUP}/${API_VERSION}`,
     kind: 'Migration',
-    metadata: { name: m.metadata.name, namespace: m.metadata.namespace },
+    // The uid too: the Pod's engine resumes only the state this Migration owns.
+    metadata: { name: m.metadata.name, namespace: m.metadata.namespace, uid: m.metadata.uid },
     spec: { ...m.spec, cutover: undefined },
   });
 }
