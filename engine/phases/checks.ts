@@ -96,27 +96,6 @@ async function checkSpace(c: Client, ctx: Context, needed: number): Promise<void
   ctx.log.info({ free, needed }, 'target free space checked');
 }
 
-/** Recording needs triggers on the tables; the cutover's write lock needs the database's owner or a superuser. */
-async function checkUptimePrivileges(c: Client, ctx: Context, catalog: Catalog): Promise<void> {
-  const s = ctx.settings.source;
-  const { rows } = await c.query<{ table: string }>(
-    `SELECT t AS table FROM unnest($2::text[]) t WHERE NOT has_table_privilege(quote_ident($1) || '.' || quote_ident(t), 'TRIGGER')`,
-    [s.schema, catalog.tables.map((t) => t.name)],
-  );
-  if (rows.length)
-    throw new CheckError(
-      `source user ${s.user} may not create triggers on ${rows.map((r) => r.table).join(', ')} (DowntimeOptimized records changes with triggers)`,
-    );
-  const { rows: own } = await c.query<{ ok: boolean }>(
-    `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-         OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE') AS ok`,
-  );
-  if (!own[0]!.ok)
-    throw new CheckError(
-      `source user ${s.user} must own database ${s.database} (or be a superuser) to lock writes at the cutover`,
-    );
-}
-
 export async function checks(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   if (ctx.settings.mode === 'DowntimeOptimized') {
@@ -129,7 +108,6 @@ export async function checks(ctx: Context): Promise<void> {
   }
   await withClient(ctx.source, 'check', async (c) => {
     await checkShadow(c, ctx);
-    if (ctx.settings.mode === 'DowntimeOptimized') await checkUptimePrivileges(c, ctx, catalog);
   });
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
