@@ -41,13 +41,18 @@ async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Pr
   );
   for (const r of rows) {
     if (r.kind === 'r' || r.kind === 'p') {
-      const { rows: n } = await c.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${qualified(schema, r.name)}`,
-      );
-      const count = Number(n[0]!.n);
+      // Counted only where the role may read it: the refusal must not turn into a permission error.
+      const table = qualified(schema, r.name);
+      const { rows: may } = await c.query<{ ok: boolean }>("SELECT has_table_privilege($1, 'SELECT') AS ok", [
+        table,
+      ]);
+      const count = may[0]!.ok
+        ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n)
+        : undefined;
+      const holds =
+        count === undefined ? '' : count ? ` and holds ${count.toLocaleString('en-US')} rows` : ' (empty)';
       throw new CheckError(
-        `target table ${schema}.${r.name} already exists` +
-          (count ? ` and holds ${count.toLocaleString('en-US')} rows` : ' (empty)') +
+        `target table ${schema}.${r.name} already exists${holds}` +
           '; drop it or choose another target schema',
       );
     }
