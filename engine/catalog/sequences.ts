@@ -40,13 +40,13 @@ export class UnreadableSequences extends Error {
   }
 }
 
-/** last_value and is_called of each sequence (qualified, quoted names), in one round trip. */
+/** last_value and is_called of each sequence (qualified, quoted names), in one round trip once all are known readable. */
 export async function sequenceStates(c: pg.ClientBase, names: string[]): Promise<SequenceState[]> {
   if (names.length === 0) return [];
   const { rows: denied } = await c.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, s.relname AS name FROM unnest($1::text[]) q(seq)
        JOIN pg_class s ON s.oid = q.seq::regclass JOIN pg_namespace n ON n.oid = s.relnamespace
-      WHERE NOT has_sequence_privilege(s.oid, 'SELECT')`,
+      WHERE NOT has_sequence_privilege(q.seq, 'SELECT')`,
     [names],
   );
   if (denied.length) throw new UnreadableSequences(denied);
