@@ -1,23 +1,25 @@
-// End to end on real servers: the ferry CLI migrates a database from PostgreSQL 15 to 18.
+// End to end on real servers: the ferry CLI migrates a database from PostgreSQL 15 to 18, connected as
+// a non-superuser migration role; the data belongs to the application role (hack/fixtures/roles.ts).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestFor, query, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
+import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
+import { query, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { PHASES } from './phases/phase.ts';
 import { ferry, startFerry } from './testing/cli.ts';
 import { schemaDigests, snapshotDatabase } from './testing/snapshot.ts';
 
 let pair: LocalPair;
+let roles: Roles;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
 
 function manifest(name: string, spec: Record<string, unknown> = {}): string {
   const file = join(dir, `${name}-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     file,
-    manifestFor(pair, name, { transfer: { parallelism: 3, splitAbove: '1Mi', chunkRows: 5000 }, ...spec }),
+    roles.manifest(name, { transfer: { parallelism: 3, splitAbove: '1Mi', chunkRows: 5000 }, ...spec }),
   );
   return file;
 }
@@ -50,10 +52,7 @@ async function ferryObjects(): Promise<{ source: string[]; target: string[] }> {
 
 beforeAll(async () => {
   pair = await startLocalPair();
-  const c = new pg.Client({ connectionString: pair.source.url('shop') });
-  await c.connect();
-  await createSampleDatabase(c, 'shop', 8e6);
-  await c.end();
+  roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', 8e6) });
 });
 
 afterAll(async () => {
@@ -66,7 +65,7 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
     const before = await snapshotDatabase(pair.source.url('shop'));
     const r = await ferry(
       ['run', '-f', manifest('shop'), '--report-out', join(dir, 'report.json')],
-      pair.env,
+      roles.env,
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Migration shop Completed/);
@@ -74,6 +73,11 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
     await expectTargetEqualsSource();
     expect(await ferryObjects()).toEqual({ source: [], target: [] });
     expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
+    // The application's tables stayed its own; ferry, a non-superuser, owns what it created.
+    const owners =
+      "SELECT DISTINCT tableowner AS o, (SELECT rolsuper FROM pg_roles WHERE rolname = tableowner) AS su FROM pg_tables WHERE schemaname = 'shop'";
+    expect(await query(pair.source, owners)).toEqual([{ o: 'shop_app', su: false }]);
+    expect(await query(pair.target, owners)).toEqual([{ o: 'ferry_migrator', su: false }]);
     // Sequences continue past the source's values: a new row gets a fresh id.
     const { max } = await queryOne<{ max: string }>(
       pair.source,
@@ -109,7 +113,7 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
   it('continues after SIGKILL mid-transfer with identical data and no duplicates', async () => {
     await resetTarget();
     const file = manifest('killed', { transfer: { parallelism: 2, splitAbove: '1Mi', chunkRows: 2000 } });
-    const run = startFerry(['run', '-f', file, '--report-out', join(dir, 'killed.json')], pair.env);
+    const run = startFerry(['run', '-f', file, '--report-out', join(dir, 'killed.json')], roles.env);
     // Wait until some chunks, but not all, have committed, then kill without warning.
     for (let i = 0; i < 600; i++) {
       const rows = await query<{ n: string }>(
@@ -128,13 +132,13 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
     run.child.kill('SIGKILL');
     const killed = await run.done;
     expect(killed.signal).toBe('SIGKILL');
-    const status = await ferry(['status', '-f', file, '--json'], pair.env);
+    const status = await ferry(['status', '-f', file, '--json'], roles.env);
     const st = JSON.parse(status.stdout) as { phase: string; tables: { chunks: number; done: number }[] };
     expect(st.phase).toBe('Execution');
     const sum = (k: 'chunks' | 'done') => st.tables.reduce((a, t) => a + t[k], 0);
     expect(sum('done'), 'killed mid-transfer').toBeGreaterThanOrEqual(3);
     expect(sum('done'), 'killed mid-transfer').toBeLessThan(sum('chunks'));
-    const again = await ferry(['run', '-f', file, '--report-out', join(dir, 'killed.json')], pair.env);
+    const again = await ferry(['run', '-f', file, '--report-out', join(dir, 'killed.json')], roles.env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/resuming migration killed/);
     await expectTargetEqualsSource();
@@ -146,9 +150,9 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
       await resetTarget();
       const targetBefore = await snapshotDatabase(pair.target.url('shop'));
       const file = manifest('fb');
-      const r = await ferry(['run', '-f', file, '--stop-after', phase], pair.env);
+      const r = await ferry(['run', '-f', file, '--stop-after', phase], roles.env);
       expect(r.code, `${phase}: ${r.stderr}`).toBe(0);
-      const fb = await ferry(['fallback', '-f', file], pair.env);
+      const fb = await ferry(['fallback', '-f', file], roles.env);
       expect(fb.code, `${phase}: ${fb.stderr}`).toBe(0);
       expect(await snapshotDatabase(pair.source.url('shop')), `source after fallback at ${phase}`).toEqual(
         before,
@@ -162,7 +166,7 @@ describe('ferry run, PostgreSQL 15 -> 18', () => {
 });
 
 describe('bad input: one clear error, a non-zero exit, nothing changed', () => {
-  async function expectRefused(file: string, message: RegExp, env = pair.env): Promise<void> {
+  async function expectRefused(file: string, message: RegExp, env = roles.env): Promise<void> {
     const before = {
       source: await snapshotDatabase(pair.source.url('shop')),
       target: await snapshotDatabase(pair.target.url('shop')),
@@ -171,8 +175,7 @@ describe('bad input: one clear error, a non-zero exit, nothing changed', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.match(/ferry: error:/g)).toHaveLength(1);
-    for (const secret of [pair.source.password, pair.target.password])
-      expect(r.stderr + r.stdout).not.toContain(secret);
+    for (const secret of roles.secrets()) expect(r.stderr + r.stdout).not.toContain(secret);
     expect({
       source: await snapshotDatabase(pair.source.url('shop')),
       target: await snapshotDatabase(pair.target.url('shop')),
@@ -187,14 +190,17 @@ describe('bad input: one clear error, a non-zero exit, nothing changed', () => {
 
   it('an unreachable host', async () => {
     const file = join(dir, 'unreachable.yaml');
-    writeFileSync(file, manifestFor(pair, 'bad').replace(`port: ${pair.source.port}`, 'port: 1'));
-    await expectRefused(file, /cannot connect to source postgres@127\.0\.0\.1:1\/shop: connection refused/);
+    writeFileSync(file, roles.manifest('bad').replace(`port: ${pair.source.port}`, 'port: 1'));
+    await expectRefused(
+      file,
+      /cannot connect to source ferry_migrator@127\.0\.0\.1:1\/shop: connection refused/,
+    );
   });
 
   it('a wrong password', async () => {
     await expectRefused(manifest('bad'), /cannot connect to target .*authentication failed/, {
-      ...pair.env,
-      FERRY_DEMO_TARGET_PASSWORD: 'nope',
+      ...roles.env,
+      [roles.migrator.target.passwordEnv]: 'nope',
     });
   });
 
@@ -207,9 +213,11 @@ describe('bad input: one clear error, a non-zero exit, nothing changed', () => {
 
   it('a target table that already holds data', async () => {
     await resetTarget();
+    // A schema the DBA prepared for the migrator, holding a table the migrator may read.
     await query(
       pair.target,
-      'CREATE SCHEMA shop; CREATE TABLE shop.orders (id int); INSERT INTO shop.orders VALUES (1), (2)',
+      `CREATE SCHEMA shop; CREATE TABLE shop.orders (id int); INSERT INTO shop.orders VALUES (1), (2);
+       GRANT CREATE, USAGE ON SCHEMA shop TO ferry_migrator; GRANT SELECT ON shop.orders TO ferry_migrator`,
     );
     await expectRefused(manifest('bad'), /target table shop\.orders already exists and holds 2 rows/);
     await resetTarget();
@@ -218,8 +226,8 @@ describe('bad input: one clear error, a non-zero exit, nothing changed', () => {
   it('a shadow schema left by another migration', async () => {
     await resetTarget();
     const other = manifest('other');
-    expect((await ferry(['run', '-f', other, '--stop-after', 'PreProcessing'], pair.env)).code).toBe(0);
+    expect((await ferry(['run', '-f', other, '--stop-after', 'PreProcessing'], roles.env)).code).toBe(0);
     await expectRefused(manifest('bad'), /shadow schema ferry_other of another migration \(other\)/);
-    expect((await ferry(['fallback', '-f', other], pair.env)).code).toBe(0);
+    expect((await ferry(['fallback', '-f', other], roles.env)).code).toBe(0);
   });
 });

@@ -34,23 +34,43 @@ export async function startLocalPair(): Promise<LocalPair> {
   };
 }
 
-export function manifestFor(pair: LocalPair, name: string, spec: Record<string, unknown> = {}): string {
-  const conn = (s: PostgresServer, env: string, schema: string) => ({
+/** A login for the manifest: the user, and the environment variable that holds its password. */
+export interface Login {
+  user: string;
+  passwordEnv: string;
+}
+
+export interface ManifestOptions {
+  /** Who ferry connects as on each side; the servers' superuser `postgres` by default. */
+  users?: { source: Login; target: Login };
+}
+
+export function manifestFor(
+  pair: LocalPair,
+  name: string,
+  spec: Record<string, unknown> = {},
+  opts: ManifestOptions = {},
+): string {
+  const conn = (s: PostgresServer, login: Login, schema: string) => ({
     engine: 'postgres',
     host: s.host,
     port: s.port,
     database: 'shop',
-    user: s.user,
-    password: { env },
+    user: login.user,
+    password: { env: login.passwordEnv },
     schema,
   });
+  const users = opts.users ?? {
+    source: { user: pair.source.user, passwordEnv: 'FERRY_DEMO_SOURCE_PASSWORD' },
+    target: { user: pair.target.user, passwordEnv: 'FERRY_DEMO_TARGET_PASSWORD' },
+  };
   return stringify({
     apiVersion: 'ferry.dev/v1alpha1',
     kind: 'Migration',
     metadata: { name },
     spec: {
-      source: conn(pair.source, 'FERRY_DEMO_SOURCE_PASSWORD', 'shop'),
-      target: conn(pair.target, 'FERRY_DEMO_TARGET_PASSWORD', 'shop'),
+      source: conn(pair.source, users.source, 'shop'),
+      target: conn(pair.target, users.target, 'shop'),
       ...spec,
     },
   });

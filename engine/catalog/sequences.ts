@@ -30,9 +30,26 @@ export function sequenceOptions(r: OptionsRow, withType: boolean): string {
 
 type SequenceState = { lastValue: string; isCalled: boolean };
 
-/** last_value and is_called of each sequence (qualified, quoted names), in one round trip. */
+/** Sequences whose values the current user may not read: raised before any is read, so the caller can name the GRANTs. */
+export class UnreadableSequences extends Error {
+  override name = 'UnreadableSequences';
+  readonly sequences: { schema: string; name: string }[];
+  constructor(sequences: { schema: string; name: string }[]) {
+    super(`permission denied for sequence ${sequences.map((s) => `${s.schema}.${s.name}`).join(', ')}`);
+    this.sequences = sequences;
+  }
+}
+
+/** last_value and is_called of each sequence (qualified, quoted names), in one round trip once all are known readable. */
 export async function sequenceStates(c: pg.ClientBase, names: string[]): Promise<SequenceState[]> {
   if (names.length === 0) return [];
+  const { rows: denied } = await c.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, s.relname AS name FROM unnest($1::text[]) q(seq)
+       JOIN pg_class s ON s.oid = q.seq::regclass JOIN pg_namespace n ON n.oid = s.relnamespace
+      WHERE NOT has_sequence_privilege(q.seq, 'SELECT')`,
+    [names],
+  );
+  if (denied.length) throw new UnreadableSequences(denied);
   const { rows } = await c.query<{ i: number; last: string; called: boolean }>(
     names
       .map((n, i) => `SELECT ${i} AS i, last_value::text AS last, is_called AS called FROM ${n}`)

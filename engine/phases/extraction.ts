@@ -1,9 +1,12 @@
 // Extraction: read the source catalog of the selected tables. Read-only.
 import { droppedForeignKeys } from '../catalog/ddl.ts';
 import { extractCatalog } from '../catalog/extract.ts';
+import { UnreadableSequences } from '../catalog/sequences.ts';
 import { withClient, type Client } from '../db/connect.ts';
+import { missingGrantsOn } from '../db/privileges.ts';
 import { selectTables } from '../plan/select.ts';
 import type { Context } from './context.ts';
+import { privilegeError, sequenceNeeds } from './privileges.ts';
 
 export async function listTables(c: Client, schema: string): Promise<string[]> {
   const { rows } = await c.query<{ name: string }>(
@@ -20,7 +23,13 @@ export async function extraction(ctx: Context): Promise<void> {
   const s = ctx.settings;
   const catalog = await withClient(ctx.source, 'extract', async (c) => {
     const tables = selectTables(await listTables(c, s.source.schema), s.include, s.exclude);
-    return extractCatalog(c, s.source.schema, tables);
+    try {
+      return await extractCatalog(c, s.source.schema, tables);
+    } catch (err) {
+      // Which sequences migrate is known only here, where their values are read (Preparation checked the rest).
+      if (!(err instanceof UnreadableSequences)) throw err;
+      throw privilegeError([await missingGrantsOn(c, ctx.source, sequenceNeeds(err.sequences))]) ?? err;
+    }
   });
   ctx.catalog = catalog;
   const dropped = droppedForeignKeys(catalog);

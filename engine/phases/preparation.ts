@@ -1,9 +1,14 @@
 // Preparation: the spec makes sense, both servers answer, their versions are supported and the
-// users may do what the migration needs. Read-only.
+// users hold the privileges the migration needs (all that is knowable without the catalog). Read-only.
 import { randomUUID } from 'node:crypto';
 import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
+import { missingGrantsOn } from '../db/privileges.ts';
+import { selectTables } from '../plan/select.ts';
+import { schemaExists } from '../state/shadow.ts';
 import type { Context } from './context.ts';
+import { listTables } from './extraction.ts';
+import { privilegeError, sourceNeeds, targetNeeds } from './privileges.ts';
 
 export const MIN_SOURCE_VERSION = 12;
 export const MIN_TARGET_VERSION = 12;
@@ -11,13 +16,6 @@ export const MIN_TARGET_VERSION = 12;
 async function version(c: Client): Promise<number> {
   const { rows } = await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
   return Math.floor(Number(rows[0]!.v) / 10000);
-}
-
-async function canCreate(c: Client): Promise<boolean> {
-  const { rows } = await c.query<{ ok: boolean }>(
-    "SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS ok",
-  );
-  return rows[0]!.ok;
 }
 
 /**
@@ -60,38 +58,42 @@ export async function preparation(ctx: Context): Promise<void> {
     s.source.database === s.target.database;
   if (sameServer && s.source.schema === s.target.schema) throw new ConfigError(sameSchema);
 
-  const sourceVersion = await withClient(ctx.source, 'prepare', async (c) => {
+  const source = await withClient(ctx.source, 'prepare', async (c) => {
     const v = await version(c);
     if (v < MIN_SOURCE_VERSION)
       throw new ConfigError(
         `${describeEndpoint(ctx.source)}: PostgreSQL ${v} is not supported (${MIN_SOURCE_VERSION} or newer)`,
       );
-    if (!(await canCreate(c)))
-      throw new ConfigError(
-        `${describeEndpoint(ctx.source)}: user ${s.source.user} may not create schemas in the database, which the shadow schema needs`,
-      );
-    const { rowCount } = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [s.source.schema]);
-    if (rowCount === 0)
+    if (!(await schemaExists(c, s.source.schema)))
       throw new ConfigError(`spec.source.schema: schema ${s.source.schema} does not exist on the source`);
-    return v;
+    const tables = selectTables(await listTables(c, s.source.schema), s.include, s.exclude);
+    const needs = sourceNeeds({ database: s.source.database, schema: s.source.schema, tables });
+    return { v, missing: await missingGrantsOn(c, ctx.source, needs) };
   });
-  const targetVersion = await withClient(ctx.target, 'prepare', async (c) => {
+  const target = await withClient(ctx.target, 'prepare', async (c) => {
     const v = await version(c);
     if (v < MIN_TARGET_VERSION)
       throw new ConfigError(
         `${describeEndpoint(ctx.target)}: PostgreSQL ${v} is not supported (${MIN_TARGET_VERSION} or newer)`,
       );
-    if (!(await canCreate(c)))
-      throw new ConfigError(
-        `${describeEndpoint(ctx.target)}: user ${s.target.user} may not create schemas in the database`,
-      );
-    return v;
+    const schema = s.target.schema;
+    const needs = targetNeeds({
+      database: s.target.database,
+      schema,
+      schemaExists: await schemaExists(c, schema),
+    });
+    return { v, missing: await missingGrantsOn(c, ctx.target, needs) };
   });
   if (s.source.schema === s.target.schema && (await sameDatabase(ctx)))
     throw new ConfigError(
       `${sameSchema} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
     );
-  if (targetVersion < sourceVersion)
-    ctx.log.warn({ sourceVersion, targetVersion }, 'the target runs an older PostgreSQL than the source');
-  ctx.log.info({ sourceVersion, targetVersion }, 'both servers reachable');
+  const refused = privilegeError([source.missing, target.missing]);
+  if (refused) throw refused;
+  if (target.v < source.v)
+    ctx.log.warn(
+      { sourceVersion: source.v, targetVersion: target.v },
+      'the target runs an older PostgreSQL than the source',
+    );
+  ctx.log.info({ sourceVersion: source.v, targetVersion: target.v }, 'both servers reachable');
 }

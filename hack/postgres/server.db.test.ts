@@ -27,6 +27,33 @@ describe('throwaway PostgreSQL servers', () => {
       expect(() => process.kill(server.pid, 0)).toThrow();
     },
   );
+
+  it("ignores the user's PGDATABASE, PGUSER, PGHOST and PGSSLMODE", async () => {
+    const vars = {
+      PGDATABASE: 'nonexistent',
+      PGUSER: 'nobody',
+      PGHOST: '/nonexistent',
+      PGSSLMODE: 'require',
+    };
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, vars);
+    try {
+      const server = await startPostgres({ version: 18 });
+      started.push(server);
+      const client = new pg.Client({ connectionString: server.url() });
+      await client.connect();
+      const { rows } = await client.query<{ db: string; who: string }>(
+        'select current_database() as db, current_user as who',
+      );
+      await client.end();
+      expect(rows[0]).toEqual({ db: 'postgres', who: 'postgres' });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
 });
 
 function connOf(s: PostgresServer) {

@@ -170,8 +170,9 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     database: 'postgres',
     pid,
     dataDir,
+    // Every parameter explicit (sslmode too), so a user's PGHOST, PGDATABASE, PGSSLMODE... change nothing.
     url: (database = 'postgres') =>
-      `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${database}`,
+      `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
     stop: () => stopPostgres(pid, root),
   };
   try {
@@ -185,7 +186,14 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
 
 async function isAccepting(port: number): Promise<boolean> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: PASSWORD });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    database: 'postgres',
+    ssl: false,
+  });
   try {
     await client.connect();
     await client.query('select 1');

@@ -9,7 +9,9 @@ const EVENT_ROW_BYTES = 190;
 export async function createSampleDatabase(c: pg.ClientBase, schema: string, bytes = 20e6): Promise<void> {
   const events = Math.max(1000, Math.round(bytes / EVENT_ROW_BYTES));
   const customers = Math.max(100, Math.round(events / 50));
-  await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  // An existing schema is used as it is: its owner (an application role) may not create schemas.
+  const { rowCount } = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (!rowCount) await c.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   await c.query(`SET search_path = ${quoteIdent(schema)}`);
   await c.query(`
     CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped', 'cancelled');
