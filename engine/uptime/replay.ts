@@ -17,10 +17,13 @@ import { pipeCopy } from '../transfer/pipe.ts';
 import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
 import { LOG_TABLE } from './record.ts';
 
-/** The keys of one batch, on the target: a temporary table each replay session creates once. */
-const BATCH_KEYS = 'pg_temp.ferry_batch_keys';
+/** The keys of one batch, on the target (in the bookkeeping schema: no TEMPORARY privilege needed). */
+const BATCH_KEYS = 'batch_keys';
 
 export async function createReplayBookkeeping(dst: Client, bookkeeping: string): Promise<void> {
+  await dst.query(
+    `CREATE UNLOGGED TABLE IF NOT EXISTS ${qualified(bookkeeping, BATCH_KEYS)} (tbl text NOT NULL, key text[] NOT NULL)`,
+  );
   // Keys the replay changed, and tables it emptied: what the cutover validates beyond the bulk copy.
   await dst.query(
     `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched')} (tbl text NOT NULL, key text[] NOT NULL, PRIMARY KEY (tbl, key))`,
@@ -42,10 +45,10 @@ export function keyCasts(t: Table, element: (i: number) => string): string[] {
 const keyRow = (t: Table, alias: string) => `(${t.key.map((k) => `${alias}.${quoteIdent(k)}`).join(', ')})`;
 
 /** Target: delete the rows of every key the batch logged for the table. */
-export function deleteKeysSql(t: Table, schema: string): string {
+export function deleteKeysSql(t: Table, schema: string, bookkeeping: string): string {
   const casts = keyCasts(t, (i) => `k.key[${i}]`);
   const match = t.key.map((k, i) => `x.${quoteIdent(k)} = ${casts[i]}`).join(' AND ');
-  return `DELETE FROM ${rowsOf(schema, t)} x USING ${BATCH_KEYS} k WHERE k.tbl = ${quoteLiteral(t.name)} AND ${match}`;
+  return `DELETE FROM ${rowsOf(schema, t)} x USING ${qualified(bookkeeping, BATCH_KEYS)} k WHERE k.tbl = ${quoteLiteral(t.name)} AND ${match}`;
 }
 
 /**
@@ -133,16 +136,15 @@ export interface Replayer {
 async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
   const { catalog, shadow, targetSchema } = r;
   const source = catalog.schema;
-  await dst.query(
-    `CREATE TEMP TABLE IF NOT EXISTS ferry_batch_keys (tbl text NOT NULL, key text[] NOT NULL) ON COMMIT DELETE ROWS`,
-  );
+  const keys = qualified(shadow, BATCH_KEYS);
+  await dst.query(`TRUNCATE ${keys}`);
   await pipeCopy(
     src,
     dst,
     `COPY (SELECT DISTINCT tbl, key FROM ${qualified(shadow, LOG_TABLE)} WHERE op <> 'T') TO STDOUT`,
-    `COPY ${BATCH_KEYS} (tbl, key) FROM STDIN`,
+    `COPY ${keys} (tbl, key) FROM STDIN`,
   );
-  for (const name of plan.keyed) await dst.query(deleteKeysSql(tableOf(catalog, name), targetSchema));
+  for (const name of plan.keyed) await dst.query(deleteKeysSql(tableOf(catalog, name), targetSchema, shadow));
   for (const name of plan.whole) await dst.query(truncateSql(tableOf(catalog, name), targetSchema));
   for (const name of plan.whole) {
     const t = tableOf(catalog, name);
@@ -158,7 +160,7 @@ async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan
     );
   }
   await dst.query(
-    `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${BATCH_KEYS} ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${keys} ON CONFLICT DO NOTHING`,
   );
   if (plan.whole.length)
     await dst.query(
