@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createEdgePartitions,
   createEdgeValues,
@@ -35,6 +35,15 @@ beforeAll(async () => {
 });
 afterAll(async () => pair?.stop());
 
+// A failed case leaves its shadow schema and triggers, and a cut-over one a read-only source: neither
+// may reach the next case.
+let current: string | undefined;
+afterEach(async () => {
+  if (current) await ferry(['fallback', '-f', current], pair.env);
+  current = undefined;
+  await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
+});
+
 async function withClient<T>(s: PostgresServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: s.url('shop') });
   await c.connect();
@@ -55,16 +64,12 @@ function manifest(name: string, schema: string, spec: Record<string, unknown> = 
       `schema: ${schema}`,
     ),
   );
+  current = file;
   return file;
 }
 
-/**
- * Each case starts from a freshly created fixture on a writable source and an empty target, even
- * when an earlier case failed half-way (its shadow schema and triggers are dropped by a fallback).
- */
-async function fresh(file: string, schema: string, create: Fixture): Promise<void> {
-  await ferry(['fallback', '-f', file], pair.env);
-  await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
+/** Each case starts from a freshly created fixture and an empty target. */
+async function fresh(schema: string, create: Fixture): Promise<void> {
   await query(pair.source, `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   await withClient(pair.source, (c) => create(c, schema));
   await query(pair.target, `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
@@ -93,7 +98,7 @@ async function expectExact(schema: string, tables: readonly string[]): Promise<v
 
 async function standardRun(name: string, schema: string, create: Fixture, tables: readonly string[]) {
   const file = manifest(name, schema);
-  await fresh(file, schema, create);
+  await fresh(schema, create);
   const r = await ferry(['run', '-f', file], pair.env);
   expect(r.code, r.stderr).toBe(0);
   await expectExact(schema, tables);
@@ -126,7 +131,7 @@ async function downtimeOptimizedRun(
   tables: readonly string[],
 ) {
   const file = manifest(name, schema, { mode: 'DowntimeOptimized' });
-  await fresh(file, schema, create);
+  await fresh(schema, create);
   const run = startFerry(['run', '-f', file], pair.env);
   await bulkCopied(name, run);
   await withClient(pair.source, (c) => mutate(c, schema));
@@ -134,7 +139,8 @@ async function downtimeOptimizedRun(
   const approve = await ferry(['cutover', '-f', file], pair.env);
   expect(approve.code, approve.stderr).toBe(0);
   const done = await run.done;
-  expect(done.code, done.stderr).toBe(0);
+  // Soft: a failed run still shows how the target differs.
+  expect.soft(done.code, done.stderr).toBe(0);
   await expectExact(schema, tables);
 }
 
