@@ -1,5 +1,6 @@
 // Values that break migration tools arrive exactly, PostgreSQL 15 -> 18: after a Standard run, and
 // after a DowntimeOptimized run whose application changed them while ferry recorded and replayed.
+// ferry runs as the least-privilege migration role, the application owns and writes its tables.
 // Compared value by value as text rendered under fixed settings (hack/fixtures/edge-values.ts), and
 // by the independent table digests of engine/testing/snapshot.ts.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,20 +19,29 @@ import {
   mutateEdgePartitions,
   mutateEdgeValues,
 } from '../../hack/fixtures/edge-values.ts';
-import { manifestFor, query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
-import type { PostgresServer } from '../../hack/postgres/server.ts';
+import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
+import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { shadowSchemaName } from '../state/shadow.ts';
 import { ferry, startFerry } from '../testing/cli.ts';
 import { schemaDigests } from '../testing/snapshot.ts';
 
 let pair: LocalPair;
+let roles: Roles;
+const SCHEMA = 'shop';
 const dir = mkdtempSync(join(tmpdir(), 'ferry-exact-'));
 
 type Fixture = (c: pg.ClientBase, schema: string) => Promise<void>;
 
 beforeAll(async () => {
   pair = await startLocalPair();
+  // Every fixture table, created once by the application role; each case migrates its own.
+  roles = await setUpRoles(pair, {
+    populate: async (c) => {
+      await createEdgeValues(c, SCHEMA);
+      await createEdgePartitions(c, SCHEMA);
+    },
+  });
 });
 afterAll(async () => pair?.stop());
 
@@ -39,13 +49,12 @@ afterAll(async () => pair?.stop());
 // may reach the next case.
 let current: string | undefined;
 afterEach(async () => {
-  if (current) await ferry(['fallback', '-f', current], pair.env);
+  if (current) await ferry(['fallback', '-f', current], roles.env);
   current = undefined;
-  await query(pair.source, 'ALTER DATABASE shop RESET default_transaction_read_only', [], 'postgres');
 });
 
-async function withClient<T>(s: PostgresServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: s.url('shop') });
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     return await fn(c);
@@ -54,28 +63,22 @@ async function withClient<T>(s: PostgresServer, fn: (c: pg.Client) => Promise<T>
   }
 }
 
-/** A manifest for migrating `schema` (source and target), written to a file. */
-function manifest(name: string, schema: string, spec: Record<string, unknown> = {}): string {
+/** A manifest migrating the given tables of the fixture, written to a file. */
+function manifest(name: string, tables: readonly string[], spec: Record<string, unknown> = {}): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
-    manifestFor(pair, name, { transfer: { parallelism: 2 }, ...spec }).replaceAll(
-      'schema: shop',
-      `schema: ${schema}`,
-    ),
+    roles.manifest(name, { transfer: { parallelism: 2 }, tables: { include: [...tables] }, ...spec }),
   );
   current = file;
   return file;
 }
 
-/** Each case starts from a freshly created fixture and an empty target. */
-async function fresh(schema: string, create: Fixture): Promise<void> {
-  await query(pair.source, `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-  await withClient(pair.source, (c) => create(c, schema));
-  await query(pair.target, `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+/** Each case starts with an empty target. */
+async function fresh(): Promise<void> {
   for (const r of await query<{ n: string }>(
     pair.target,
-    "SELECT nspname AS n FROM pg_namespace WHERE nspname LIKE 'ferry\\_%'",
+    "SELECT nspname AS n FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%'",
   ))
     await query(pair.target, `DROP SCHEMA ${quoteIdent(r.n)} CASCADE`);
 }
@@ -84,8 +87,8 @@ async function fresh(schema: string, create: Fixture): Promise<void> {
 async function expectExact(schema: string, tables: readonly string[]): Promise<void> {
   for (const t of tables) {
     const [s, d] = await Promise.all([
-      withClient(pair.source, (c) => edgeRowsText(c, schema, t)),
-      withClient(pair.target, (c) => edgeRowsText(c, schema, t)),
+      withClient(pair.source.url('shop'), (c) => edgeRowsText(c, schema, t)),
+      withClient(pair.target.url('shop'), (c) => edgeRowsText(c, schema, t)),
     ]);
     expect.soft(diffRowsText(s, d), `${schema}.${t}`).toBeUndefined();
   }
@@ -96,12 +99,12 @@ async function expectExact(schema: string, tables: readonly string[]): Promise<v
   for (const t of tables) expect.soft(dst[t], `digest of ${schema}.${t}`).toEqual(src[t]);
 }
 
-async function standardRun(name: string, schema: string, create: Fixture, tables: readonly string[]) {
-  const file = manifest(name, schema);
-  await fresh(schema, create);
-  const r = await ferry(['run', '-f', file], pair.env);
+async function standardRun(name: string, tables: readonly string[]) {
+  const file = manifest(name, tables);
+  await fresh();
+  const r = await ferry(['run', '-f', file], roles.env);
   expect(r.code, r.stderr).toBe(0);
-  await expectExact(schema, tables);
+  await expectExact(SCHEMA, tables);
 }
 
 /** Resolves once the bulk copy is done and changes are recorded for the replay; fails if the run ends first. */
@@ -123,47 +126,35 @@ async function bulkCopied(name: string, run: ReturnType<typeof startFerry>): Pro
 }
 
 /** DowntimeOptimized: bulk copy, the application's changes in uptime, approved cutover. */
-async function downtimeOptimizedRun(
-  name: string,
-  schema: string,
-  create: Fixture,
-  mutate: Fixture,
-  tables: readonly string[],
-) {
-  const file = manifest(name, schema, { mode: 'DowntimeOptimized' });
-  await fresh(schema, create);
-  const run = startFerry(['run', '-f', file], pair.env);
+async function downtimeOptimizedRun(name: string, mutate: Fixture, tables: readonly string[]) {
+  const file = manifest(name, tables, { mode: 'DowntimeOptimized' });
+  await fresh();
+  const run = startFerry(['run', '-f', file], roles.env);
   await bulkCopied(name, run);
-  await withClient(pair.source, (c) => mutate(c, schema));
+  await withClient(roles.appUrl(), (c) => mutate(c, SCHEMA));
   await sleep(3000); // the replay applies the changes in uptime
-  const approve = await ferry(['cutover', '-f', file], pair.env);
+  const approve = await ferry(['cutover', '-f', file], roles.env);
   expect(approve.code, approve.stderr).toBe(0);
   const done = await run.done;
   // Soft: a failed run still shows how the target differs.
   expect.soft(done.code, done.stderr).toBe(0);
-  await expectExact(schema, tables);
+  await expectExact(SCHEMA, tables);
 }
 
 describe('exact values, PostgreSQL 15 -> 18', () => {
   it('Standard: every edge value arrives exactly', async () => {
-    await standardRun('edge-std', 'edge', createEdgeValues, EDGE_TABLES);
+    await standardRun('edge-std', EDGE_TABLES);
   });
 
   it('DowntimeOptimized: values changed in uptime (limits, -0, NaN, json text, TOAST, key reuse, TRUNCATE) arrive exactly', async () => {
-    await downtimeOptimizedRun('edge-dto', 'edge', createEdgeValues, mutateEdgeValues, EDGE_TABLES);
+    await downtimeOptimizedRun('edge-dto', mutateEdgeValues, EDGE_TABLES);
   });
 
   it('Standard: a partitioned table arrives exactly, rows in their partitions', async () => {
-    await standardRun('parts-std', 'parts', createEdgePartitions, EDGE_PARTITION_TABLES);
+    await standardRun('parts-std', EDGE_PARTITION_TABLES);
   });
 
   it('DowntimeOptimized: rows moved between partitions in uptime arrive exactly', async () => {
-    await downtimeOptimizedRun(
-      'parts-dto',
-      'parts',
-      createEdgePartitions,
-      mutateEdgePartitions,
-      EDGE_PARTITION_TABLES,
-    );
+    await downtimeOptimizedRun('parts-dto', mutateEdgePartitions, EDGE_PARTITION_TABLES);
   });
 });
