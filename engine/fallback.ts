@@ -14,7 +14,11 @@ import { dropSchema, getState, listShadowSchemas, schemaExists } from './state/s
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
 
-/** Statements that undo what PreProcessing created on the target. Pure. */
+/**
+ * Statements that undo what PreProcessing created on the target. Pure. CASCADE takes a partitioned
+ * table's partitions and an inheritance parent's children with it (all created by ferry: Checks
+ * refused any that existed); IF EXISTS lets their own DROP pass when they went that way.
+ */
 export function targetCleanup(created: Created, targetSchema: string, bookkeeping: string): string[] {
   const out = [`DROP SCHEMA IF EXISTS ${quoteIdent(bookkeeping)} CASCADE`];
   if (created.targetSchemaCreated)

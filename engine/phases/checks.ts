@@ -1,6 +1,7 @@
 // Checks: nothing in the way. The target has room and none of the objects ferry will create; the
 // source has no shadow schema but possibly ours. Read-only: a failed check changes nothing.
 import { statfs } from 'node:fs/promises';
+import { recordsRows } from '../catalog/relations.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
@@ -41,14 +42,15 @@ async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Pr
   );
   for (const r of rows) {
     if (r.kind === 'r' || r.kind === 'p') {
+      // A partitioned table's rows are its partitions'; a plain table's own (ONLY: not its children's).
       const { rows: n } = await c.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${qualified(schema, r.name)}`,
+        `SELECT count(*)::text AS n FROM ${r.kind === 'p' ? '' : 'ONLY '}${qualified(schema, r.name)}`,
       );
       const count = Number(n[0]!.n);
       throw new CheckError(
         `target table ${schema}.${r.name} already exists` +
           (count ? ` and holds ${count.toLocaleString('en-US')} rows` : ' (empty)') +
-          '; drop it or choose another target schema',
+          `${r.kind === 'p' ? ' (a partitioned table)' : ''}; drop it or choose another target schema`,
       );
     }
     throw new CheckError(
@@ -120,7 +122,8 @@ async function checkUptimePrivileges(c: Client, ctx: Context, catalog: Catalog):
 export async function checks(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   if (ctx.settings.mode === 'DowntimeOptimized') {
-    const keyless = catalog.tables.filter((t) => t.key.length === 0).map((t) => t.name);
+    // Only the tables whose changes are replayed need a key: a partition's go through its root's.
+    const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map((t) => t.name);
     if (keyless.length)
       throw new ConfigError(
         `spec.mode: DowntimeOptimized needs a primary key or a unique NOT NULL key on every table to replay changes; ` +

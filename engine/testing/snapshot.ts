@@ -48,6 +48,7 @@ export async function snapshotDatabase(url: string): Promise<DatabaseSnapshot> {
   }
 }
 
+/** Count and digest of a table's own rows (ONLY: an inheritance parent without its children's). */
 export async function tableDigest(
   c: pg.ClientBase,
   schema: string,
@@ -55,7 +56,7 @@ export async function tableDigest(
 ): Promise<{ rows: number; digest: string }> {
   await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
   const { rows } = await c.query<{ n: string; d: string | null }>(
-    `SELECT count(*)::text AS n, md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) AS d FROM ${qualified(schema, table)} t`,
+    `SELECT count(*)::text AS n, md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) AS d FROM ONLY ${qualified(schema, table)} t`,
   );
   return { rows: Number(rows[0]!.n), digest: rows[0]!.d ?? '' };
 }

@@ -3,6 +3,7 @@
 // changed or duplicated row. Both sessions render values identically (see connect.ts: UTC,
 // ISO dates, hex bytea), so the text of a row is the same on either server.
 import type { Validation } from '../api/migration.ts';
+import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
@@ -30,12 +31,15 @@ export class ValidationError extends Error {
   }
 }
 
-/** Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole. */
+/**
+ * Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole;
+ * partitioned tables through their partitions (they hold no rows of their own).
+ */
 export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[] {
   const byTable = new Map<string, Chunk[]>();
   for (const c of plan?.groups.flatMap((g) => g.chunks) ?? [])
     byTable.set(c.table, [...(byTable.get(c.table) ?? []), c]);
-  return catalog.tables.flatMap((t) => {
+  return catalog.tables.filter(holdsRows).flatMap((t) => {
     const chunks = byTable.get(t.name) ?? [];
     return chunks.length > 1 && chunks.every((c) => c.range?.kind === 'key' && c.range.portable)
       ? chunks.map((c) => ({ table: t.name, range: c.range }))
@@ -46,15 +50,10 @@ export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[
 const checksumOf = (columns: string[], alias = '') =>
   `coalesce(sum(('x' || substr(md5(ROW(${columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ')})::text), 1, 16))::bit(64)::bigint), 0)::text`;
 
-export function measureSql(
-  schema: string,
-  table: string,
-  columns: string[],
-  range: Range | null,
-  how: Validation,
-): string {
-  const sum = how === 'Checksum' ? checksumOf(columns) : 'NULL::text';
-  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${qualified(schema, table)} ${rangePredicate(range)}`;
+/** Count and checksum of a table's own rows (rowsOf), or of one key range of them. */
+export function measureSql(schema: string, t: Table, range: Range | null, how: Validation): string {
+  const sum = how === 'Checksum' ? checksumOf(t.columns.map((c) => c.name)) : 'NULL::text';
+  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
 }
 
 /** Count and checksum of the rows with the given keys (a jsonb array of key objects in $1). */
@@ -65,7 +64,7 @@ export function measureKeysSql(schema: string, t: Table): string {
       t.columns.map((c) => c.name),
       't.',
     )} AS checksum ` +
-    `FROM ${qualified(schema, t.name)} t JOIN jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k ON ${match}`
+    `FROM ${rowsOf(schema, t)} t JOIN jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k ON ${match}`
   );
 }
 
@@ -106,10 +105,10 @@ export async function validate(
     ctx.settings.parallelism,
     open,
     async (u, { src, dst }) => {
-      const cols = catalog.tables.find((t) => t.name === u.table)!.columns.map((c) => c.name);
+      const t = catalog.tables.find((x) => x.name === u.table)!;
       const [a, b] = await Promise.all([
-        measure(src, measureSql(catalog.schema, u.table, cols, u.range, how), [], opts.sourceSnapshot),
-        measure(dst, measureSql(ctx.settings.target.schema, u.table, cols, u.range, how)),
+        measure(src, measureSql(catalog.schema, t, u.range, how), [], opts.sourceSnapshot),
+        measure(dst, measureSql(ctx.settings.target.schema, t, u.range, how)),
       ]);
       const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
       if (a.rows !== b.rows)
@@ -192,7 +191,7 @@ async function differingRows(
   const sql = (schema: string) => {
     const match = t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
     const key = `jsonb_build_object(${t.key.map((k) => `${quoteLiteral(k)}, k.${quoteIdent(k)}`).join(', ')})::text`;
-    return `SELECT ${key} AS key, md5(t::text) AS h FROM jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k LEFT JOIN ${qualified(schema, t.name)} t ON ${match}`;
+    return `SELECT ${key} AS key, md5(t::text) AS h FROM jsonb_populate_recordset(NULL::${qualified(schema, t.name)}, $1) k LEFT JOIN ${rowsOf(schema, t)} t ON ${match}`;
   };
   const [a, b] = await Promise.all([
     src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
