@@ -73,7 +73,9 @@ function partitionDdl(t: Table, parent: Table, schema: string): string[] {
     const p = parent.columns.find((x) => x.name === c.name);
     if (!p || c.generated !== null || c.identity !== '' || p.identity !== '') return [];
     return [
-      ...(c.default !== p.default ? [alter(c, c.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${c.default}`)] : []),
+      ...(c.default !== p.default
+        ? [alter(c, c.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${c.default}`)]
+        : []),
       ...(c.notNull && !p.notNull ? [alter(c, 'SET NOT NULL')] : []),
     ];
   });
@@ -92,7 +94,9 @@ function partitionDdl(t: Table, parent: Table, schema: string): string[] {
 function childDdl(t: Table, schema: string): string[] {
   return [
     createTableDdl(t, schema),
-    ...(t.inherits ?? []).map((p) => `ALTER TABLE ${qualified(schema, t.name)} INHERIT ${qualified(schema, p)}`),
+    ...(t.inherits ?? []).map(
+      (p) => `ALTER TABLE ${qualified(schema, t.name)} INHERIT ${qualified(schema, p)}`,
+    ),
   ];
 }
 
@@ -102,7 +106,8 @@ export function tablesDdl(tables: readonly Table[], schema: string): string[] {
   return parentsFirst(tables).flatMap((t) => {
     if (t.partitionOf) {
       const parent = byName.get(t.partitionOf.parent);
-      if (!parent) throw new Error(`internal: partition ${t.name} without its parent ${t.partitionOf.parent}`);
+      if (!parent)
+        throw new Error(`internal: partition ${t.name} without its parent ${t.partitionOf.parent}`);
       return partitionDdl(t, parent, schema);
     }
     return childDdl(t, schema);

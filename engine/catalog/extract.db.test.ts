@@ -318,7 +318,13 @@ describe('refreshSequences', () => {
 describe('what extraction refuses', () => {
   it('takes partitioned tables with their partitions and inheritance trees whole', async () => {
     const c = await extract(source, 'shapes');
-    expect(c.tables.map((t) => t.name)).toEqual(['base', 'derived', 'measurements', 'measurements_2025', 'plain']);
+    expect(c.tables.map((t) => t.name)).toEqual([
+      'base',
+      'derived',
+      'measurements',
+      'measurements_2025',
+      'plain',
+    ]);
     expect(table(c, 'measurements').partitionBy).toBe('RANGE (at)');
     expect(table(c, 'measurements_2025').partitionOf).toEqual({
       parent: 'measurements',

@@ -108,10 +108,7 @@ async function selectRelations(
     inherits: r.inherits,
   }));
   const chosen = new Set(
-    completeTrees(
-      nodes,
-      only ?? nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name),
-    ),
+    completeTrees(nodes, only ?? nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name)),
   );
   const selected = tables.filter((r) => chosen.has(r.name));
   const outside = selected.filter((r) => r.outside !== null);

@@ -17,7 +17,8 @@ export const rowsOf = (schema: string, t: Table): string =>
   t.partitionBy === undefined ? `ONLY ${qualified(schema, t.name)}` : qualified(schema, t.name);
 
 /** The tables a table is made under: its partition parent, or its inheritance parents. */
-export const parentsOf = (t: Table): string[] => (t.partitionOf ? [t.partitionOf.parent] : (t.inherits ?? []));
+export const parentsOf = (t: Table): string[] =>
+  t.partitionOf ? [t.partitionOf.parent] : (t.inherits ?? []);
 
 /**
  * The tables ordered so that each comes after its parents (partitioned tables before their partitions,

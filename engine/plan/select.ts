@@ -34,9 +34,9 @@ export function selectTables(
           .join(', ')}); a partition moves with its partitioned table: include its root`,
       );
     throw new SelectionError(
-        `spec.tables.include: pattern ${JSON.stringify(pattern)} matches no table` +
-          (available.length ? ` (the schema has: ${preview(available)})` : ' (the schema has no tables)'),
-      );
+      `spec.tables.include: pattern ${JSON.stringify(pattern)} matches no table` +
+        (available.length ? ` (the schema has: ${preview(available)})` : ' (the schema has no tables)'),
+    );
   }
   const inc = include.map(matcher);
   const exc = exclude.map(matcher);
