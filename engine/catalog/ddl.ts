@@ -61,13 +61,21 @@ export function createTableDdl(t: Table, schema: string): string {
 /**
  * A partition: PARTITION OF its parent (columns, identity, generation and constraints come from the
  * parent), then what the partition sets itself: a default or NOT NULL of its own. A partition whose
- * columns the source holds in another order than its parent's (a table attached later) gets the
- * parent's order: rows are copied by column name.
+ * columns the source holds in another order than its parent's (a table attached later) is created
+ * with its own columns and attached, as on the source; without identity, which ATTACH takes from the
+ * parent (PostgreSQL 17+) or which stays the parent's alone (before). The parent has no CHECK
+ * constraint yet that ATTACH would require: those are built after the load and reach the partition.
  */
 function partitionDdl(t: Table, parent: Table, schema: string): string[] {
   const { parent: parentName, bound } = t.partitionOf!;
   const by = t.partitionBy !== undefined ? ` PARTITION BY ${t.partitionBy}` : '';
   const name = qualified(schema, t.name);
+  const names = (x: Table) => x.columns.map((c) => c.name).join(',');
+  if (names(t) !== names(parent))
+    return [
+      createTableDdl({ ...t, columns: t.columns.map((c) => ({ ...c, identity: '' })) }, schema),
+      `ALTER TABLE ${qualified(schema, parentName)} ATTACH PARTITION ${name} ${bound}`,
+    ];
   const alter = (c: Column, what: string) => `ALTER TABLE ${name} ALTER COLUMN ${quoteIdent(c.name)} ${what}`;
   const own = t.columns.flatMap((c) => {
     const p = parent.columns.find((x) => x.name === c.name);

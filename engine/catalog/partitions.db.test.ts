@@ -34,6 +34,10 @@ const FIXTURE = `
   CREATE TABLE orders_2025_eu PARTITION OF orders_2025 FOR VALUES IN ('eu', 'uk');
   CREATE TABLE orders_2025_rest PARTITION OF orders_2025 DEFAULT;
   CREATE TABLE orders_older PARTITION OF orders DEFAULT;
+  -- Attached from a table of its own: its columns lie in another order than the root's.
+  CREATE TABLE orders_2026 (total numeric(12,2), region text NOT NULL, id bigint NOT NULL, customer_id int,
+    placed_at date NOT NULL, CONSTRAINT orders_total_check CHECK (total >= 0));
+  ALTER TABLE orders ATTACH PARTITION orders_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
   CREATE INDEX orders_2024_by_total ON orders_2024 (total);
   CREATE TABLE order_notes (
     id serial PRIMARY KEY, order_id bigint NOT NULL, placed_at date NOT NULL, region text NOT NULL, note text,
@@ -53,7 +57,7 @@ const FIXTURE = `
 
   INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 50) g;
   INSERT INTO orders (placed_at, region, customer_id, total)
-    SELECT date '2023-06-01' + (g % 900), (ARRAY['eu', 'uk', 'us', 'jp'])[1 + g % 4], 1 + g % 50, (g % 1000) / 7.0
+    SELECT date '2023-06-01' + (g % 1200), (ARRAY['eu', 'uk', 'us', 'jp'])[1 + g % 4], 1 + g % 50, (g % 1000) / 7.0
       FROM generate_series(1, 6000) g;
   INSERT INTO order_notes (order_id, placed_at, region, note)
     SELECT id, placed_at, region, 'note ' || id FROM orders WHERE id % 10 = 0;
@@ -72,6 +76,7 @@ const LEAVES = [
   'orders_2024',
   'orders_2025_eu',
   'orders_2025_rest',
+  'orders_2026',
   'orders_older',
   'prices_eur',
   'prices_usd_gbp',

@@ -128,6 +128,26 @@ describe('tablesDdl', () => {
     ]);
   });
 
+  it("creates a partition whose columns lie in another order than its parent's on its own, then attaches it", () => {
+    const root = table('r', {
+      partitionBy: 'RANGE (at)',
+      columns: [
+        column('id', { identity: 'a', notNull: true }),
+        column('at', { type: 'date', notNull: true }),
+      ],
+    });
+    const p = part('r_old', 'r', "FOR VALUES FROM ('2000-01-01') TO ('2001-01-01')", {
+      columns: [
+        column('at', { type: 'date', notNull: true }),
+        column('id', { identity: 'a', notNull: true }),
+      ],
+    });
+    expect(tablesDdl([root, p], 'dst').slice(1)).toEqual([
+      'CREATE TABLE "dst"."r_old" (\n  "at" date NOT NULL,\n  "id" integer NOT NULL\n)',
+      `ALTER TABLE "dst"."r" ATTACH PARTITION "dst"."r_old" FOR VALUES FROM ('2000-01-01') TO ('2001-01-01')`,
+    ]);
+  });
+
   it('refuses a partition without its parent', () => {
     expect(() => tablesDdl([part('p', 'gone', 'DEFAULT')], 'dst')).toThrow(
       'partition p without its parent gone',
