@@ -353,6 +353,18 @@ describe('what extraction refuses', () => {
     );
   });
 
+  it('refuses a tree that reaches into another schema, unless the table is left out', async () => {
+    await withClient(source, (c) =>
+      c.query(`
+        CREATE SCHEMA far; CREATE TABLE far.parent (id int);
+        CREATE SCHEMA near; CREATE TABLE near.kid (k int) INHERITS (far.parent); CREATE TABLE near.alone (id int);`),
+    );
+    await expect(extract(source, 'near')).rejects.toThrow(
+      'table "kid" cannot be migrated: its partition or inheritance tree reaches into another schema (far.parent); exclude it with spec.tables.exclude',
+    );
+    expect((await extract(source, 'near', ['alone'])).tables.map((t) => t.name)).toEqual(['alone']);
+  });
+
   it('refuses a schema that does not exist', async () => {
     await expect(extract(source, 'no such schema')).rejects.toThrow('schema "no such schema" does not exist');
   });

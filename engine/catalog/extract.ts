@@ -36,8 +36,9 @@ interface RelationRow {
   /** A partition's parent and bound. */
   partparent: string | null;
   bound: string | null;
-  /** Inheritance parents (not partition parents), in order; `other` when one lies outside the schema. */
+  /** Inheritance parents (not partition parents), in order. */
   inherits: string[];
+  /** Parents, children or partitions in another schema, or null. */
   outside: string | null;
   reltuples: number;
   relpages: number;
@@ -117,7 +118,7 @@ async function selectRelations(
       outside
         .map(
           (r) =>
-            `table ${quoteIdent(r.name)} cannot be migrated: its partition or inheritance tree reaches into another schema (${r.outside})`,
+            `table ${quoteIdent(r.name)} cannot be migrated: its partition or inheritance tree reaches into another schema (${r.outside}); exclude it with spec.tables.exclude`,
         )
         .join('; '),
     );
