@@ -36,7 +36,10 @@ interface RelationRow {
   /** A partition's parent and bound. */
   partparent: string | null;
   bound: string | null;
-  /** Inheritance parents (not partition parents), in order. */
+  /**
+   * Inheritance parents (not partition parents), in order. Parents here are those of the schema: a
+   * tree reaching elsewhere is refused through `outside`.
+   */
   inherits: string[];
   /** Parents, children or partitions in another schema, or null. */
   outside: string | null;
@@ -51,10 +54,11 @@ async function relations(c: pg.ClientBase, nsp: number, only: string[] | undefin
     `SELECT c.oid::int AS oid, c.relname AS name, c.relkind::text AS relkind,
             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
             CASE WHEN c.relispartition THEN (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-                                              WHERE i.inhrelid = c.oid) END AS partparent,
+                                              WHERE i.inhrelid = c.oid AND p.relnamespace = c.relnamespace) END AS partparent,
             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
             array(SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-                   WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno)::text[] AS inherits,
+                   WHERE i.inhrelid = c.oid AND NOT c.relispartition AND p.relnamespace = c.relnamespace
+                   ORDER BY i.inhseqno)::text[] AS inherits,
             (SELECT string_agg(p.oid::regclass::text, ', ') FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid OR p.oid = i.inhparent
               WHERE (i.inhrelid = c.oid OR i.inhparent = c.oid) AND p.oid <> c.oid AND p.relnamespace <> c.relnamespace
                 AND p.relkind IN ('r', 'p')) AS outside,

@@ -5,12 +5,15 @@ import { withClient, type Client } from '../db/connect.ts';
 import { partitionRoots, selectTables, type TreeNode } from '../plan/select.ts';
 import type { Context } from './context.ts';
 
-/** The schema's tables (plain, partitioned, partitions) with their partition parents. */
+/**
+ * The schema's tables (plain, partitioned, partitions) with their partition parents in the schema (a
+ * partition of another schema's table counts as a table here; extraction refuses it, naming why).
+ */
 export async function listTables(c: Client, schema: string): Promise<TreeNode[]> {
   const { rows } = await c.query<{ name: string; parent: string | null }>(
     `SELECT c.relname AS name,
             CASE WHEN c.relispartition THEN (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-                                              WHERE i.inhrelid = c.oid) END AS parent
+                                              WHERE i.inhrelid = c.oid AND p.relnamespace = c.relnamespace) END AS parent
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
       ORDER BY 1`,
