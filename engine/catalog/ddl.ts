@@ -3,6 +3,7 @@
 // are unqualified and resolve there. The objects ferry names itself (schema, types, sequences,
 // tables, ALTER TABLE targets, setval) are qualified explicitly anyway.
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { parentsFirst } from './relations.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Table, UserType } from './types.ts';
 
 export interface PostLoadStep {
@@ -48,9 +49,77 @@ function columnDdl(c: Column, t: Table, schema: string): string {
   return parts.join(' ');
 }
 
-/** The bare table: columns with types, defaults, identity, generation, collations and NOT NULL. */
+/**
+ * The bare table: columns with types, defaults, identity, generation, collations and NOT NULL; a
+ * partitioned table with its partition key.
+ */
 export function createTableDdl(t: Table, schema: string): string {
-  return `CREATE TABLE ${qualified(schema, t.name)} (\n  ${t.columns.map((c) => columnDdl(c, t, schema)).join(',\n  ')}\n)`;
+  const by = t.partitionBy !== undefined ? ` PARTITION BY ${t.partitionBy}` : '';
+  return `CREATE TABLE ${qualified(schema, t.name)} (\n  ${t.columns.map((c) => columnDdl(c, t, schema)).join(',\n  ')}\n)${by}`;
+}
+
+/**
+ * A partition: PARTITION OF its parent (columns, identity, generation and constraints come from the
+ * parent), then what the partition sets itself: a default or NOT NULL of its own. A partition whose
+ * columns the source holds in another order than its parent's (a table attached later) is created
+ * with its own columns and attached, as on the source; without identity, which ATTACH takes from the
+ * parent (PostgreSQL 17+) or which stays the parent's alone (before). The parent has no CHECK
+ * constraint yet that ATTACH would require: those are built after the load and reach the partition.
+ */
+function partitionDdl(t: Table, parent: Table, schema: string): string[] {
+  const { parent: parentName, bound } = t.partitionOf!;
+  const by = t.partitionBy !== undefined ? ` PARTITION BY ${t.partitionBy}` : '';
+  const name = qualified(schema, t.name);
+  const names = (x: Table) => x.columns.map((c) => c.name).join(',');
+  if (names(t) !== names(parent))
+    return [
+      createTableDdl({ ...t, columns: t.columns.map((c) => ({ ...c, identity: '' })) }, schema),
+      `ALTER TABLE ${qualified(schema, parentName)} ATTACH PARTITION ${name} ${bound}`,
+    ];
+  const alter = (c: Column, what: string) => `ALTER TABLE ${name} ALTER COLUMN ${quoteIdent(c.name)} ${what}`;
+  const own = t.columns.flatMap((c) => {
+    const p = parent.columns.find((x) => x.name === c.name);
+    if (!p || c.generated !== null || c.identity !== '' || p.identity !== '') return [];
+    return [
+      ...(c.default !== p.default
+        ? [alter(c, c.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${c.default}`)]
+        : []),
+      ...(c.notNull && !p.notNull ? [alter(c, 'SET NOT NULL')] : []),
+    ];
+  });
+  return [`CREATE TABLE ${name} PARTITION OF ${qualified(schema, parentName)} ${bound}${by}`, ...own];
+}
+
+/**
+ * An inheritance child is created with all its columns in the source's order, then attached to its
+ * parents: CREATE TABLE ... INHERITS would put the inherited columns first, but a column added to a
+ * parent after the child existed comes last on the source. INHERIT checks that the child has every
+ * parent column with the same type and NOT NULL; the parents' CHECK constraints are added after the
+ * load on the parents and reach the children from there (inherited, as on the source). The one
+ * difference left: the target marks the inherited columns as also defined locally (attislocal), so
+ * dropping such a column from a parent later keeps it in the child.
+ */
+function childDdl(t: Table, schema: string): string[] {
+  return [
+    createTableDdl(t, schema),
+    ...(t.inherits ?? []).map(
+      (p) => `ALTER TABLE ${qualified(schema, t.name)} INHERIT ${qualified(schema, p)}`,
+    ),
+  ];
+}
+
+/** The statements that create the tables, parents before their partitions and children. */
+export function tablesDdl(tables: readonly Table[], schema: string): string[] {
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  return parentsFirst(tables).flatMap((t) => {
+    if (t.partitionOf) {
+      const parent = byName.get(t.partitionOf.parent);
+      if (!parent)
+        throw new Error(`internal: partition ${t.name} without its parent ${t.partitionOf.parent}`);
+      return partitionDdl(t, parent, schema);
+    }
+    return childDdl(t, schema);
+  });
 }
 
 /** The type's CREATE statement with its own name qualified by the target schema. */
@@ -72,7 +141,7 @@ export function preLoadDdl(catalog: Catalog, schema: string): string[] {
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
     ...catalog.types.map((t) => createTypeDdl(t, schema)),
     ...catalog.sequences.map((s) => `CREATE SEQUENCE ${qualified(schema, s.name)} ${s.options}`),
-    ...catalog.tables.map((t) => createTableDdl(t, schema)),
+    ...tablesDdl(catalog.tables, schema),
     ...catalog.sequences.flatMap((s) =>
       s.ownedBy
         ? [
@@ -101,9 +170,13 @@ function constraintStep(t: Table, k: Constraint, schema: string): PostLoadStep {
   };
 }
 
+/** pg_get_indexdef renders a partitioned table's index `ON ONLY`: built that way it would cover no partition. */
+const ON_ONLY = /^(CREATE (?:UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON )ONLY /;
+
 function indexStep(t: Table, i: Table['indexes'][number]): PostLoadStep {
   // Index names are unique in a schema.
-  return { name: stepName('index', i.name), table: t.name, sql: i.definition };
+  const sql = t.partitionBy !== undefined ? i.definition.replace(ON_ONLY, '$1') : i.definition;
+  return { name: stepName('index', i.name), table: t.name, sql };
 }
 
 /**

@@ -23,14 +23,24 @@ function flatten(catalog: Catalog, opts: DiffOptions): Map<string, Record<string
     });
   for (const t of catalog.tables) {
     const table = `table ${quoteIdent(t.name)}`;
-    out.set(table, { columns: t.columns.map((c) => c.name).join(', ') });
+    out.set(table, {
+      columns: t.columns.map((c) => c.name).join(', '),
+      partitionBy: t.partitionBy ?? null,
+      partitionOf: t.partitionOf ?? null,
+      inherits: t.inherits ?? [],
+    });
     out.set(`${table} key`, {
       key: t.key.join(', '),
       keyIsPrimary: t.keyIsPrimary,
       keyName: t.keyName ?? null,
     });
-    for (const { typeOid: _oid, name, ...c } of t.columns)
-      out.set(`${table} column ${quoteIdent(name)}`, { ...c, virtual: c.virtual ?? false });
+    for (const { typeOid: _oid, name, identity, ...c } of t.columns)
+      out.set(`${table} column ${quoteIdent(name)}`, {
+        ...c,
+        virtual: c.virtual ?? false,
+        // A partition's identity is its root's: PostgreSQL 17+ shows it on the partition, older ones do not.
+        ...(t.partitionOf ? {} : { identity }),
+      });
     for (const { name, ...k } of t.constraints) out.set(`${table} constraint ${quoteIdent(name)}`, k);
     for (const i of t.indexes) out.set(`${table} index ${quoteIdent(i.name)}`, { definition: i.definition });
     for (const s of t.identitySequences)

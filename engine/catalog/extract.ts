@@ -4,14 +4,17 @@
 // unqualified: the definitions then replay into any target schema. Objects of other schemas keep
 // their qualification (e.g. `public.citext`): they must exist on the target under the same name.
 //
-// Only ordinary tables are migrated. Partitioned tables, their partitions and tables in an
-// inheritance tree are refused when named and listed in `skipped` otherwise. Not extracted at all:
+// Ordinary and partitioned tables are migrated, partitions with their partitioned table, inheritance
+// trees whole (see completeTrees). What a partition inherits from its parent (constraints with
+// conparentid or not conislocal, indexes attached to a partitioned index) is left out: building it
+// on the parent builds it on the partitions. Not extracted at all:
 // triggers, rules, row-level security policies, grants, owners, comments, storage parameters,
 // tablespaces, UNLOGGED, replica identity, statistics objects, user collations, functions,
 // extensions, invalid indexes (a failed CREATE INDEX CONCURRENTLY) and NOT NULL/constraint-trigger
 // entries of pg_constraint (NOT NULL travels with the column).
 import type pg from 'pg';
 import { quoteIdent } from '../db/ident.ts';
+import { completeTrees, type TreeNode } from '../plan/select.ts';
 import { identitySequences, schemaSequences, sequenceStates } from './sequences.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from './types.ts';
 import { userTypes } from './user-types.ts';
@@ -28,8 +31,18 @@ interface RelationRow {
   oid: number;
   name: string;
   relkind: string;
-  /** Why the table cannot be migrated, or null. */
-  unsupported: string | null;
+  /** pg_get_partkeydef of a partitioned table. */
+  partkey: string | null;
+  /** A partition's parent and bound. */
+  partparent: string | null;
+  bound: string | null;
+  /**
+   * Inheritance parents (not partition parents), in order. Parents here are those of the schema: a
+   * tree reaching elsewhere is refused through `outside`.
+   */
+  inherits: string[];
+  /** Parents, children or partitions in another schema, or null. */
+  outside: string | null;
   reltuples: number;
   relpages: number;
   total: string;
@@ -39,20 +52,22 @@ interface RelationRow {
 async function relations(c: pg.ClientBase, nsp: number, only: string[] | undefined): Promise<RelationRow[]> {
   const { rows } = await c.query<RelationRow>(
     `SELECT c.oid::int AS oid, c.relname AS name, c.relkind::text AS relkind,
-            CASE WHEN c.relkind = 'p' THEN 'partitioned table'
-                 WHEN c.relispartition THEN 'partition of ' || (SELECT quote_ident(p.relname) FROM pg_inherits i
-                                                 JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid LIMIT 1)
-                 WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) THEN 'inherits from '
-                      || (SELECT string_agg(quote_ident(p.relname), ', ' ORDER BY i.inhseqno) FROM pg_inherits i
-                            JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid)
-                 WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid) THEN 'has inheritance children'
-            END AS unsupported,
+            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+            CASE WHEN c.relispartition THEN (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                                              WHERE i.inhrelid = c.oid AND p.relnamespace = c.relnamespace) END AS partparent,
+            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
+            array(SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                   WHERE i.inhrelid = c.oid AND NOT c.relispartition AND p.relnamespace = c.relnamespace
+                   ORDER BY i.inhseqno)::text[] AS inherits,
+            (SELECT string_agg(p.oid::regclass::text, ', ') FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid OR p.oid = i.inhparent
+              WHERE (i.inhrelid = c.oid OR i.inhparent = c.oid) AND p.oid <> c.oid AND p.relnamespace <> c.relnamespace
+                AND p.relkind IN ('r', 'p')) AS outside,
             c.reltuples::float8 AS reltuples, c.relpages::int AS relpages,
             pg_total_relation_size(c.oid)::text AS total, pg_relation_size(c.oid)::text AS heap
        FROM pg_class c
-      WHERE c.relnamespace = $1 AND ($2::text[] IS NULL AND c.relkind IN ('r', 'p') OR c.relname = ANY($2))
+      WHERE c.relnamespace = $1 AND (c.relkind IN ('r', 'p') OR c.relname = ANY($2))
       ORDER BY c.relname`,
-    [nsp, only ?? null],
+    [nsp, only ?? []],
   );
   return rows;
 }
@@ -68,32 +83,50 @@ const RELKIND: Record<string, string> = {
   t: 'a TOAST table',
 };
 
-/** The tables to extract; named tables that cannot be migrated fail the extraction with the reason. */
-async function selectTables(
+/**
+ * The tables to extract: every table of the schema, or the named ones with the partitions of each
+ * named partitioned table (completeTrees). Named objects that are not tables, partitions named alone,
+ * inheritance trees cut in two and trees reaching into another schema fail the extraction with the reason.
+ */
+async function selectRelations(
   c: pg.ClientBase,
   schema: string,
   nsp: number,
   only: string[] | undefined,
-): Promise<{ tables: RelationRow[]; skipped: { table: string; reason: string }[] }> {
+): Promise<RelationRow[]> {
   const rels = await relations(c, nsp, only);
   const problems: string[] = [];
   const found = new Set(rels.map((r) => r.name));
   for (const name of only ?? [])
     if (!found.has(name))
       problems.push(`table ${quoteIdent(name)} does not exist in schema ${quoteIdent(schema)}`);
-  const tables: RelationRow[] = [];
-  const skipped: { table: string; reason: string }[] = [];
-  for (const r of rels) {
-    const reason =
-      r.relkind === 'r' || r.relkind === 'p'
-        ? r.unsupported
-        : `is ${RELKIND[r.relkind] ?? `a relation of kind ${r.relkind}`}, not a table`;
-    if (reason === null) tables.push(r);
-    else if (only) problems.push(`table ${quoteIdent(r.name)} cannot be migrated: ${reason}`);
-    else skipped.push({ table: r.name, reason });
-  }
+  const tables = rels.filter((r) => r.relkind === 'r' || r.relkind === 'p');
+  for (const r of rels)
+    if (r.relkind !== 'r' && r.relkind !== 'p')
+      problems.push(
+        `table ${quoteIdent(r.name)} cannot be migrated: is ${RELKIND[r.relkind] ?? `a relation of kind ${r.relkind}`}, not a table`,
+      );
   if (problems.length) throw new Error(problems.join('; '));
-  return { tables, skipped };
+  const nodes: TreeNode[] = tables.map((r) => ({
+    name: r.name,
+    ...(r.partparent !== null ? { partitionOf: r.partparent } : {}),
+    inherits: r.inherits,
+  }));
+  const chosen = new Set(
+    completeTrees(nodes, only ?? nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name)),
+  );
+  const selected = tables.filter((r) => chosen.has(r.name));
+  const outside = selected.filter((r) => r.outside !== null);
+  if (outside.length)
+    throw new Error(
+      outside
+        .map(
+          (r) =>
+            `table ${quoteIdent(r.name)} cannot be migrated: its partition or inheritance tree reaches into another schema (${r.outside}); exclude it with spec.tables.exclude`,
+        )
+        .join('; '),
+    );
+  return selected;
 }
 
 interface ColumnRow {
@@ -156,7 +189,7 @@ async function constraints(
             pg_get_constraintdef(k.oid) AS definition,
             (SELECT r.relname FROM pg_class r WHERE r.oid = k.confrelid AND r.relnamespace = $1) AS "references"
        FROM pg_constraint k
-      WHERE k.conrelid = ANY($2) AND k.contype IN ('p', 'u', 'c', 'f', 'x') AND k.conislocal
+      WHERE k.conrelid = ANY($2) AND k.contype IN ('p', 'u', 'c', 'f', 'x') AND k.conislocal AND k.conparentid = 0
       ORDER BY k.conrelid, k.conname`,
     [nsp, rels],
   );
@@ -168,6 +201,7 @@ async function indexes(c: pg.ClientBase, rels: number[]): Promise<(Index & { rel
     `SELECT i.indrelid::int AS rel, x.relname AS name, pg_get_indexdef(i.indexrelid, 0, true) AS definition
        FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
       WHERE i.indrelid = ANY($1) AND i.indisvalid
+        AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
                           AND k.contype IN ('p', 'u', 'x'))
       ORDER BY i.indrelid, x.relname`,
@@ -230,8 +264,8 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
     const nsp = head[0]!.nsp;
     if (nsp === null) throw new Error(`schema ${quoteIdent(schema)} does not exist`);
     const version = Math.floor(Number(head[0]!.v) / 10000);
-    const selected = await selectTables(c, schema, nsp, tables);
-    const rels = selected.tables.map((r) => r.oid);
+    const selected = await selectRelations(c, schema, nsp, tables);
+    const rels = selected.map((r) => r.oid);
     const cols = await columns(c, rels);
     const colsOf = byRel(cols);
     const consOf = byRel(await constraints(c, nsp, rels));
@@ -243,7 +277,7 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
       serverVersion: version,
       types: await userTypes(c, schema, [...new Set(cols.map((x) => x.typeoid))], version),
       sequences: await schemaSequences(c, schema, rels),
-      tables: selected.tables.map((r): Table => ({
+      tables: selected.map((r): Table => ({
         name: r.name,
         columns: (colsOf.get(r.oid) ?? []).map(toColumn),
         key: keyOf.get(r.oid)?.cols ?? [],
@@ -256,8 +290,10 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
         totalBytes: Number(r.total),
         heapBytes: Number(r.heap),
         pages: r.relpages,
+        ...(r.partkey !== null ? { partitionBy: r.partkey } : {}),
+        ...(r.partparent !== null ? { partitionOf: { parent: r.partparent, bound: r.bound! } } : {}),
+        ...(r.inherits.length ? { inherits: r.inherits } : {}),
       })),
-      skipped: selected.skipped,
     };
     await c.query('COMMIT');
     return catalog;

@@ -108,6 +108,4 @@ export interface Catalog {
   /** Serial and free-standing sequences: not those of identity columns (see Table.identitySequences). */
   sequences: Sequence[];
   tables: Table[];
-  /** Tables of the schema left out because ferry cannot rebuild them (partitions, inheritance). */
-  skipped?: { table: string; reason: string }[];
 }

@@ -1,6 +1,7 @@
 // Checks: nothing in the way. The target has room and none of the objects ferry will create; the
 // source has no shadow schema but possibly ours. Read-only: a failed check changes nothing.
 import { statfs } from 'node:fs/promises';
+import { recordsRows } from '../catalog/relations.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
@@ -50,19 +51,26 @@ async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Pr
   );
   for (const r of rows) {
     if (r.kind === 'r' || r.kind === 'p') {
-      // Counted only where the role may read it: the refusal must not turn into a permission error.
+      // Counted only where the role may read it: the refusal must not turn into a permission error. A
+      // partitioned table's rows are its partitions'; a plain table's own (ONLY: not its children's).
       const table = qualified(schema, r.name);
       const { rows: may } = await c.query<{ ok: boolean }>("SELECT has_table_privilege($1, 'SELECT') AS ok", [
         table,
       ]);
       const count = may[0]!.ok
-        ? Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]!.n)
+        ? Number(
+            (
+              await c.query<{ n: string }>(
+                `SELECT count(*)::text AS n FROM ${r.kind === 'p' ? '' : 'ONLY '}${table}`,
+              )
+            ).rows[0]!.n,
+          )
         : undefined;
       const holds =
         count === undefined ? '' : count ? ` and holds ${count.toLocaleString('en-US')} rows` : ' (empty)';
       throw new CheckError(
         `target table ${schema}.${r.name} already exists${holds}` +
-          '; drop it or choose another target schema',
+          `${r.kind === 'p' ? ' (a partitioned table)' : ''}; drop it or choose another target schema`,
       );
     }
     throw new CheckError(
@@ -113,7 +121,8 @@ async function checkSpace(c: Client, ctx: Context, needed: number): Promise<void
 export async function checks(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   if (ctx.settings.mode === 'DowntimeOptimized') {
-    const keyless = catalog.tables.filter((t) => t.key.length === 0).map((t) => t.name);
+    // Only the tables whose changes are replayed need a key: a partition's go through its root's.
+    const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map((t) => t.name);
     if (keyless.length)
       throw new ConfigError(
         `spec.mode: DowntimeOptimized needs a primary key or a unique NOT NULL key on every table to replay changes; ` +

@@ -4,25 +4,43 @@ import { extractCatalog } from '../catalog/extract.ts';
 import { UnreadableSequences } from '../catalog/sequences.ts';
 import { withClient, type Client } from '../db/connect.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
-import { selectTables } from '../plan/select.ts';
+import { partitionRoots, selectTables, type TreeNode } from '../plan/select.ts';
+import type { Settings } from '../api/settings.ts';
 import type { Context } from './context.ts';
 import { privilegeError, sequenceNeeds } from './privileges.ts';
 
-export async function listTables(c: Client, schema: string): Promise<string[]> {
-  const { rows } = await c.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT c.relispartition
-        AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+/**
+ * The schema's tables (plain, partitioned, partitions) with their partition parents in the schema (a
+ * partition of another schema's table counts as a table here; extraction refuses it, naming why).
+ */
+export async function listTables(c: Client, schema: string): Promise<TreeNode[]> {
+  const { rows } = await c.query<{ name: string; parent: string | null }>(
+    `SELECT c.relname AS name,
+            CASE WHEN c.relispartition THEN (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                                              WHERE i.inhrelid = c.oid AND p.relnamespace = c.relnamespace) END AS parent
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
       ORDER BY 1`,
     [schema],
   );
-  return rows.map((r) => r.name);
+  return rows.map((r) => (r.parent === null ? { name: r.name } : { name: r.name, partitionOf: r.parent }));
+}
+
+/** The tables the manifest selects: its patterns choose among tables that are not partitions, and each root brings its partitions. */
+export async function selectedTables(c: Client, s: Settings): Promise<string[]> {
+  const nodes = await listTables(c, s.source.schema);
+  return selectTables(
+    nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name),
+    s.include,
+    s.exclude,
+    partitionRoots(nodes),
+  );
 }
 
 export async function extraction(ctx: Context): Promise<void> {
   const s = ctx.settings;
   const catalog = await withClient(ctx.source, 'extract', async (c) => {
-    const tables = selectTables(await listTables(c, s.source.schema), s.include, s.exclude);
+    const tables = await selectedTables(c, s);
     try {
       return await extractCatalog(c, s.source.schema, tables);
     } catch (err) {

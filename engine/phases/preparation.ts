@@ -4,10 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
-import { selectTables } from '../plan/select.ts';
 import { schemaExists } from '../state/shadow.ts';
 import type { Context } from './context.ts';
-import { listTables } from './extraction.ts';
+import { selectedTables } from './extraction.ts';
 import { privilegeError, sourceNeeds, targetNeeds } from './privileges.ts';
 
 export const MIN_SOURCE_VERSION = 12;
@@ -66,7 +65,7 @@ export async function preparation(ctx: Context): Promise<void> {
       );
     if (!(await schemaExists(c, s.source.schema)))
       throw new ConfigError(`spec.source.schema: schema ${s.source.schema} does not exist on the source`);
-    const tables = selectTables(await listTables(c, s.source.schema), s.include, s.exclude);
+    const tables = await selectedTables(c, s);
     const needs = sourceNeeds({ database: s.source.database, schema: s.source.schema, tables });
     return { v, missing: await missingGrantsOn(c, ctx.source, needs) };
   });

@@ -1,8 +1,10 @@
-// The transfer plan: every selected table cut into chunks, the chunks balanced into table groups.
+// The transfer plan: every selected table that holds rows (not a partitioned table: each of its
+// partitions is a table of its own here) cut into chunks, the chunks balanced into table groups.
 // The decisions are pure (chunks.ts, groups.ts); this adapter only asks the source for key bounds.
+import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import type { Client } from '../db/connect.ts';
-import { qualified, quoteIdent } from '../db/ident.ts';
+import { quoteIdent } from '../db/ident.ts';
 import type { Settings } from '../api/settings.ts';
 import {
   chunkCount,
@@ -36,7 +38,7 @@ async function boundaries(
 ): Promise<(string | number)[]> {
   if (by.kind === 'ctid') return ctidBoundaries(Math.ceil(table.heapBytes / PAGE), n);
   const col = quoteIdent(by.column);
-  const from = qualified(schema, table.name);
+  const from = rowsOf(schema, table);
   if (by.integer) {
     const { rows } = await src.query<{ lo: string | null; hi: string | null }>(
       `SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ${from}`,
@@ -67,15 +69,16 @@ export async function buildPlan(
   s: Settings,
   previous?: PreviousReport,
 ): Promise<Plan> {
+  const tables = catalog.tables.filter(holdsRows);
   const chunks: Chunk[] = [];
-  for (const t of catalog.tables) chunks.push(...(await chunkTable(src, catalog.schema, t, s)));
-  const bytesOf = new Map(catalog.tables.map((t) => [t.name, t.heapBytes]));
+  for (const t of tables) chunks.push(...(await chunkTable(src, catalog.schema, t, s)));
+  const bytesOf = new Map(tables.map((t) => [t.name, t.heapBytes]));
   const cost = previous ? costFromReport(previous, (t) => bytesOf.get(t) ?? 0) : bytesCost;
   return {
     groups: planGroups(chunks, s.tableGroups, cost),
     chunks: chunks.length,
-    estBytes: catalog.tables.reduce((a, t) => a + t.heapBytes, 0),
-    estRows: catalog.tables.reduce((a, t) => a + t.rowEstimate, 0),
+    estBytes: tables.reduce((a, t) => a + t.heapBytes, 0),
+    estRows: tables.reduce((a, t) => a + t.rowEstimate, 0),
   };
 }
 

@@ -2,7 +2,7 @@
 // outside the system schemas, every trigger and event trigger, and an ordered digest of every
 // table's rows. Independent of the engine's own checksum, so a test does not trust what it tests.
 import pg from 'pg';
-import { qualified } from '../db/ident.ts';
+import { qualified, quoteIdent } from '../db/ident.ts';
 
 export interface DatabaseSnapshot {
   objects: string[];
@@ -48,6 +48,7 @@ export async function snapshotDatabase(url: string): Promise<DatabaseSnapshot> {
   }
 }
 
+/** Count and digest of a table's own rows (ONLY: an inheritance parent without its children's). */
 export async function tableDigest(
   c: pg.ClientBase,
   schema: string,
@@ -55,7 +56,7 @@ export async function tableDigest(
 ): Promise<{ rows: number; digest: string }> {
   await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
   const { rows } = await c.query<{ n: string; d: string | null }>(
-    `SELECT count(*)::text AS n, md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) AS d FROM ${qualified(schema, table)} t`,
+    `SELECT count(*)::text AS n, md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) AS d FROM ONLY ${qualified(schema, table)} t`,
   );
   return { rows: Number(rows[0]!.n), digest: rows[0]!.d ?? '' };
 }
@@ -75,6 +76,45 @@ export async function schemaDigests(
     const out: Record<string, { rows: number; digest: string }> = {};
     for (const t of rows) out[t.name] = await tableDigest(c, schema, t.name);
     return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Every relation of a schema as the server describes it, keyed by name: kind, partition key and
+ * bound, inheritance parents, columns in order with types and NOT NULL, and every constraint (NOT NULL
+ * entries aside) and index with whether it is the relation's own or inherited. Comparing two of these
+ * proves a rebuilt tree the same relation by relation, inherited pieces included.
+ */
+export async function schemaRelations(url: string, schema: string): Promise<Record<string, unknown>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`SET search_path = ${quoteIdent(schema)}`);
+    const { rows } = await c.query<{ name: string } & Record<string, unknown>>(
+      `SELECT c.relname AS name, c.relkind::text AS kind,
+              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+              pg_get_expr(c.relpartbound, c.oid) AS bound,
+              array(SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                     WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)::text[] AS parents,
+              array(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                     ORDER BY a.attnum)::text[] AS columns,
+              -- A foreign key to a partitioned table has a clone per referenced partition on the same
+              -- table, named by the server (fkey1 up to 17, fkey_1 from 18): shown without the name.
+              array(SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_constraint q WHERE q.oid = k.conparentid AND q.conrelid = k.conrelid)
+                                THEN '(clone)' ELSE k.conname END
+                           || ' ' || pg_get_constraintdef(k.oid) || CASE WHEN k.conislocal THEN '' ELSE ' (inherited)' END
+                      FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype <> 'n' ORDER BY 1)::text[] AS constraints,
+              array(SELECT pg_get_indexdef(i.indexrelid, 0, true)
+                           || coalesce(' (of ' || (SELECT h.inhparent::regclass::text FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) || ')', '')
+                      FROM pg_index i WHERE i.indrelid = c.oid ORDER BY 1)::text[] AS indexes
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`,
+      [schema],
+    );
+    return Object.fromEntries(rows.map(({ name, ...r }) => [name, r]));
   } finally {
     await c.end();
   }

@@ -13,6 +13,8 @@ export interface ChunkCopy {
   /** Qualified, quoted names. */
   sourceTable: string;
   targetTable: string;
+  /** FROM clause of the source table's own rows (rowsOf: `ONLY t`, an inheritance parent without its children). */
+  sourceRows: string;
   columns: string[];
   /** WHERE clause (may be empty). */
   predicate: string;
@@ -41,11 +43,14 @@ class Meter extends Transform {
   }
 }
 
-export function copyOutSql(c: Pick<ChunkCopy, 'sourceTable' | 'columns' | 'predicate' | 'binary'>): string {
+/** `COPY t TO` reads t's own rows only (never a child's); the query form says so with sourceRows. */
+export function copyOutSql(
+  c: Pick<ChunkCopy, 'sourceTable' | 'sourceRows' | 'columns' | 'predicate' | 'binary'>,
+): string {
   const format = c.binary ? 'binary' : 'text';
   const cols = columnList(c.columns);
   const what = c.predicate
-    ? `(SELECT ${cols} FROM ${c.sourceTable} ${c.predicate})`
+    ? `(SELECT ${cols} FROM ${c.sourceRows} ${c.predicate})`
     : `${c.sourceTable} (${cols})`;
   return `COPY ${what} TO STDOUT (FORMAT ${format})`;
 }

@@ -1,5 +1,7 @@
 // How a table's chunk is copied: which columns (stored generated columns are computed by the
-// target, never copied), which format, from where to where.
+// target, never copied), which format, from where to where. Only tables that hold rows have chunks:
+// a partition is copied from the source partition straight into the target partition.
+import { rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { qualified } from '../db/ident.ts';
 import { rangePredicate, type Chunk } from '../plan/chunks.ts';
@@ -26,6 +28,7 @@ export function chunkCopy(
   return {
     chunkId: chunk.id,
     sourceTable: qualified(catalog.schema, t.name),
+    sourceRows: rowsOf(catalog.schema, t),
     targetTable: qualified(targetSchema, t.name),
     columns: copiedColumns(t),
     predicate: rangePredicate(chunk.range),

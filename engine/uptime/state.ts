@@ -1,5 +1,6 @@
 // The DowntimeOptimized state kept in the shadow schema (key `uptime`): how far the bulk copy, the
 // replay and the cutover have come, so that a restarted run continues exactly there.
+import { partitionRoot } from '../catalog/relations.ts';
 import { withClient } from '../db/connect.ts';
 import { matchesAny } from '../plan/select.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -22,15 +23,19 @@ export interface UptimeState extends Approval {
   downtime?: { step: string; seconds: number }[];
 }
 
+/** Whether a table moves in uptime: spec.uptime.tables names roots, and a partition follows its root. */
+const inUptime = (ctx: Context, name: string) =>
+  matchesAny(partitionRoot(need(ctx.catalog, 'catalog').tables, name), ctx.settings.uptimeTables);
+
 export const uptimeTables = (ctx: Context) =>
   need(ctx.catalog, 'catalog')
     .tables.map((t) => t.name)
-    .filter((t) => matchesAny(t, ctx.settings.uptimeTables));
+    .filter((t) => inUptime(ctx, t));
 
 export const downtimeTables = (ctx: Context) =>
   need(ctx.catalog, 'catalog')
     .tables.map((t) => t.name)
-    .filter((t) => !matchesAny(t, ctx.settings.uptimeTables));
+    .filter((t) => !inUptime(ctx, t));
 
 export async function readUptime(ctx: Context): Promise<UptimeState> {
   return withClient(

@@ -3,6 +3,7 @@
 // changed or duplicated row. Both sessions render values identically (see connect.ts: UTC,
 // ISO dates, hex bytea), so the text of a row is the same on either server.
 import type { Validation } from '../api/migration.ts';
+import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
@@ -10,7 +11,6 @@ import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/c
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import type { Context } from '../phases/context.ts';
-import { rowsOf } from '../catalog/relations.ts';
 import { keyCasts } from '../uptime/replay.ts';
 
 export interface Unit {
@@ -32,12 +32,15 @@ export class ValidationError extends Error {
   }
 }
 
-/** Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole. */
+/**
+ * Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole;
+ * partitioned tables through their partitions (they hold no rows of their own).
+ */
 export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[] {
   const byTable = new Map<string, Chunk[]>();
   for (const c of plan?.groups.flatMap((g) => g.chunks) ?? [])
     byTable.set(c.table, [...(byTable.get(c.table) ?? []), c]);
-  return catalog.tables.flatMap((t) => {
+  return catalog.tables.filter(holdsRows).flatMap((t) => {
     const chunks = byTable.get(t.name) ?? [];
     return chunks.length > 1 && chunks.every((c) => c.range?.kind === 'key' && c.range.portable)
       ? chunks.map((c) => ({ table: t.name, range: c.range }))
@@ -48,15 +51,10 @@ export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[
 const checksumOf = (columns: string[], alias = '') =>
   `coalesce(sum(('x' || substr(md5(ROW(${columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ')})::text), 1, 16))::bit(64)::bigint), 0)::text`;
 
-export function measureSql(
-  schema: string,
-  table: string,
-  columns: string[],
-  range: Range | null,
-  how: Validation,
-): string {
-  const sum = how === 'Checksum' ? checksumOf(columns) : 'NULL::text';
-  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${qualified(schema, table)} ${rangePredicate(range)}`;
+/** Count and checksum of a table's own rows (rowsOf), or of one key range of them. */
+export function measureSql(schema: string, t: Table, range: Range | null, how: Validation): string {
+  const sum = how === 'Checksum' ? checksumOf(t.columns.map((c) => c.name)) : 'NULL::text';
+  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
 }
 
 /** The keys of a page, as rows of the key columns' own types (a JSON array of arrays of key texts in $1). */
@@ -112,10 +110,10 @@ export async function validate(
     ctx.settings.parallelism,
     open,
     async (u, { src, dst }) => {
-      const cols = catalog.tables.find((t) => t.name === u.table)!.columns.map((c) => c.name);
+      const t = catalog.tables.find((x) => x.name === u.table)!;
       const [a, b] = await Promise.all([
-        measure(src, measureSql(catalog.schema, u.table, cols, u.range, how), [], opts.sourceSnapshot),
-        measure(dst, measureSql(ctx.settings.target.schema, u.table, cols, u.range, how)),
+        measure(src, measureSql(catalog.schema, t, u.range, how), [], opts.sourceSnapshot),
+        measure(dst, measureSql(ctx.settings.target.schema, t, u.range, how)),
       ]);
       const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
       if (a.rows !== b.rows)
