@@ -14,6 +14,7 @@ import {
   createEdgeValues,
   diffRowsText,
   EDGE_PARTITION_TABLES,
+  EDGE_PARTS,
   EDGE_TABLES,
   edgeRowsText,
   mutateEdgePartitions,
@@ -68,7 +69,12 @@ function manifest(name: string, tables: readonly string[], spec: Record<string, 
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
-    roles.manifest(name, { transfer: { parallelism: 2 }, tables: { include: [...tables] }, ...spec }),
+    // Partitions move with their root: the patterns name roots only.
+    roles.manifest(name, {
+      transfer: { parallelism: 2 },
+      tables: { include: tables.filter((t) => !t.startsWith(`${EDGE_PARTS}_`)) },
+      ...spec,
+    }),
   );
   current = file;
   return file;
