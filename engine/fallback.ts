@@ -8,6 +8,7 @@ import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
+import { dropObjects } from './catalog/objects-ddl.ts';
 import { unlockWrites } from './uptime/lock.ts';
 import type { UptimeState } from './uptime/uptime.ts';
 import { dropSchema, getState, listShadowSchemas, schemaExists } from './state/shadow.ts';
@@ -17,13 +18,21 @@ export type FallbackResult = { done: true; dropped: string[] } | { done: false; 
 /** Statements that undo what PreProcessing created on the target. Pure. */
 export function targetCleanup(created: Created, targetSchema: string, bookkeeping: string): string[] {
   const out = [`DROP SCHEMA IF EXISTS ${quoteIdent(bookkeeping)} CASCADE`];
+  // Extensions ferry created may live outside the target schema: they go after it in any case.
+  const objects = created.objects
+    ? dropObjects(created.objects, targetSchema)
+    : { views: [], routines: [], collations: [], extensions: [] };
   if (created.targetSchemaCreated)
-    return [...out, `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`];
+    return [...out, `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`, ...objects.extensions];
   return [
     ...out,
+    ...objects.views,
     ...created.tables.map((t) => `DROP TABLE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
     ...created.sequences.map((q) => `DROP SEQUENCE IF EXISTS ${qualified(targetSchema, q)} CASCADE`),
+    ...objects.routines,
     ...created.types.map((t) => `DROP TYPE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
+    ...objects.collations,
+    ...objects.extensions,
   ];
 }
 
@@ -58,6 +67,7 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
       ...(created.targetSchemaCreated
         ? [`target schema ${ctx.settings.target.schema}`]
         : created.tables.map((t) => `target table ${t}`)),
+      ...(created.objects?.extensions ?? []).map((e) => `target extension ${e}`),
     );
   }
   let unlocked = false;

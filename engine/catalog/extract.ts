@@ -5,13 +5,14 @@
 // their qualification (e.g. `public.citext`): they must exist on the target under the same name.
 //
 // Only ordinary tables are migrated. Partitioned tables, their partitions and tables in an
-// inheritance tree are refused when named and listed in `skipped` otherwise. Not extracted at all:
-// triggers, rules, row-level security policies, grants, owners, comments, storage parameters,
-// tablespaces, UNLOGGED, replica identity, statistics objects, user collations, functions,
-// extensions, invalid indexes (a failed CREATE INDEX CONCURRENTLY) and NOT NULL/constraint-trigger
-// entries of pg_constraint (NOT NULL travels with the column).
+// inheritance tree are refused when named and listed in `skipped` otherwise. The schema's other
+// objects (views, routines, triggers, policies, grants, comments, collations, extensions, and what
+// ferry refuses) come from objects.ts. Not extracted: owners, storage parameters, tablespaces,
+// UNLOGGED, replica identity, invalid indexes (a failed CREATE INDEX CONCURRENTLY) and
+// NOT NULL/constraint-trigger entries of pg_constraint (NOT NULL travels with the column).
 import type pg from 'pg';
 import { quoteIdent } from '../db/ident.ts';
+import { extractObjects, schemaTypeRoots } from './objects.ts';
 import { identitySequences, schemaSequences, sequenceStates } from './sequences.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from './types.ts';
 import { userTypes } from './user-types.ts';
@@ -241,7 +242,12 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
     const catalog: Catalog = {
       schema,
       serverVersion: version,
-      types: await userTypes(c, schema, [...new Set(cols.map((x) => x.typeoid))], version),
+      types: await userTypes(
+        c,
+        schema,
+        [...new Set([...cols.map((x) => x.typeoid), ...(await schemaTypeRoots(c, nsp))])],
+        version,
+      ),
       sequences: await schemaSequences(c, schema, rels),
       tables: selected.tables.map((r): Table => ({
         name: r.name,
@@ -259,6 +265,7 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
       })),
       skipped: selected.skipped,
     };
+    catalog.objects = await extractObjects(c, nsp, rels, catalog);
     await c.query('COMMIT');
     return catalog;
   } catch (err) {

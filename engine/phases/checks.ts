@@ -2,6 +2,7 @@
 // source has no shadow schema but possibly ours. Read-only: a failed check changes nothing.
 import { statfs } from 'node:fs/promises';
 import type { Catalog } from '../catalog/types.ts';
+import { checkObjects } from './check-objects.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
@@ -134,6 +135,7 @@ export async function checks(ctx: Context): Promise<void> {
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
     await checkTargetObjects(c, ctx, catalog);
+    ctx.catalog = await checkObjects(c, ctx, catalog);
     await checkSpace(c, ctx, needed);
   });
 }

@@ -3,7 +3,7 @@
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { allChunks } from '../plan/plan.ts';
-import { tableReports, type Report } from '../report.ts';
+import { objectReports, tableReports, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { dropSchema, getState, putState } from '../state/shadow.ts';
 import { runPool } from '../util/pool.ts';
@@ -38,6 +38,7 @@ async function buildReport(ctx: Context): Promise<Report> {
       transferSeconds: tables.reduce((a, t) => a + t.seconds, 0),
     },
     validation: ctx.settings.validation,
+    ...(ctx.catalog?.objects && { objects: objectReports(ctx.catalog.objects.inventory) }),
   };
 }
 
