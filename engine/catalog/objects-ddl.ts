@@ -54,12 +54,13 @@ export function classify(
     for (const o of raw) {
       const key = keyOf(o);
       const own = fate.get(key)!;
-      if (own.status !== 'migrated' || o.kind === 'sequence' || o.kind === 'table') continue;
-      let next: Fate | undefined;
+      if (o.kind === 'sequence' || o.kind === 'table' || own.status === 'not selected') continue;
       const on = o.on ? fate.get(o.on) : undefined;
-      if (on && on.status === 'not selected')
-        next = { status: 'not selected', reason: `${o.on} is not selected` };
-      else if (on && on.status === 'unsupported')
+      let next: Fate | undefined;
+      // What hangs on a relation left out is left out with it, whatever it is.
+      if (on?.status === 'not selected') next = { status: 'not selected', reason: `${o.on} is not selected` };
+      else if (own.status !== 'migrated') continue;
+      else if (on?.status === 'unsupported')
         next = { status: 'unsupported', reason: `${o.on} cannot be migrated` };
       for (const d of o.deps ?? []) {
         if (next) break;
