@@ -28,6 +28,8 @@ CREATE TABLE shop.orders (
   status text NOT NULL DEFAULT shop.default_status(), amount numeric(12,2) NOT NULL, mood shop.mood);
 CREATE TABLE shop.order_audit (order_id int NOT NULL, op text NOT NULL);
 CREATE SEQUENCE shop.ticket_no;
+CREATE TABLE shop.notes (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text);
+INSERT INTO shop.notes (note) VALUES ('a'), ('b');
 CREATE FUNCTION shop.audit_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO shop.order_audit (order_id, op) VALUES (NEW.id, TG_OP);
@@ -58,6 +60,7 @@ GRANT SELECT ON shop.orders, shop.big_orders, shop.customer_totals TO app_reader
 GRANT SELECT (id, email) ON shop.customers TO app_reader;
 GRANT USAGE ON SEQUENCE shop.ticket_no TO app_reader WITH GRANT OPTION;
 GRANT USAGE ON TYPE shop.mood TO app_reader;
+GRANT SELECT ON SEQUENCE shop.notes_id_seq TO app_reader;
 REVOKE ALL ON FUNCTION shop.audit_order() FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE shop.close_order(int) TO app_reader;
 COMMENT ON TABLE shop.orders IS 'one row per order';
@@ -172,6 +175,9 @@ describe('schema objects, PostgreSQL 15 -> 18', () => {
     );
     expect(src.audit).toEqual([{ n: 1000 }]); // the trigger did not fire during the load
     expect(src.comments!.length).toBe(9);
+    expect(src.acls).toContainEqual(
+      expect.objectContaining({ what: 'rel notes_id_seq', grantee: 'app_reader', privilege_type: 'SELECT' }),
+    );
     expect(src.acls).toContainEqual(
       expect.objectContaining({
         what: 'col customers.email',

@@ -55,16 +55,13 @@ async function rawObjects(c: pg.ClientBase, nsp: number, version: number): Promi
      SELECT 1 AS ord, r.kind, r.name,
             (SELECT o.key FROM pg_depend d JOIN rel o ON o.oid = d.refobjid
               WHERE r.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = r.oid
-                AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' LIMIT 1) AS "on",
+                AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS "on",
             array(SELECT DISTINCT n.key FROM pg_rewrite w
                     JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
                     JOIN named n ON n.cls = d.refclassid AND n.oid = d.refobjid
                    WHERE w.ev_class = r.oid AND d.refobjid <> r.oid ORDER BY 1) AS deps,
             CASE WHEN r.relkind = 'f' THEN 'foreign tables are not migrated' END AS unsupported
        FROM rel r
-      -- identity sequences travel with their column
-      WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE r.relkind = 'S' AND d.classid = 'pg_class'::regclass
-                          AND d.objid = r.oid AND d.deptype = 'i')
      UNION ALL
      SELECT 2, ${PROC_KIND}, p.oid::regprocedure::text, NULL, '{}',
             CASE WHEN p.prokind = 'a' THEN 'aggregates are not migrated'
