@@ -18,9 +18,13 @@ import type {
 } from './objects-types.ts';
 import type { Catalog } from './types.ts';
 
-/** Not a member of an extension. */
-const own = (catalog: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+/**
+ * Not a member of an extension, nor part of another object (a range type's constructors, say):
+ * those come with what they belong to. Identity sequences are part of their column and are listed
+ * anyway (`deptypes` 'e' only), since grants and comments name them.
+ */
+const own = (catalog: string, oid: string, deptypes = "'e', 'i'") =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype IN (${deptypes}))`;
 
 const REL_KIND = `CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
   WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END`;
@@ -31,7 +35,7 @@ const TYPE_KIND = `CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END`;
 const NAMED = `
   rel AS (SELECT c.oid, c.relkind, ${REL_KIND} AS kind, ${REL_KIND} || ' ' || c.relname AS key, c.relname AS name
             FROM pg_class c WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-             AND ${own('pg_class', 'c.oid')}),
+             AND ${own('pg_class', 'c.oid', "'e'")}),
   fn AS (SELECT p.oid, ${PROC_KIND} || ' ' || p.oid::regprocedure::text AS key
            FROM pg_proc p WHERE p.pronamespace = $1 AND ${own('pg_proc', 'p.oid')}),
   named AS (SELECT 'pg_class'::regclass::oid AS cls, oid, key FROM rel UNION ALL SELECT 'pg_proc'::regclass::oid, oid, key FROM fn)`;
