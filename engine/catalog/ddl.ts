@@ -73,7 +73,7 @@ export function preLoadDdl(catalog: Catalog, schema: string): string[] {
   const objects = catalog.objects && objectsBeforeTables(catalog.objects, schema);
   return [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
-    ...(objects?.extensions ?? []),
+    ...(objects?.beforeTypes ?? []),
     ...catalog.types.map((t) => createTypeDdl(t, schema)),
     ...(objects?.functions ?? []),
     ...catalog.sequences.map((s) => `CREATE SEQUENCE ${qualified(schema, s.name)} ${s.options}`),

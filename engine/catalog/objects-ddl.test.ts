@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { targetCleanup } from '../fallback.ts';
+import { preLoadDdl } from './ddl.ts';
 import { stageOf } from '../transfer/after-load.ts';
 import {
   classify,
@@ -228,6 +229,58 @@ describe('rendering', () => {
     expect(sql['grant:FUNCTION f(integer)']).toBe('REVOKE ALL ON FUNCTION f(integer) FROM PUBLIC');
     expect(sql['grant:SCHEMA ']).toBe('GRANT USAGE ON SCHEMA "new" TO "reader"');
     expect(sql['comment:COLUMN "orders"."id"']).toBe(`COMMENT ON COLUMN "orders"."id" IS 'it''s'`);
+  });
+});
+
+describe('before the load', () => {
+  it('creates extensions and collations before the types, routines after them and before the tables, BEGIN ATOMIC ones after', () => {
+    const objects: SchemaObjects = {
+      ...empty,
+      extensions: [
+        { name: 'citext', schema: 'public' },
+        { name: 'hstore', schema: null },
+      ],
+      collations: [{ key: 'collation c', name: 'c', definition: 'CREATE COLLATION "c" (provider = libc)' }],
+      functions: [
+        {
+          key: 'function f()',
+          kind: 'function',
+          name: 'f',
+          signature: 'f()',
+          definition: 'CREATE FUNCTION f',
+          atomic: false,
+        },
+        {
+          key: 'function g()',
+          kind: 'function',
+          name: 'g',
+          signature: 'g()',
+          definition: 'CREATE FUNCTION g',
+          atomic: true,
+        },
+      ],
+    };
+    const ddl = preLoadDdl(
+      {
+        schema: 'src',
+        serverVersion: 15,
+        types: [{ name: 'mood', definition: 'CREATE TYPE "mood" AS ENUM (\'ok\')' }],
+        sequences: [],
+        tables: [],
+        objects,
+      },
+      'dst',
+    );
+    expect(ddl).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "dst"',
+      'CREATE EXTENSION IF NOT EXISTS "citext" WITH SCHEMA "public"',
+      'CREATE EXTENSION IF NOT EXISTS "hstore" WITH SCHEMA "dst"',
+      'CREATE COLLATION "c" (provider = libc)',
+      `CREATE TYPE "dst"."mood" AS ENUM ('ok')`,
+      'SET LOCAL check_function_bodies = off',
+      'CREATE FUNCTION f',
+      'CREATE FUNCTION g',
+    ]);
   });
 });
 

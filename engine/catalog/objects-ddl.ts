@@ -289,9 +289,9 @@ export function objectSteps(o: SchemaObjects, schema: string): ObjectStep[] {
 export function objectsBeforeTables(
   o: SchemaObjects,
   schema: string,
-): { extensions: string[]; functions: string[] } {
+): { beforeTypes: string[]; functions: string[] } {
   return {
-    extensions: [
+    beforeTypes: [
       ...o.extensions.map(
         (e) =>
           `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(e.schema ?? schema)}`,
