@@ -72,3 +72,48 @@ describe('fallback on the target', () => {
     });
   });
 });
+
+describe('fallback of the objects ferry created besides tables', () => {
+  const withObjects: Created = {
+    targetSchemaCreated: false,
+    tables: ['orders'],
+    sequences: [],
+    types: ['mood'],
+    objects: {
+      views: [
+        { name: 'm', materialized: true },
+        { name: 'v', materialized: false },
+      ],
+      functions: [{ kind: 'procedure' as const, signature: 'p(mood)' }],
+      collations: ['plain'],
+      extensions: ['citext'],
+    },
+  };
+
+  it('drops exactly what ferry created: views first, routines before types, extensions it created last', () => {
+    expect(cleanup(withObjects, facts())).toMatchObject({
+      statements: [
+        'DROP SCHEMA "ferry_shop" CASCADE',
+        'SET LOCAL search_path = "shop"',
+        'DROP VIEW IF EXISTS "shop"."v" CASCADE',
+        'DROP MATERIALIZED VIEW IF EXISTS "shop"."m" CASCADE',
+        'DROP TABLE IF EXISTS "shop"."orders" CASCADE',
+        'DROP PROCEDURE IF EXISTS "shop".p(mood) CASCADE',
+        'DROP TYPE IF EXISTS "shop"."mood" CASCADE',
+        'DROP COLLATION IF EXISTS "shop"."plain"',
+        'DROP EXTENSION IF EXISTS "citext"',
+      ],
+    });
+  });
+
+  it('drops a schema it created, and the extensions it created elsewhere', () => {
+    expect(cleanup({ ...withObjects, targetSchemaCreated: true }, facts())).toMatchObject({
+      statements: [
+        'DROP SCHEMA "ferry_shop" CASCADE',
+        'DROP SCHEMA IF EXISTS "shop" CASCADE',
+        'DROP EXTENSION IF EXISTS "citext"',
+      ],
+      dropped: ['target bookkeeping ferry_shop', 'target schema shop', 'target extension citext'],
+    });
+  });
+});

@@ -10,6 +10,7 @@ import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
+import { dropObjects } from './catalog/objects-ddl.ts';
 import { readFence } from './fence/fence.ts';
 import {
   BOOKKEEPING_MARKER,
@@ -65,21 +66,39 @@ export function targetCleanup(
     dropped: [`target bookkeeping ${bookkeeping}`],
   };
   if (!created) return out;
+  // Extensions ferry created may live outside the target schema: they go last in any case.
+  const objects = created.objects
+    ? dropObjects(created.objects, targetSchema)
+    : { views: [], routines: [], collations: [], extensions: [] };
+  const extensions = (created.objects?.extensions ?? []).map((e) => `target extension ${e}`);
   // Whole only when ferry made it for this owner and nobody put anything of their own in it since.
   const ours = facts.targetSchema && sameOwner(facts.targetSchema, owner) && !facts.strangers.length;
   if (created.targetSchemaCreated && ours)
     return {
-      statements: [...out.statements, `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`],
-      dropped: [...out.dropped, `target schema ${targetSchema}`],
+      statements: [
+        ...out.statements,
+        `DROP SCHEMA IF EXISTS ${quoteIdent(targetSchema)} CASCADE`,
+        ...objects.extensions,
+      ],
+      dropped: [...out.dropped, `target schema ${targetSchema}`, ...extensions],
     };
   return {
     statements: [
       ...out.statements,
+      ...objects.views,
       ...created.tables.map((t) => `DROP TABLE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
       ...created.sequences.map((q) => `DROP SEQUENCE IF EXISTS ${qualified(targetSchema, q)} CASCADE`),
+      ...objects.routines,
       ...created.types.map((t) => `DROP TYPE IF EXISTS ${qualified(targetSchema, t)} CASCADE`),
+      ...objects.collations,
+      ...objects.extensions,
     ],
-    dropped: [...out.dropped, ...created.tables.map((t) => `target table ${targetSchema}.${t}`)],
+    dropped: [
+      ...out.dropped,
+      ...created.tables.map((t) => `target table ${targetSchema}.${t}`),
+      ...(created.objects?.views ?? []).map((v) => `target view ${targetSchema}.${v.name}`),
+      ...extensions,
+    ],
   };
 }
 
@@ -90,12 +109,25 @@ interface Shadow {
 
 /** Objects of the schema that are neither one `created` lists nor dependent on one (indexes, owned sequences, array types). */
 async function strangers(c: Client, schema: string, created: Created | null): Promise<string[]> {
-  const relations = [...(created?.tables ?? []), ...(created?.sequences ?? []), ...(created?.types ?? [])];
+  const o = created?.objects;
+  const relations = [
+    ...(created?.tables ?? []),
+    ...(created?.sequences ?? []),
+    ...(created?.types ?? []),
+    ...(o?.views ?? []).map((v) => v.name),
+  ];
+  // A routine's signature starts with its name, quoted as an identifier where needed.
+  const routines = (o?.functions ?? []).map((f) => {
+    const name = f.signature.slice(0, f.signature.indexOf('('));
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+  });
   const { rows } = await c.query<{ x: string }>(
     `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
      listed AS (
        SELECT 'pg_class'::regclass AS cls, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relname = ANY($2)
-       UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid AND t.typname = ANY($3)),
+       UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid AND t.typname = ANY($3)
+       UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid AND p.proname = ANY($4)
+       UNION ALL SELECT 'pg_collation'::regclass, l.oid FROM pg_collation l, ns WHERE l.collnamespace = ns.oid AND l.collname = ANY($5)),
      members AS (
        SELECT d.classid, d.objid FROM pg_depend d, ns
         WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid AND d.deptype = 'n')
@@ -104,7 +136,7 @@ async function strangers(c: Client, schema: string, created: Created | null): Pr
         AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN listed l ON l.cls = d.refclassid AND l.oid = d.refobjid
                          WHERE d.classid = m.classid AND d.objid = m.objid AND d.deptype IN ('a', 'i'))
       ORDER BY 1`,
-    [schema, relations, created?.types ?? []],
+    [schema, relations, created?.types ?? [], routines, o?.collations ?? []],
   );
   return rows.map((r) => r.x);
 }

@@ -1,5 +1,6 @@
 // The run report: per-table durations and rates. Saved by the CLI and fed to the next run's plan
 // (`ferry plan --report`), so table groups balance on measured times instead of size estimates.
+import type { InventoryEntry } from './catalog/objects-types.ts';
 import type { PhaseRecord } from './phases/phase.ts';
 
 export interface TableReport {
@@ -20,9 +21,27 @@ export interface Report {
   tables: TableReport[];
   totals: { rows: number; bytes: number; transferSeconds: number };
   validation: string;
+  /** Every object of the source schema and what became of it. */
+  objects?: ObjectReport[];
   /** DowntimeOptimized: from the source's write lock to done, and its steps. */
   downtimeSeconds?: number;
   downtime?: { step: string; seconds: number }[];
+}
+
+export interface ObjectReport {
+  kind: string;
+  name: string;
+  status: 'migrated' | 'skipped';
+  /** Why it was skipped: not selected, or what ferry cannot migrate (spec.objects.skipUnsupported). */
+  reason?: string;
+}
+
+export function objectReports(inventory: InventoryEntry[]): ObjectReport[] {
+  return inventory.map((e) =>
+    e.status === 'migrated'
+      ? { kind: e.kind, name: e.name, status: 'migrated' }
+      : { kind: e.kind, name: e.name, status: 'skipped', reason: e.reason ?? e.status },
+  );
 }
 
 export function tableReports(

@@ -56,6 +56,20 @@ describe('manifest', () => {
     );
   });
 
+  it('takes spec.objects.skipUnsupported (default false) and names a wrong value or a misspelling', () => {
+    expect(resolveSettings(parseManifest(base, 'm.yaml')).skipUnsupported).toBe(false);
+    expect(
+      resolveSettings(parseManifest(`${base}  objects: { skipUnsupported: true }\n`, 'm.yaml'))
+        .skipUnsupported,
+    ).toBe(true);
+    expect(problems(`${base}  objects: { skipUnsupported: yes please }\n`).join('\n')).toMatch(
+      /spec\.objects\.skipUnsupported: .*boolean/,
+    );
+    expect(problems(`${base}  objects: { skipUnsuported: true }\n`)).toEqual([
+      'spec.objects.skipUnsuported: unknown field (did you mean skipUnsupported?)',
+    ]);
+  });
+
   it('names out-of-range numbers and missing fields', () => {
     expect(problems(`${base}  transfer: { parallelism: 0 }\n`).join('\n')).toMatch(
       /spec\.transfer\.parallelism: .*1/,

@@ -150,6 +150,20 @@ export const Uptime = Type.Object(
   { additionalProperties: false, description: 'DowntimeOptimized: what moves while the application runs.' },
 );
 
+export const Objects = Type.Object(
+  {
+    skipUnsupported: Type.Optional(
+      Type.Boolean({
+        description:
+          'Migrate without the objects of the schema that ferry cannot move (rules, aggregates, a view on a table ' +
+          'left out, a grant to a role missing on the target...): they are listed in the report as skipped. ' +
+          'Default: false, Checks refuses the run and names each one.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'What happens to the schema objects besides the tables.' },
+);
+
 export const Cutover = Type.Object(
   {
     approved: Type.Optional(
@@ -234,6 +248,7 @@ export const MigrationSpec = Type.Object(
       Enum(MODES, 'Standard copies in the downtime; DowntimeOptimized copies in uptime and replays changes.'),
     ),
     tables: Type.Optional(TableSelection),
+    objects: Type.Optional(Objects),
     transfer: Type.Optional(Transfer),
     validation: Type.Optional(
       Enum(VALIDATIONS, 'How the target is compared with the source after the load. Default: Checksum.'),

@@ -32,6 +32,8 @@ export interface Settings {
   mode: Mode;
   include: string[];
   exclude: string[];
+  /** Migrate without the objects ferry cannot move (reported as skipped) instead of refusing at Checks. */
+  skipUnsupported: boolean;
   method: TransferMethod;
   parallelism: number;
   tableGroups: number;
@@ -94,6 +96,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
     mode: s.mode ?? 'Standard',
     include: s.tables?.include ?? ['*'],
     exclude: s.tables?.exclude ?? [],
+    skipUnsupported: s.objects?.skipUnsupported ?? false,
     method: s.transfer?.method ?? 'Pipe',
     parallelism,
     tableGroups: s.transfer?.tableGroups ?? parallelism,

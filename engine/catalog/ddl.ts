@@ -4,6 +4,7 @@
 // tables, ALTER TABLE targets, setval) are qualified explicitly anyway.
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { parentsFirst } from './relations.ts';
+import { objectsAfterTables, objectsBeforeTables, objectSteps } from './objects-ddl.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Table, UserType } from './types.ts';
 
 export interface PostLoadStep {
@@ -133,15 +134,20 @@ function createTypeDdl(t: UserType, schema: string): string {
 }
 
 /**
- * What must exist before rows can be loaded, in order: the schema, user types, sequences, bare
- * tables (no keys, constraints or indexes: those are built on full tables), sequence ownership.
+ * What must exist before rows can be loaded, in order: the schema, extensions, collations, user
+ * types, functions and procedures (defaults and checks may call them), sequences, bare tables (no
+ * keys, constraints or indexes: those are built on full tables), sequence ownership.
  */
 export function preLoadDdl(catalog: Catalog, schema: string): string[] {
+  const objects = catalog.objects && objectsBeforeTables(catalog.objects, schema);
   return [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
+    ...(objects?.beforeTypes ?? []),
     ...catalog.types.map((t) => createTypeDdl(t, schema)),
+    ...(objects?.functions ?? []),
     ...catalog.sequences.map((s) => `CREATE SEQUENCE ${qualified(schema, s.name)} ${s.options}`),
     ...tablesDdl(catalog.tables, schema),
+    ...(catalog.objects ? objectsAfterTables(catalog.objects) : []),
     ...catalog.sequences.flatMap((s) =>
       s.ownedBy
         ? [
@@ -236,7 +242,9 @@ export function sequenceSteps(catalog: Catalog, schema: string): PostLoadStep[] 
 
 /**
  * Everything built after the load, in order: primary keys, unique, check and exclusion constraints,
- * secondary indexes, then foreign keys (which need the referenced keys), then sequence values.
+ * secondary indexes, then foreign keys (which need the referenced keys), then sequence values, then
+ * the schema's other objects (views, materialized views, triggers, row security, grants, comments).
+ * Triggers come after the data so that they do not fire during the load.
  * Foreign keys to tables that are not migrated are left out: they could not be created on the target
  * (droppedForeignKeys lists them).
  */
@@ -249,7 +257,8 @@ export function postLoadSteps(catalog: Catalog, schema: string): PostLoadStep[] 
   const build = constraints.filter(({ k }) => k.kind !== 'f').map(({ t, k }) => constraintStep(t, k, schema));
   const indexes = catalog.tables.flatMap((t) => t.indexes.map((i) => indexStep(t, i)));
   const fks = constraints.filter(({ k }) => k.kind === 'f').map(({ t, k }) => constraintStep(t, k, schema));
-  return [...build, ...indexes, ...fks, ...sequenceSteps(catalog, schema)];
+  const objects = catalog.objects ? objectSteps(catalog.objects, schema) : [];
+  return [...build, ...indexes, ...fks, ...sequenceSteps(catalog, schema), ...objects];
 }
 
 /** Foreign keys that will not be created because they point outside the migrated tables. */

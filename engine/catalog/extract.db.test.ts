@@ -234,7 +234,14 @@ describe('rebuilding on PostgreSQL 18 from the rendered DDL', () => {
   it('extracts and rebuilds a single named table', async () => {
     const src = await extract(source, 'app', ['line_items']);
     expect(src.tables.map((t) => t.name)).toEqual(['line_items']);
-    expect(src.types).toEqual([]);
+    // Types belong to the schema like free sequences: every one comes along, used by the table or not.
+    expect(src.types.map((t) => t.name)).toEqual([
+      'floatrange',
+      'mood',
+      'positive_int',
+      'zip_code',
+      'address',
+    ]);
     // Free sequences belong to the schema, not to a table; serial ones stay with their table.
     expect(src.sequences.map((s) => s.name)).toEqual(['Invoice No', 'ticket_no']);
     expect(droppedForeignKeys(src)).toEqual(['line_items.line_items_order_id_fkey']);

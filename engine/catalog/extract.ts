@@ -7,14 +7,15 @@
 // Ordinary and partitioned tables are migrated, partitions with their partitioned table, inheritance
 // trees whole (see completeTrees). What a partition inherits from its parent (constraints with
 // conparentid or not conislocal, indexes attached to a partitioned index) is left out: building it
-// on the parent builds it on the partitions. Not extracted at all:
-// triggers, rules, row-level security policies, grants, owners, comments, storage parameters,
-// tablespaces, UNLOGGED, replica identity, statistics objects, user collations, functions,
-// extensions, invalid indexes (a failed CREATE INDEX CONCURRENTLY) and NOT NULL/constraint-trigger
-// entries of pg_constraint (NOT NULL travels with the column).
+// on the parent builds it on the partitions. The schema's other objects (views, routines, triggers,
+// policies, grants, comments, collations, extensions, and what ferry refuses) come from objects.ts.
+// Not extracted: owners, storage parameters, tablespaces, UNLOGGED, replica identity, invalid
+// indexes (a failed CREATE INDEX CONCURRENTLY) and NOT NULL/constraint-trigger entries of
+// pg_constraint (NOT NULL travels with the column).
 import type pg from 'pg';
 import { quoteIdent } from '../db/ident.ts';
 import { completeTrees, type TreeNode } from '../plan/select.ts';
+import { extractObjects, schemaTypeRoots } from './objects.ts';
 import { identitySequences, schemaSequences, sequenceStates } from './sequences.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from './types.ts';
 import { userTypes } from './user-types.ts';
@@ -275,7 +276,12 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
     const catalog: Catalog = {
       schema,
       serverVersion: version,
-      types: await userTypes(c, schema, [...new Set(cols.map((x) => x.typeoid))], version),
+      types: await userTypes(
+        c,
+        schema,
+        [...new Set([...cols.map((x) => x.typeoid), ...(await schemaTypeRoots(c, nsp))])],
+        version,
+      ),
       sequences: await schemaSequences(c, schema, rels),
       tables: selected.map((r): Table => ({
         name: r.name,
@@ -295,6 +301,7 @@ export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: 
         ...(r.inherits.length ? { inherits: r.inherits } : {}),
       })),
     };
+    catalog.objects = await extractObjects(c, nsp, rels, catalog);
     await c.query('COMMIT');
     return catalog;
   } catch (err) {

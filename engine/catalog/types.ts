@@ -4,6 +4,7 @@
 // the source schema, so they are unqualified and replay into any target schema.
 // The catalog is stored as JSON in the shadow schema and read back on resume: fields added later are
 // optional so that a catalog written by an older ferry still renders.
+import type { SchemaObjects } from './objects-types.ts';
 
 export interface Column {
   name: string;
@@ -108,4 +109,6 @@ export interface Catalog {
   /** Serial and free-standing sequences: not those of identity columns (see Table.identitySequences). */
   sequences: Sequence[];
   tables: Table[];
+  /** Every object of the schema and what becomes of it; views, routines, triggers, grants... to recreate. */
+  objects?: SchemaObjects;
 }

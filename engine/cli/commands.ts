@@ -10,6 +10,7 @@ import { extraction } from '../phases/extraction.ts';
 import { preparation } from '../phases/preparation.ts';
 import { buildPlan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
+import type { Report } from '../report.ts';
 import { formatBytes, formatDuration, formatProgress } from '../progress.ts';
 import { readResume, runMigration } from '../run.ts';
 import type { Phase } from '../phases/phase.ts';
@@ -78,6 +79,18 @@ function progressObserver(log: Logger): Observer {
       }
     },
   };
+}
+
+/** Objects of the source schema that were not migrated, each with why. */
+function skippedObjects(report: Report): string[] {
+  const skipped = (report.objects ?? []).filter((o) => o.status === 'skipped');
+  const migrated = (report.objects ?? []).length - skipped.length;
+  if (!report.objects) return [];
+  return [
+    '',
+    `Schema objects: ${migrated} migrated, ${skipped.length} skipped`,
+    ...skipped.map((o) => `  skipped ${o.kind} ${o.name}: ${o.reason}`),
+  ];
 }
 
 export async function planCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
@@ -170,6 +183,7 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
           ),
         ]
       : []),
+    ...skippedObjects(report),
     '',
     `Report written to ${path} (feed it to the next run's plan with --previous-report)`,
   ];

@@ -3,6 +3,7 @@
 import { statfs } from 'node:fs/promises';
 import { recordsRows } from '../catalog/relations.ts';
 import type { Catalog } from '../catalog/types.ts';
+import { checkObjects } from './check-objects.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
@@ -135,6 +136,7 @@ export async function checks(ctx: Context): Promise<void> {
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
     await checkTargetObjects(c, ctx, catalog);
+    ctx.catalog = await checkObjects(c, ctx, catalog);
     await checkSpace(c, ctx, needed);
   });
 }

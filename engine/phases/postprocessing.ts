@@ -5,7 +5,7 @@ import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
-import { tableReports, type Report } from '../report.ts';
+import { objectReports, tableReports, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
 import { dropSchema, getState, putState, schemaMarker } from '../state/shadow.ts';
@@ -33,6 +33,7 @@ async function buildReport(ctx: Context): Promise<Report> {
       transferSeconds: tables.reduce((a, t) => a + t.seconds, 0),
     },
     validation: ctx.settings.validation,
+    ...(ctx.catalog?.objects && { objects: objectReports(ctx.catalog.objects.inventory) }),
   };
 }
 

@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Settings } from '../api/settings.ts';
 import { preLoadDdl } from '../catalog/ddl.ts';
+import { createdObjects, type CreatedObjects } from '../catalog/objects-ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { withLockRetries } from '../db/lock-retry.ts';
 import { fenceDdl } from '../fence/ddl.ts';
@@ -41,6 +42,8 @@ export interface Created {
   tables: string[];
   sequences: string[];
   types: string[];
+  /** Views, routines, collations, and the extensions that were missing on the target. */
+  objects?: CreatedObjects;
 }
 
 /** Hash of the settings that shape the plan; computed as before owners were recorded, so earlier runs still resume. */
@@ -79,8 +82,18 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
 export async function preProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  const targetSchemaExisted = await withClient(ctx.target, 'preprocess', (c) =>
-    schemaExists(c, s.target.schema),
+  const [targetSchemaExisted, extensionsPresent] = await withClient(
+    ctx.target,
+    'preprocess',
+    async (c) =>
+      [
+        await schemaExists(c, s.target.schema),
+        new Set(
+          (await c.query<{ name: string }>('SELECT extname::text AS name FROM pg_extension')).rows.map(
+            (r) => r.name,
+          ),
+        ),
+      ] as const,
   );
 
   const owner = await withClient(ctx.source, 'preprocess', async (c): Promise<Recorded> => {
@@ -95,6 +108,12 @@ export async function preProcessing(ctx: Context): Promise<void> {
       tables: catalog.tables.map((t) => t.name),
       sequences: catalog.sequences.map((q) => q.name),
       types: catalog.types.map((t) => t.name),
+      ...(catalog.objects && {
+        objects: createdObjects(
+          catalog.objects,
+          new Set(catalog.objects.extensions.map((e) => e.name).filter((n) => !extensionsPresent.has(n))),
+        ),
+      }),
     };
     const identity = identityOf(s, randomUUID());
     await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {

@@ -1,5 +1,6 @@
 // After the load: keys, constraints and indexes (built on full tables, far faster than maintained
-// row by row), then foreign keys, then sequence values. Each step commits together with its "done"
+// row by row), then foreign keys, then sequence values, then views, triggers, row security, grants
+// and comments (objects-ddl.ts). Each step commits together with its "done"
 // row, so a killed run repeats none that finished. Steps on different tables run in parallel;
 // foreign keys run one at a time because each locks two tables.
 import { postLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
@@ -9,9 +10,22 @@ import { need, type Context } from '../phases/context.ts';
 import { doneSteps, markStepDone } from '../state/progress.ts';
 import { runPool } from '../util/pool.ts';
 
-export function stageOf(step: PostLoadStep): 'build' | 'foreign-keys' | 'sequences' {
+const OBJECT_STEPS = [
+  'view:',
+  'matview:',
+  'mvindex:',
+  'refresh:',
+  'trigger:',
+  'rls:',
+  'policy:',
+  'grant:',
+  'comment:',
+];
+
+export function stageOf(step: PostLoadStep): 'build' | 'foreign-keys' | 'sequences' | 'objects' {
   if (step.name.startsWith('fk:')) return 'foreign-keys';
   if (step.name.startsWith('setval:')) return 'sequences';
+  if (OBJECT_STEPS.some((p) => step.name.startsWith(p))) return 'objects';
   return 'build';
 }
 
@@ -40,6 +54,8 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
     ['build', ctx.settings.parallelism],
     ['foreign-keys', 1],
     ['sequences', 1],
+    // Views read each other, triggers go on views: one at a time, in the order given.
+    ['objects', 1],
   ] as const) {
     const items = todo.filter((s) => stageOf(s) === stage);
     if (!items.length) continue;

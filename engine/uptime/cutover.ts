@@ -30,6 +30,8 @@ import {
 } from './state.ts';
 
 const TRANSIENT_ATTEMPTS = 3;
+/** Post-load steps (by kind, the step name's prefix) that undoCutover takes back. */
+const UNDONE_STEPS = ['fk', 'setval', 'trigger', 'policy', 'rls', 'refresh'];
 
 /** What the cutover proves before it builds anything: the target equals the fenced source. */
 async function validateCutover(ctx: Context): Promise<void> {
@@ -64,9 +66,11 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
 }
 
 /**
- * Removes from the target what a cutover built, so the uptime replay can go on: foreign keys (a
- * replayed delete of a referenced key would violate them), sequence steps (redone with later values),
- * the downtime tables' rows and chunks (copied again by the next cutover). Idempotent.
+ * Removes from the target what a cutover built that would change the uptime replay: foreign keys (a
+ * replayed delete of a referenced key would violate them), the application's triggers (they would
+ * fire on replayed rows), row-level security and policies (they would hide rows from the replay),
+ * sequence values and materialized view data (redone later, fresher), the downtime tables' rows
+ * and chunks (copied again by the next cutover). Views, grants and comments stay. Idempotent.
  */
 export async function undoCutover(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
@@ -82,8 +86,18 @@ export async function undoCutover(ctx: Context): Promise<void> {
           await c.query(
             `ALTER TABLE ${qualified(schema, t.name)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
           );
+      const o = catalog.objects;
+      for (const t of o?.triggers ?? [])
+        await c.query(`DROP TRIGGER IF EXISTS ${quoteIdent(t.name)} ON ${qualified(schema, t.table)}`);
+      for (const p of o?.policies ?? [])
+        await c.query(`DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${qualified(schema, p.table)}`);
+      for (const r of o?.rowSecurity ?? [])
+        await c.query(
+          `ALTER TABLE ${qualified(schema, r.table)} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY`,
+        );
       await c.query(
-        `DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE step LIKE 'fk:%' OR step LIKE 'setval:%'`,
+        `DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE split_part(step, ':', 1) = ANY($1)`,
+        [UNDONE_STEPS],
       );
       for (const name of rest) await c.query(truncateSql(tableOf(catalog, name), schema));
       await c.query(`DELETE FROM ${qualified(ctx.shadow, 'chunk_done')} WHERE chunk = ANY($1)`, [chunks]);
