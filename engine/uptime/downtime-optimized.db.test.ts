@@ -1,9 +1,11 @@
-// DowntimeOptimized end to end on real servers, with an application writing all along.
+// DowntimeOptimized end to end on real servers, with an application writing all along as its own
+// role (the tables' owner) and ferry running as the least-privilege migration role.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
 import { ferry, startFerry } from '../testing/cli.ts';
@@ -11,19 +13,19 @@ import { schemaDigests, snapshotDatabase } from '../testing/snapshot.ts';
 import { startWriters } from '../testing/writers.ts';
 
 let pair: LocalPair;
+let roles: Roles;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-dto-'));
 
-function manifest(name: string, spec: Record<string, unknown> = {}): string {
+/** A manifest for the migration role; `superuser` runs ferry as postgres (for the superuser-only DDL guard). */
+function manifest(name: string, spec: Record<string, unknown> = {}, superuser = false): string {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    manifestFor(pair, name, {
-      mode: 'DowntimeOptimized',
-      tables: { exclude: ['audit_log'] },
-      transfer: { parallelism: 2, splitAbove: '1Mi', chunkRows: 4000 },
-      ...spec,
-    }),
-  );
+  const full = {
+    mode: 'DowntimeOptimized',
+    tables: { exclude: ['audit_log'] },
+    transfer: { parallelism: 2, splitAbove: '1Mi', chunkRows: 4000 },
+    ...spec,
+  };
+  writeFileSync(file, superuser ? manifestFor(pair, name, full) : roles.manifest(name, full));
   return file;
 }
 
@@ -53,6 +55,9 @@ async function until(
   }
 }
 
+const triggersInstalled = async () =>
+  (await query(pair.source, "SELECT 1 FROM pg_trigger WHERE tgname LIKE 'ferry_dto%'")).length > 0;
+
 const replaying = async () =>
   (
     await query(
@@ -71,37 +76,34 @@ async function expectEqual(tables: string[]): Promise<void> {
 
 beforeAll(async () => {
   pair = await startLocalPair();
-  const c = new pg.Client({ connectionString: pair.source.url('shop') });
-  await c.connect();
-  await createSampleDatabase(c, 'shop', 6e6);
-  await c.end();
+  roles = await setUpRoles(pair, { populate: (c) => createSampleDatabase(c, 'shop', 6e6) });
 });
 afterAll(async () => pair?.stop());
 
 // Each test starts clean even when an earlier one failed half-way.
 beforeEach(async () => {
-  await ferry(['fallback', '-f', manifest('dto')], pair.env);
+  await ferry(['fallback', '-f', manifest('dto')], roles.env);
   await resetTarget();
 });
 
 describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
   it('copies in uptime, survives SIGKILL during replay, cuts over and ends exactly equal', async () => {
-    const writers = startWriters(pair.source.url('shop'));
+    const writers = startWriters(roles.appUrl());
     // customers and products are not uptime tables: they move in the downtime, after the lock.
     const file = manifest('dto', { uptime: { tables: ['events', 'order*'] } });
-    const first = startFerry(['run', '-f', file], pair.env);
+    const first = startFerry(['run', '-f', file], roles.env);
     await until('the replay to apply changes', replaying, first);
     await new Promise((r) => setTimeout(r, 1500));
     first.child.kill('SIGKILL');
     const firstDone = await first.done;
     expect(firstDone.signal).toBe('SIGKILL');
 
-    const status = await ferry(['status', '-f', file], pair.env);
+    const status = await ferry(['status', '-f', file], roles.env);
     expect(status.stdout).toMatch(/Replay lag: \d+ recorded changes pending/);
-    const second = startFerry(['run', '-f', file, '--report-out', join(dir, 'dto.json')], pair.env);
+    const second = startFerry(['run', '-f', file, '--report-out', join(dir, 'dto.json')], roles.env);
     await new Promise((r) => setTimeout(r, 2000));
     expect(writers.committed()).toBeGreaterThan(50);
-    const approve = await ferry(['cutover', '-f', file], pair.env);
+    const approve = await ferry(['cutover', '-f', file], roles.env);
     expect(approve.code, approve.stderr).toBe(0);
     const done = await second.done;
     const w = await writers.stop();
@@ -129,13 +131,13 @@ describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
     await resetTarget();
     const before = await snapshotDatabase(pair.source.url('shop'));
     const targetBefore = await snapshotDatabase(pair.target.url('shop'));
-    const writers = startWriters(pair.source.url('shop'), { sessions: 2, seed: 7 });
+    const writers = startWriters(roles.appUrl(), { sessions: 2, seed: 7 });
     const file = manifest('dto');
-    const run = startFerry(['run', '-f', file], pair.env);
+    const run = startFerry(['run', '-f', file], roles.env);
     await until('the replay to apply changes', replaying, run);
     run.child.kill('SIGKILL');
     await run.done;
-    const fb = await ferry(['fallback', '-f', file], pair.env);
+    const fb = await ferry(['fallback', '-f', file], roles.env);
     expect(fb.code, fb.stderr).toBe(0);
     expect(fb.stdout, fb.stderr).toMatch(/fallback of dto done/);
     // The application was never blocked and keeps writing after the fallback.
@@ -156,7 +158,7 @@ describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
   it('refuses a table without a key at Checks, naming it, and changes nothing', async () => {
     await resetTarget();
     const before = await snapshotDatabase(pair.source.url('shop'));
-    const r = await ferry(['run', '-f', manifest('dto', { tables: { include: ['*'] } })], pair.env);
+    const r = await ferry(['run', '-f', manifest('dto', { tables: { include: ['*'] } })], roles.env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /DowntimeOptimized needs a primary key or a unique NOT NULL key on every table .*: audit_log/,
@@ -164,30 +166,50 @@ describe('DowntimeOptimized, PostgreSQL 15 -> 18, with writers', () => {
     expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
   });
 
-  it('stops with a clear message when a replayed table changes its schema during uptime', async () => {
+  it('a superuser migration role blocks schema changes of replayed tables outright', async () => {
     await resetTarget();
-    const file = manifest('dto', { transfer: { parallelism: 2 } });
-    const run = startFerry(['run', '-f', file], pair.env);
-    await until(
-      'the change triggers',
-      async () =>
-        (await query(pair.source, "SELECT 1 FROM pg_trigger WHERE tgname LIKE 'ferry_dto%'")).length > 0,
-      run,
-    );
-    // The source user is a superuser here: the event trigger blocks the change outright.
+    const file = manifest('dto', { transfer: { parallelism: 2 } }, true);
+    const run = startFerry(['run', '-f', file], roles.env);
+    await until('the change triggers', triggersInstalled, run);
     await expect(query(pair.source, 'ALTER TABLE shop.products ADD COLUMN color text')).rejects.toThrow(
       /table shop\.products is being migrated by dto .*schema changes are blocked/,
     );
-    // Without the guard (a source user who is not a superuser), the replayer detects the change and stops.
-    await query(pair.source, 'ALTER EVENT TRIGGER ferry_dto_guard_ddl DISABLE');
-    await query(pair.source, 'ALTER TABLE shop.products ADD COLUMN color text');
-    const ended = await run.done;
-    expect(ended.code).toBe(1);
-    expect(ended.stderr).toMatch(
-      /ferry: error: the schema of table products changed while its changes were being recorded .*fall back/,
-    );
-    expect((await ferry(['fallback', '-f', file], pair.env)).code).toBe(0);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect((await ferry(['fallback', '-f', file], roles.env)).code).toBe(0);
     expect((await snapshotDatabase(pair.source.url('shop'))).eventTriggers).toEqual([]);
-    await query(pair.source, 'ALTER TABLE shop.products DROP COLUMN color');
+  });
+
+  it('stops with a clear message when the application changes a replayed table or disables a trigger', async () => {
+    const app = async (sql: string) => {
+      const c = new pg.Client({ connectionString: roles.appUrl() });
+      await c.connect();
+      await c.query(sql).finally(() => c.end());
+    };
+    for (const [change, undo, message] of [
+      [
+        'ALTER TABLE shop.products ADD COLUMN color text',
+        'ALTER TABLE shop.products DROP COLUMN color',
+        /ferry: error: the schema of table products changed while its changes were being recorded .*fall back/,
+      ],
+      [
+        'ALTER TABLE shop.events DISABLE TRIGGER ferry_dto_record',
+        undefined,
+        /ferry: error: ferry's triggers on the source are missing or disabled \(ferry_dto_record on events\): changes may have gone unrecorded/,
+      ],
+    ] as const) {
+      await resetTarget();
+      const file = manifest('dto', { transfer: { parallelism: 2 } });
+      const run = startFerry(['run', '-f', file], roles.env);
+      await until('the change triggers', triggersInstalled, run);
+      // The migration role is no superuser: no guard, the replayer detects the change and stops.
+      await app(change);
+      const ended = await run.done;
+      expect(ended.code).toBe(1);
+      expect(ended.stderr).toMatch(message);
+      expect((await ferry(['fallback', '-f', file], roles.env)).code).toBe(0);
+      expect((await snapshotDatabase(pair.source.url('shop'))).triggers).toEqual([]);
+      if (undo) await app(undo);
+    }
   });
 });
