@@ -1,16 +1,17 @@
-// DowntimeOptimized benchmark: the downtime (source write lock to done) at two data sizes under the
-// same write load, and how much the change-recording triggers slow the application's writes.
+// DowntimeOptimized benchmark: the downtime (fence up to done) at two data sizes under the same write
+// load, and how much the change-recording triggers slow the application's writes. Run as users
+// deploy: the application writes as its own role, ferry runs as the least-privilege migration role.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { formatBytes } from '../engine/progress.ts';
 import type { Report } from '../engine/report.ts';
 import { FERRY } from '../engine/testing/cli.ts';
 import { startWriters, type WriterStats } from '../engine/testing/writers.ts';
-import { manifestFor, query, startLocalPair } from '../hack/local-pair.ts';
+import { setUpRoles } from '../hack/fixtures/roles.ts';
+import { startLocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 
 interface Result {
@@ -40,23 +41,20 @@ async function one(bytes: number, rate: number): Promise<Result> {
   const pair = await startLocalPair();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-dto-'));
   try {
-    const c = new pg.Client({ connectionString: pair.source.url('shop') });
-    await c.connect();
-    await createSampleDatabase(c, 'shop', bytes);
-    await c.end();
-    const writers = startWriters(pair.source.url('shop'), { sessions: 4, rate });
+    const roles = await setUpRoles(pair, { populate: (c) => createSampleDatabase(c, 'shop', bytes) });
+    const writers = startWriters(roles.appUrl(), { sessions: 4, rate });
     await sleep(3000);
     const before = writers.takeStats();
     const file = join(dir, 'dto.yaml');
     writeFileSync(
       file,
-      manifestFor(pair, 'bench-dto', {
+      roles.manifest('bench-dto', {
         mode: 'DowntimeOptimized',
         tables: { exclude: ['audit_log'] },
         transfer: { parallelism: 4, splitAbove: '64Mi' },
       }),
     );
-    const run = ferry(['run', '-f', file, '--report-out', join(dir, 'report.json')], pair.env);
+    const run = ferry(['run', '-f', file, '--report-out', join(dir, 'report.json')], roles.env);
     // Uptime: bulk copy, then replay; measure the writers while the triggers record their changes.
     for (;;) {
       if (run.stderr().includes('waiting for cutover approval')) break;
@@ -65,7 +63,7 @@ async function one(bytes: number, rate: number): Promise<Result> {
     writers.takeStats();
     await sleep(3000);
     const during = writers.takeStats();
-    await ferry(['cutover', '-f', file], pair.env).done;
+    await ferry(['cutover', '-f', file], roles.env).done;
     await run.done;
     await writers.stop();
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;

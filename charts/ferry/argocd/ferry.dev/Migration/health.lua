@@ -137,6 +137,13 @@ end
 local cutover = condition(status, "CutoverReady")
 local approved = type(spec.cutover) == "table" and spec.cutover.approved == true
 local waiting = cutover and cutover.status == "True" and cutover.reason == "WaitingForCutoverApproval"
+-- A failed cutover lowered the fence and went back to replaying: the application runs, but the
+-- migration needs someone to fix the cause and approve again (false, then true).
+if phase == "Execution" and cutover and cutover.reason == "CutoverFailed" then
+  hs.status = "Degraded"
+  hs.message = text(cutover.message) or "cutover failed"
+  return hs
+end
 if phase == "Execution" and waiting and not approved then
   hs.status = "Suspended"
   hs.message = "cutover ready, waiting for approval (spec.cutover.approved: true)"
