@@ -12,7 +12,8 @@ import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
 import { triggerName, truncateTriggerName } from './record.ts';
 import { lag, replayBatch, schemaDrift, type Replayer } from './replay.ts';
-import { readUptime, uptimeTables, writeUptime } from './state.ts';
+import { getState, putState } from '../state/shadow.ts';
+import { uptimeTables, type UptimeState } from './state.ts';
 
 function replayer(ctx: Context): Replayer {
   return {
@@ -71,10 +72,13 @@ export async function reopen(ctx: Context): Promise<Conns> {
 }
 
 /** Records an approval the spec gives (unless a failed cutover consumed it); true when one is waiting. */
-async function approved(ctx: Context): Promise<boolean> {
-  const state = await readUptime(ctx);
+async function approved(ctx: Context, src: Client): Promise<boolean> {
+  // On the replay's own connection: this runs every second, a new connection each time would not.
+  const state = (await getState<UptimeState>(src, ctx.shadow, 'uptime')) ?? {};
   const patch = approvalFromSpec(state, ctx.settings.cutoverApproved);
-  return (patch ? await writeUptime(ctx, patch) : state).approved === true;
+  if (!patch) return state.approved === true;
+  await putState(src, ctx.shadow, 'uptime', { ...state, ...patch });
+  return patch.approved === true || state.approved === true;
 }
 
 /**
@@ -92,7 +96,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
       if (performance.now() - lastCheck > 1000) {
         lastCheck = performance.now();
         await assertReplayable(ctx, conns.src);
-        if (!drain && (await approved(ctx))) return;
+        if (!drain && (await approved(ctx, conns.src))) return;
       }
       const n = await replayBatch(conns.src, conns.dst, r);
       failures = 0;
