@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -12,7 +13,6 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
-  symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -174,7 +174,10 @@ describe('Dockerfile, built without Docker', () => {
     chmodSync(out, 0o755);
     pathDir = join(out, 'node24');
     mkdirSync(pathDir);
-    symlinkSync(node24, join(pathDir, 'node'));
+    // A copy, not a link: the checkout may sit where the image's user cannot go (CI clones into a
+    // 0700 temporary directory), and the image's Node lives in the image anyway.
+    copyFileSync(node24, join(pathDir, 'node'));
+    chmodSync(join(pathDir, 'node'), 0o755);
     const version = execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim();
     if (!version.startsWith('v24.'))
       throw new Error(`${node24} is Node ${version}; the image's base is Node 24`);
