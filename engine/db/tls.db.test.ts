@@ -3,7 +3,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferry } from '../testing/cli.ts';
+import { schemaDigests } from '../testing/snapshot.ts';
 import type { ResolvedConnection } from '../api/settings.ts';
 import { startPostgres, type PostgresServer } from '../../hack/postgres/server.ts';
 import { testCa } from '../../hack/tls/certs.ts';
@@ -106,5 +110,68 @@ describe('TLS to the databases', () => {
     } finally {
       await plain.stop();
     }
+  });
+
+  it('runs a whole migration with the CLI over verify-full, the CA from a file; a wrong CA changes nothing', async () => {
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    try {
+      for (const db of ['shop', 'shop_new']) await admin.query(`CREATE DATABASE ${db}`);
+    } finally {
+      await admin.end();
+    }
+    const shop = new pg.Client({ connectionString: server.url('shop') });
+    await shop.connect();
+    await shop.query(`CREATE SCHEMA shop;
+      CREATE TABLE shop.accounts (id bigint PRIMARY KEY, balance numeric, doc jsonb);
+      INSERT INTO shop.accounts VALUES (9223372036854775807, 12345678901234567890.000000000001, '{"n": 12345678901234567890}'),
+                                       (1, -0.5, '[]')`);
+    await shop.end();
+    const manifest = (name: string, file: string) => {
+      const side = (database: string) => ({
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: server.port,
+        database,
+        user: 'postgres',
+        password: { env: 'FERRY_TLS_TEST_PASSWORD' },
+        schema: 'shop',
+        sslMode: 'verify-full',
+        sslRootCert: { file },
+      });
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(
+        path,
+        stringify({
+          apiVersion: 'ferry.dev/v1alpha1',
+          kind: 'Migration',
+          metadata: { name },
+          spec: { source: side('shop'), target: side('shop_new') },
+        }),
+      );
+      return path;
+    };
+    const env = { FERRY_TLS_TEST_PASSWORD: server.password };
+    const otherCaFile = join(dir, 'other-ca.pem');
+    writeFileSync(otherCaFile, otherCa.cert);
+
+    const refused = await ferry(['run', '-f', manifest('tls', otherCaFile)], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("the server's certificate is not signed by a trusted CA");
+    expect(refused.stderr).not.toContain(server.password);
+    const shadow = new pg.Client({ connectionString: server.url('shop') });
+    await shadow.connect();
+    const { rows } = await shadow.query("SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_tls'");
+    await shadow.end();
+    expect(rows).toEqual([]);
+
+    const r = await ferry(['run', '-f', manifest('tls', caFile)], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [src, dst] = await Promise.all([
+      schemaDigests(server.url('shop'), 'shop'),
+      schemaDigests(server.url('shop_new'), 'shop'),
+    ]);
+    expect(Object.keys(src)).toEqual(['accounts']);
+    expect(dst).toEqual(src);
   });
 });
