@@ -257,7 +257,12 @@ const Quantities = (description: string) =>
 export const TransferPod = Type.Object(
   {
     image: Type.Optional(
-      Type.String({ minLength: 1, description: 'Image of the transfer Pods. Default: the operator image.' }),
+      Type.String({
+        minLength: 1,
+        description:
+          'Image of the transfer Pods, which receive the passwords: refused unless the installation allows it ' +
+          '(the chart value transferPod.allowedImages). Default: the operator image.',
+      }),
     ),
     resources: Type.Optional(
       Type.Object(
