@@ -7,8 +7,12 @@ set -euo pipefail
 name=${KIND_CLUSTER_NAME:-ferry}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "kind needs a running Docker engine" >&2; exit 1; }
-command -v kind >/dev/null || go install sigs.k8s.io/kind@v0.31.0
-command -v helm >/dev/null || { echo "helm not found: npm run cluster:build builds one into ~/.cache/ferry/k8s" >&2; exit 1; }
+if ! command -v kind >/dev/null; then
+  command -v go >/dev/null || { echo "kind not found: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" >&2; exit 1; }
+  go install sigs.k8s.io/kind@v0.31.0
+  PATH=$PATH:$(go env GOPATH)/bin
+fi
+command -v helm >/dev/null || { echo "helm not found: install it (https://helm.sh/docs/intro/install/), or with Go, npm run cluster:build builds one into ~/.cache/ferry/k8s" >&2; exit 1; }
 kind get clusters | grep -qx "$name" || kind create cluster --name "$name" --wait 120s
 kubeconfig=$(mktemp)
 kind get kubeconfig --name "$name" >"$kubeconfig"

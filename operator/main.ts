@@ -4,12 +4,11 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import { API_GROUP, API_VERSION } from '../engine/api/migration.ts';
 import { createLogger } from '../engine/log.ts';
 import { clients, migrationLabel, type Migration, type TableGroup } from './kube.ts';
 import { acquireLeadership } from './leader.ts';
 import { metrics, serveMetrics } from './metrics.ts';
-import { watch } from './informers.ts';
+import { parseWatchNamespaces, WATCH_NAMESPACES_ENV, watchScoped } from './scope.ts';
 import { Reconciler } from './migration/reconcile.ts';
 import { WorkQueue } from './queue.ts';
 
@@ -39,6 +38,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     },
   });
   const log = createLogger({ component: 'operator' });
+  const namespaces = parseWatchNamespaces(process.env[WATCH_NAMESPACES_ENV]);
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const c = clients(kc);
@@ -57,19 +57,14 @@ export async function runOperator(argv: string[]): Promise<void> {
   leading = true;
 
   const lastSeen = new Map<string, Migration>();
-  const gv = { group: API_GROUP, version: API_VERSION };
   // Informer callbacks may fire before the queue exists (it needs their caches): they go through this.
   const queueRef: { current?: WorkQueue } = {};
   const enqueue = (key: string) => queueRef.current?.add(key);
 
-  const migrations = watch<Migration>(
-    kc,
-    `/apis/${API_GROUP}/${API_VERSION}/migrations`,
-    async () =>
-      (await c.custom.listClusterCustomObject({
-        ...gv,
-        plural: 'migrations',
-      })) as k8s.KubernetesListObject<Migration>,
+  const migrations = watchScoped<Migration>(
+    c,
+    namespaces,
+    'migrations',
     (m, kind) => {
       const key = keyOf(m);
       const old = lastSeen.get(key);
@@ -79,27 +74,22 @@ export async function runOperator(argv: string[]): Promise<void> {
     },
     log,
   );
-  const groups = watch<TableGroup>(
-    kc,
-    `/apis/${API_GROUP}/${API_VERSION}/tablegroups`,
-    async () =>
-      (await c.custom.listClusterCustomObject({
-        ...gv,
-        plural: 'tablegroups',
-      })) as k8s.KubernetesListObject<TableGroup>,
+  const groups = watchScoped<TableGroup>(
+    c,
+    namespaces,
+    'tablegroups',
     (g, kind) => kind === 'delete' && enqueue(`${g.metadata.namespace}/${g.spec.migration}`),
     log,
   );
-  const pods = watch<k8s.V1Pod>(
-    kc,
-    '/api/v1/pods',
-    () => c.core.listPodForAllNamespaces({ labelSelector: 'app.kubernetes.io/managed-by=ferry' }),
+  const pods = watchScoped<k8s.V1Pod>(
+    c,
+    namespaces,
+    'pods',
     (p) => {
       const m = p.metadata?.labels?.[migrationLabel];
       if (m) enqueue(`${p.metadata!.namespace}/${m}`);
     },
     log,
-    'app.kubernetes.io/managed-by=ferry',
   );
 
   const observe = (ns: string, name: string) => ({
@@ -140,7 +130,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     synced = true;
     migrations.informer.list().forEach((m) => enqueue(keyOf(m)));
   }, 1000);
-  log.info({ identity }, 'operator started');
+  log.info({ identity, namespaces: namespaces.length ? namespaces : 'all' }, 'operator started');
 
   const shutdown = async () => {
     clearInterval(relist);

@@ -1,13 +1,17 @@
-// Every permission the operator uses, in sorted lists next to the code. The Helm chart's ClusterRole
-// and Role are generated from them, and a test checks the rendered chart against them.
+// Every permission the operator uses, in sorted lists next to the code. The Helm chart's RBAC is
+// generated from them, and a test checks the rendered chart against them.
 export interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
 }
 
-/** Cluster-wide: Migrations live in any namespace, and their Pods, Secrets and Events with them. */
+/**
+ * Where Migrations live, with their Pods, Secrets, ConfigMaps (a CA for TLS) and Events: a ClusterRole
+ * by default, or a Role in each watched namespace of a namespace-scoped install (see scope.ts).
+ */
 export const OPERATOR_RULES: Rule[] = [
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },

@@ -90,6 +90,51 @@ describe('chart: static', () => {
     expect(docs(render('--set', 'leaderElection.enabled=false')).map((d) => d.kind)).not.toContain('Role');
   });
 
+  it('with watchNamespaces, grants the rules of operator/rbac.ts in each watched namespace and nothing cluster-wide', () => {
+    const all = docs(render('--set', 'watchNamespaces={shop,billing}'));
+    const kinds = all.map((d) => d.kind);
+    expect(kinds).not.toContain('ClusterRole');
+    expect(kinds).not.toContain('ClusterRoleBinding');
+    const account = find(all, 'Deployment').spec.template.spec.serviceAccountName;
+    const subjects = [{ kind: 'ServiceAccount', name: account, namespace: 'ferry-system' }];
+    const roles = all.filter((d) => d.kind === 'Role');
+    const bindings = all.filter((d) => d.kind === 'RoleBinding');
+    const inNs = (list: Doc[], ns: string) => list.filter((d) => d.metadata.namespace === ns);
+    for (const ns of ['shop', 'billing']) {
+      expect(
+        inNs(roles, ns).map((r) => r.rules),
+        ns,
+      ).toEqual([OPERATOR_RULES]);
+      const [b] = inNs(bindings, ns);
+      expect(b?.roleRef, ns).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: inNs(roles, ns)[0]!.metadata.name,
+      });
+      expect(b?.subjects, ns).toEqual(subjects);
+    }
+    // The Lease Role stays in the release namespace, and nothing else is granted anywhere.
+    expect(inNs(roles, 'ferry-system').map((r) => r.rules)).toEqual([LEADER_ELECTION_RULES]);
+    expect(roles).toHaveLength(3);
+    expect(bindings).toHaveLength(3);
+    const env = find(all, 'Deployment').spec.template.spec.containers[0].env as Doc[];
+    expect(env.find((e) => e.name === 'FERRY_WATCH_NAMESPACES')?.value).toBe('shop,billing');
+    // Cluster-wide by default: the operator gets no namespace list.
+    const defaults = find(docs(render()), 'Deployment').spec.template.spec.containers[0].env as Doc[];
+    expect(defaults.map((e) => e.name)).not.toContain('FERRY_WATCH_NAMESPACES');
+  });
+
+  it('hands the transfer image allowlist to the operator; none by default', () => {
+    const env = (...args: string[]) =>
+      find(docs(render(...args)), 'Deployment').spec.template.spec.containers[0].env as Doc[];
+    expect(
+      env('--set', 'transferPod.allowedImages={r.example/ferry:*,r.example/x:1}').find(
+        (e) => e.name === 'FERRY_TRANSFER_IMAGES_ALLOWED',
+      )?.value,
+    ).toBe('r.example/ferry:*,r.example/x:1');
+    expect(env().map((e) => e.name)).not.toContain('FERRY_TRANSFER_IMAGES_ALLOWED');
+  });
+
   it('runs two replicas with leader election, restricted security, one image for operator and transfers', () => {
     const d = find(docs(render()), 'Deployment');
     expect(d.spec.replicas).toBe(2);
@@ -107,7 +152,8 @@ describe('chart: static', () => {
     });
     const env = Object.fromEntries(c.env.map((e: Doc) => [e.name, e.value ?? e.valueFrom]));
     expect(env['FERRY_IMAGE']).toBe(c.image);
-    expect(c.image).toBe('ghcr.io/ferry-dev/ferry:0.1.0');
+    // What the README's `docker build -t ferry:0.1.0 .` produces: no made-up registry.
+    expect(c.image).toBe('ferry:0.1.0');
     expect(
       docs(render('--set', 'leaderElection.enabled=false')).find((x) => x.kind === 'Deployment')!.spec
         .template.spec.containers[0].args,
@@ -123,6 +169,11 @@ describe('chart: static', () => {
     [['--set', 'imag.tag=0.2.0'], 'imag'],
     [['--set', 'logLevel=verbose'], 'logLevel'],
     [['--set', 'image.digest=latest'], '/image/digest'],
+    [['--set', 'watchNamespaces={Shop}'], '/watchNamespaces/0'],
+    [['--set', 'watchNamespaces={shop,shop}'], '/watchNamespaces'],
+    [['--set', 'transferPod.allowedImages={*}'], '/transferPod/allowedImages/0'],
+    [['--set', 'transferPod.allowedImages={a/*/b}'], '/transferPod/allowedImages/0'],
+    [['--set', 'transferPod.allowed={a}'], 'allowed'],
   ])('rejects bad values %j, naming %s', (args, field) => {
     const err = helmError(['template', 'ferry', chart, '--kube-version', KUBE_VERSION, ...args]);
     expect(err).toContain('values don');
@@ -144,11 +195,20 @@ describe('chart: static', () => {
     expect(err).toContain('metrics.serviceMonitor.enabled needs metrics.service.enabled');
   });
 
-  it('ships the generated CRDs', () => {
-    for (const f of ['ferry.dev_migrations.yaml', 'ferry.dev_tablegroups.yaml'])
+  it('ships the generated CRDs, which `helm show crds` (the upgrade path in NOTES) prints', () => {
+    const files = ['ferry.dev_migrations.yaml', 'ferry.dev_tablegroups.yaml'];
+    for (const f of files)
       expect(readFileSync(join(chart, 'crds', f), 'utf8'), f).toBe(
         readFileSync(join(chart, '../../crds', f), 'utf8'),
       );
+    const shown = docs(helm(['show', 'crds', chart]));
+    expect(shown.map((d) => d.metadata.name).sort()).toEqual([
+      'migrations.ferry.dev',
+      'tablegroups.ferry.dev',
+    ]);
+    expect(readFileSync(join(chart, 'templates', 'NOTES.txt'), 'utf8')).toContain(
+      'helm show crds <chart> | kubectl apply --server-side -f -',
+    );
   });
 });
 
@@ -178,8 +238,12 @@ describe('chart: helm install', () => {
     await pair?.stop();
   });
 
-  it('installs the operator, which drives a Migration to Completed under the chart’s RBAC', async () => {
+  it('installs the operator scoped to one namespace, which drives a Migration to Completed under the chart’s RBAC, refuses a transfer image off its allowlist and leaves other namespaces alone', async () => {
     restricted(release);
+    const ns = 'helm-shop';
+    const elsewhere = 'helm-unwatched';
+    restricted(ns);
+    restricted(elsewhere);
     helm([
       '--kubeconfig',
       kubeconfig(),
@@ -189,6 +253,10 @@ describe('chart: helm install', () => {
       '-n',
       release,
       ...podRunnerChartValues(metricsPort),
+      '--set',
+      `watchNamespaces={${ns}}`,
+      '--set',
+      'transferPod.allowedImages={registry.example.com/ferry:*}',
       '--wait',
       '--timeout',
       '120s',
@@ -215,9 +283,29 @@ describe('chart: helm install', () => {
     });
     expect(holder).toBeTruthy();
 
-    const ns = 'helm-shop';
-    restricted(ns);
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', elsewhere, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', elsewhere, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    const evilImage = 'registry.example.com/other:1';
+    kubectl(
+      ['-n', ns, 'apply', '-f', '-'],
+      migrationYaml(pair, 'evil', { transferPod: { image: evilImage } }),
+    );
+    const refused = await eventually('the image override to be refused', () => {
+      const st = JSON.parse(
+        kubectl(['-n', ns, 'get', 'migration', 'evil', '-o', 'jsonpath={.status}']) || '{}',
+      ) as Doc;
+      return st['phase'] === 'Failed' ? st : undefined;
+    });
+    expect(refused['conditions'].find((c: Doc) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'InvalidSpec',
+      message: expect.stringContaining(
+        `spec.transferPod.image: ${evilImage} is refused: it is not in the operator's allowlist (registry.example.com/ferry:*)`,
+      ),
+    });
+    expect(kubectl(['-n', ns, 'get', 'pods', '-o', 'name']).trim()).toBe('');
+    kubectl(['-n', ns, 'delete', 'migration', 'evil', '--timeout=60s']);
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', { transfer: { tableGroups: 2 } }));
     try {
       kubectl([
@@ -238,6 +326,18 @@ describe('chart: helm install', () => {
       schemaDigests(pair.target.url('shop'), 'shop'),
     ]);
     for (const [t, d] of Object.entries(src)) expect(dst[t], `table ${t}`).toEqual(d);
+    // Outside watchNamespaces the operator neither sees nor touches a Migration.
+    expect(
+      kubectl([
+        '-n',
+        elsewhere,
+        'get',
+        'migration',
+        'shop',
+        '-o',
+        'jsonpath={.status}{.metadata.finalizers}',
+      ]),
+    ).toBe('');
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/ferry_migration_phase\{[^}]*name="shop"[^}]*phase="Completed"[^}]*\} 1/);

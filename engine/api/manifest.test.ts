@@ -93,6 +93,32 @@ describe('manifest', () => {
     );
   });
 
+  it('takes sslMode verify-ca/verify-full with a CA from one source, and a CA only where it is checked', () => {
+    const src = (tls: string) =>
+      base.replace('password: { env: SRC_PW } }', `password: { env: SRC_PW }, ${tls} }`);
+    const ok = parseManifest(src('sslMode: verify-full, sslRootCert: { file: /etc/ca.pem }'), 'm.yaml');
+    expect(resolveSettings(ok).source).toMatchObject({
+      sslMode: 'verify-full',
+      sslRootCert: { file: '/etc/ca.pem' },
+    });
+    expect(resolveSettings(ok).target).toMatchObject({ sslMode: 'disable', sslRootCert: undefined });
+    expect(
+      problems(src('sslMode: verify-ca, sslRootCert: { configMapKeyRef: { name: ca, key: ca.crt } }')),
+    ).toEqual([]);
+    expect(problems(src('sslMode: verify-full'))).toEqual([]);
+    expect(
+      problems(src('sslMode: require, sslRootCert: { secretKeyRef: { name: ca, key: ca.crt } }')),
+    ).toEqual([
+      'spec.source.sslRootCert: only used with sslMode verify-ca or verify-full (got sslMode "require", which does not check the certificate)',
+    ]);
+    expect(
+      problems(src('sslMode: verify-full, sslRootCert: { file: /a, configMapKeyRef: { name: ca, key: k } }')),
+    ).toContain('spec.source.sslRootCert: give exactly one of secretKeyRef, configMapKeyRef, file');
+    expect(problems(src('sslMode: verify'))[0]).toBe(
+      'spec.source.sslMode: must be one of disable, require, verify-ca, verify-full (got "verify")',
+    );
+  });
+
   it('requires exactly one Migration document', () => {
     expect(problems('apiVersion: v1\nkind: Secret\n')).toEqual([
       'expected exactly one document of kind Migration, found 0',

@@ -107,8 +107,20 @@ function limits(doc: unknown): string[] {
   ];
 }
 
+/** A CA only means something to the modes that check the certificate. */
+function tls(doc: unknown): string[] {
+  const spec = (doc as { spec?: Record<string, unknown> } | null)?.spec;
+  return (['source', 'target'] as const).flatMap((role) => {
+    const c = spec?.[role] as { sslMode?: unknown; sslRootCert?: unknown } | undefined;
+    if (c?.sslRootCert === undefined || c.sslMode === 'verify-ca' || c.sslMode === 'verify-full') return [];
+    return [
+      `spec.${role}.sslRootCert: only used with sslMode verify-ca or verify-full (got sslMode ${JSON.stringify(c.sslMode ?? 'disable')}, which does not check the certificate)`,
+    ];
+  });
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = limits(doc);
+  const problems = [...limits(doc), ...tls(doc)];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

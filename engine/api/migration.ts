@@ -26,6 +26,34 @@ export const SecretKeyRef = Type.Object(
   { additionalProperties: false, description: 'A key of a Secret in the same namespace.' },
 );
 
+export const ConfigMapKeyRef = Type.Object(
+  {
+    name: Name('Name of the ConfigMap in the Migration namespace.'),
+    key: Type.String({ minLength: 1, description: 'Key within the ConfigMap.' }),
+  },
+  { additionalProperties: false, description: 'A key of a ConfigMap in the same namespace.' },
+);
+
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+
+export const RootCertSource = Type.Object(
+  {
+    secretKeyRef: Type.Optional(SecretKeyRef),
+    configMapKeyRef: Type.Optional(ConfigMapKeyRef),
+    file: Type.Optional(
+      Type.String({ minLength: 1, description: 'CLI only: path of a PEM file with the CA certificate(s).' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description:
+      'The CA certificate(s), PEM, that sign the server certificate, for sslMode verify-ca and verify-full: ' +
+      'a Secret or ConfigMap key in a cluster, a file for the CLI. Default: the public CAs Node.js trusts.',
+  },
+);
+
 export const PasswordSource = Type.Object(
   {
     secretKeyRef: Type.Optional(SecretKeyRef),
@@ -63,7 +91,15 @@ const connectionFields = {
   schema: Type.Optional(
     Identifier('Schema that holds the tables (source) or receives them (target). Default: public.'),
   ),
-  sslMode: Type.Optional(Enum(['disable', 'require', 'verify-full'] as const, 'TLS mode. Default: disable.')),
+  sslMode: Type.Optional(
+    Enum(
+      SSL_MODES,
+      'TLS mode. disable: no TLS. require: TLS, the server certificate is not checked (encrypts, ' +
+        'does not authenticate the server). verify-ca: TLS, the certificate must chain to sslRootCert. ' +
+        'verify-full: verify-ca, and the certificate must name the host. Default: disable.',
+    ),
+  ),
+  sslRootCert: Type.Optional(RootCertSource),
 };
 
 export const SourceConnection = Type.Object(
@@ -221,7 +257,12 @@ const Quantities = (description: string) =>
 export const TransferPod = Type.Object(
   {
     image: Type.Optional(
-      Type.String({ minLength: 1, description: 'Image of the transfer Pods. Default: the operator image.' }),
+      Type.String({
+        minLength: 1,
+        description:
+          'Image of the transfer Pods, which receive the passwords: refused unless the installation allows it ' +
+          '(the chart value transferPod.allowedImages). Default: the operator image.',
+      }),
     ),
     resources: Type.Optional(
       Type.Object(
@@ -296,6 +337,8 @@ export const MigrationManifest = Type.Object(
 
 export type SecretKeyRef = Static<typeof SecretKeyRef>;
 export type PasswordSource = Static<typeof PasswordSource>;
+export type RootCertSource = Static<typeof RootCertSource>;
+export type SslMode = (typeof SSL_MODES)[number];
 export type SourceConnection = Static<typeof SourceConnection>;
 export type TargetConnection = Static<typeof TargetConnection>;
 export type Connection = SourceConnection | TargetConnection;

@@ -3,7 +3,9 @@ import type {
   FenceMode,
   MigrationManifest,
   Mode,
+  RootCertSource,
   SourceConnection,
+  SslMode,
   TargetConnection,
   TransferMethod,
   Validation,
@@ -18,7 +20,9 @@ export interface ResolvedConnection<E extends string = string> {
   database: string;
   user: string;
   schema: string;
-  sslMode: 'disable' | 'require' | 'verify-full';
+  sslMode: SslMode;
+  /** Where the CA comes from (verify-ca, verify-full); none: Node.js's public CAs. */
+  sslRootCert: RootCertSource | undefined;
   password: SourceConnection['password'];
 }
 
@@ -79,6 +83,7 @@ function connection<E extends string>(
     user: c.user,
     schema: c.schema ?? schema,
     sslMode: c.sslMode ?? 'disable',
+    sslRootCert: c.sslRootCert,
     password: c.password,
   };
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { ResolvedConnection } from '../api/settings.ts';
 import { ConfigError, resolvePassword, type Role } from './password.ts';
+import { checksCertificate, explainTls, resolveRootCert, tlsOptions } from './tls.ts';
 
 export type Client = pg.Client;
 
@@ -31,15 +32,21 @@ export interface Endpoint {
   role: Role;
   conn: ResolvedConnection;
   password: string;
+  /** The CA (PEM) that must sign the server's certificate (verify-ca, verify-full). */
+  rootCert: string | undefined;
   applicationName: string;
 }
 
-/** `password` is given by callers that read it themselves (the operator, from a Secret). */
+/**
+ * `password` and `rootCert` are given by callers that read them themselves (the operator, from
+ * Secrets and ConfigMaps).
+ */
 export function endpoint(
   role: Role,
   conn: ResolvedConnection,
   migration: string,
   password?: string,
+  rootCert?: string,
 ): Endpoint {
   if (conn.engine !== 'postgres')
     throw new ConfigError(
@@ -49,6 +56,9 @@ export function endpoint(
     role,
     conn,
     password: password ?? resolvePassword(role, conn.password),
+    rootCert: checksCertificate(conn.sslMode)
+      ? (rootCert ?? resolveRootCert(role, conn.sslRootCert))
+      : undefined,
     applicationName: `ferry:${migration}`,
   };
 }
@@ -62,7 +72,8 @@ function explain(e: Endpoint, err: unknown): ConnectError {
   const msg = err instanceof Error ? err.message : String(err);
   const scrubbed = msg.replaceAll(e.password, '[redacted]');
   const why =
-    code === '28P01' || code === '28000'
+    explainTls(e.role, e.conn.host, err) ??
+    (code === '28P01' || code === '28000'
       ? `authentication failed for user ${e.conn.user}`
       : code === '3D000'
         ? `database ${e.conn.database} does not exist`
@@ -72,7 +83,7 @@ function explain(e: Endpoint, err: unknown): ConnectError {
             ? `host ${e.conn.host} not found`
             : /timeout/i.test(scrubbed)
               ? 'unreachable (connection timed out)'
-              : scrubbed;
+              : scrubbed);
   // The driver's code stays: a refused or not-yet-ready server is worth retrying, bad credentials are not.
   return Object.assign(new ConnectError(`cannot connect to ${where}: ${why}`), { code });
 }
@@ -84,7 +95,7 @@ export async function connect(e: Endpoint, purpose = 'ferry'): Promise<Client> {
     database: e.conn.database,
     user: e.conn.user,
     password: e.password,
-    ssl: e.conn.sslMode === 'disable' ? false : { rejectUnauthorized: e.conn.sslMode === 'verify-full' },
+    ssl: tlsOptions(e.conn.sslMode, e.rootCert),
     application_name: `${e.applicationName}:${purpose}`.slice(0, 63),
     connectionTimeoutMillis: 10_000,
     keepAlive: true,

@@ -40,17 +40,21 @@ export interface Passwords {
   target: string;
 }
 
+/** CA certificates (PEM) read by the caller (the operator, from Secrets or ConfigMaps). */
+export type RootCerts = Partial<Passwords>;
+
 export function createContext(
   settings: Settings,
   log: Logger,
   observer: Observer = {},
   previousReport?: PreviousReport,
   passwords?: Passwords,
+  rootCerts?: RootCerts,
 ): Context {
   return {
     settings,
-    source: endpoint('source', settings.source, settings.name, passwords?.source),
-    target: endpoint('target', settings.target, settings.name, passwords?.target),
+    source: endpoint('source', settings.source, settings.name, passwords?.source, rootCerts?.source),
+    target: endpoint('target', settings.target, settings.name, passwords?.target, rootCerts?.target),
     shadow: shadowSchemaName(settings.name),
     log,
     observer,

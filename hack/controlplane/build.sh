@@ -18,17 +18,59 @@ mkdir -p "$OUT"
 log() { echo "[controlplane build $(date +%H:%M:%S)] $*" >&2; }
 have() { [ -x "$OUT/$1" ] || { [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$1" ] && ln -sf "$KUBEBUILDER_ASSETS/$1" "$OUT/$1"; }; }
 
+# The oldest Go that builds all three (the `go` line of their go.mod files); GOTOOLCHAIN=local, so
+# no other toolchain is downloaded.
+GO_MIN=1.26.0
+
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+way_out() {
+  cat >&2 <<EOT
+Two ways out:
+  - install Go $GO_MIN or newer (https://go.dev/dl/), put it on the PATH and run again
+    (npm run cluster:build; the first build takes about 8 minutes, then it is cached in $OUT);
+  - or, on a machine with Docker: hack/kind-up.sh runs ferry in a kind cluster instead
+    (hack/kind-up.sh --tests prepares one for the control-plane tests, see README).
+The unit and db test tiers need no Go: npx vitest run --project unit --project db
+EOT
+  exit 1
+}
+
+# Checked before the first build only: with every binary present, Go is not needed.
+need_go() {
+  [ -n "${go_checked:-}" ] && return
+  go_checked=1
+  if ! command -v go >/dev/null; then
+    log "Go is not installed: the control plane (etcd, kube-apiserver, kube-controller-manager, helm) is built from source the first time, which needs Go $GO_MIN or newer."
+    way_out
+  fi
+  local have
+  have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+  if [ "$(printf '%s\n%s\n' "$GO_MIN" "$have" | sort -V | head -1)" != "$GO_MIN" ]; then
+    log "Go $have is too old: building the control plane needs Go $GO_MIN or newer ($(command -v go))."
+    way_out
+  fi
+}
+
+# Runs a step with its output kept aside; on failure it is shown with the step, instead of lost.
+quiet() {
+  if ! "$@" >"$work/step.log" 2>&1; then
+    log "failed: $*"
+    tail -n 40 "$work/step.log" >&2
+    exit 1
+  fi
+}
+
 build_etcd() {
   have etcd && return
+  need_go
   local t0=$SECONDS
   log "etcd $ETCD_VERSION: fetching modules and building (first time only)"
   mkdir -p "$work/etcd" && cd "$work/etcd"
-  go mod init ferry.local/etcd-build >/dev/null 2>&1
-  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1
+  quiet go mod init ferry.local/etcd-build
+  quiet go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   go build -trimpath -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$OUT/etcd.tmp" "$OUT/etcd"
   log "etcd built in $((SECONDS - t0)) s"
@@ -36,12 +78,13 @@ build_etcd() {
 
 build_kube() {
   have kube-apiserver && have kube-controller-manager && return
+  need_go
   local t0=$SECONDS
   local minor=${K8S_VERSION#v1.}
   local staging="v0.${minor}"
   log "kubernetes $K8S_VERSION: fetching modules (1-2 GB the first time)"
   mkdir -p "$work/kube" && cd "$work/kube"
-  go mod init ferry.local/kube-build >/dev/null 2>&1
+  quiet go mod init ferry.local/kube-build
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
   # kubernetes' own go.mod replaces its staging modules with local paths, which a dependent module
@@ -51,7 +94,7 @@ build_kube() {
   done
   go mod edit -require "k8s.io/kubernetes@$K8S_VERSION"
   printf 'package tools\nimport (\n _ "k8s.io/kubernetes/cmd/kube-apiserver"\n _ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' >tools.go
-  go mod tidy >/dev/null 2>&1 || go mod tidy
+  quiet go mod tidy
   log "kubernetes modules ready after $((SECONDS - t0)) s; compiling kube-apiserver and kube-controller-manager"
   local pkg=k8s.io/component-base/version cpkg=k8s.io/client-go/pkg/version
   local major=1 min=${minor%%.*} date
@@ -71,11 +114,12 @@ build_kube() {
 
 build_helm() {
   have helm && return
+  need_go
   local t0=$SECONDS
   log "helm $HELM_VERSION: fetching modules and building"
   mkdir -p "$work/helm" && cd "$work/helm"
-  go mod init ferry.local/helm-build >/dev/null 2>&1
-  go get "helm.sh/helm/v3@$HELM_VERSION" >/dev/null 2>&1
+  quiet go mod init ferry.local/helm-build
+  quiet go get "helm.sh/helm/v3@$HELM_VERSION"
   go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$OUT/helm.tmp" helm.sh/helm/v3/cmd/helm
   mv "$OUT/helm.tmp" "$OUT/helm"
   log "helm built in $((SECONDS - t0)) s"

@@ -45,6 +45,8 @@ export interface StartOptions {
   port?: number;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /** Serve TLS with this certificate and key (PEM); plain connections are still accepted. */
+  tls?: { cert: string; key: string };
 }
 
 const PASSWORD = 'ferry-test-password';
@@ -121,6 +123,11 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
   const dataDir = join(root, 'data');
   const pwfile = join(root, 'pwfile');
   writeFileSync(pwfile, PASSWORD);
+  // The server refuses a key file others can read.
+  if (opts.tls) {
+    writeFileSync(join(root, 'server.crt'), opts.tls.cert, { mode: 0o600 });
+    writeFileSync(join(root, 'server.key'), opts.tls.key, { mode: 0o600 });
+  }
   if (ids) chownTree(root, ids);
   await run(
     join(bin, 'initdb'),
@@ -150,6 +157,9 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     full_page_writes: 'off',
     shared_buffers: '256MB',
     max_wal_size: '4GB',
+    ...(opts.tls
+      ? { ssl: 'on', ssl_cert_file: join(root, 'server.crt'), ssl_key_file: join(root, 'server.key') }
+      : {}),
     ...opts.settings,
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

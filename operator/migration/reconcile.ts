@@ -39,7 +39,8 @@ import {
 } from '../kube.ts';
 import type { Result } from '../queue.ts';
 import { groupState } from '../tablegroup/decide.ts';
-import { transferPod } from '../tablegroup/transfer-pod.ts';
+import { refusedImage, transferPod } from '../tablegroup/transfer-pod.ts';
+import { readRootCerts } from '../tls.ts';
 
 export interface Observed {
   groups: TableGroup[];
@@ -87,7 +88,8 @@ async function engineContext(c: Clients, m: Migration, log: Logger): Promise<Con
     source: await secretValue(c, ns, m.spec.source.password.secretKeyRef, 'spec.source.password'),
     target: await secretValue(c, ns, m.spec.target.password.secretKeyRef, 'spec.target.password'),
   };
-  return createContext(resolveSettings(manifest), log, {}, undefined, passwords);
+  const rootCerts = await readRootCerts(c, m, (msg) => new SecretMissing(msg));
+  return createContext(resolveSettings(manifest), log, {}, undefined, passwords, rootCerts);
 }
 
 function withPhase(
@@ -288,6 +290,8 @@ export class Reconciler {
         ),
       }));
     if (m.spec.fallback) return this.rollBack(m, ctx);
+    const refused = refusedImage(m);
+    if (refused) return this.fail(m, refused);
 
     try {
       if (phase === 'Pending' || BEFORE_EXECUTION.includes(phase as Phase)) return await this.prepare(m, ctx);

@@ -4,8 +4,21 @@
 import type * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../engine/api/migration.ts';
 import { MANAGED_BY, migrationLabel, type Migration } from '../kube.ts';
+import { rootCertEnv } from '../tls.ts';
+import { ALLOWED_IMAGES_ENV, imageRefusal, parseAllowedImages } from './image-allowlist.ts';
 
-export const DEFAULT_IMAGE = process.env['FERRY_IMAGE'] ?? 'ghcr.io/ferry-dev/ferry:0.1.0';
+// The chart sets both; `ferry:0.1.0` is what the README's `docker build` produces.
+export const DEFAULT_IMAGE = process.env['FERRY_IMAGE'] ?? 'ferry:0.1.0';
+const ALLOWED_IMAGES = parseAllowedImages(process.env[ALLOWED_IMAGES_ENV]);
+
+/** Why this Migration's `spec.transferPod.image` is refused (a spec error), or none. */
+export const refusedImage = (m: Migration) =>
+  imageRefusal(
+    `migration ${m.metadata.namespace}/${m.metadata.name}`,
+    m.spec.transferPod?.image,
+    DEFAULT_IMAGE,
+    ALLOWED_IMAGES,
+  );
 
 /**
  * The manifest a Pod runs from: what the user applied, without status and without the cutover
@@ -40,6 +53,8 @@ export interface PodFor {
 }
 
 export function transferPod(m: Migration, p: PodFor): k8s.V1Pod {
+  const refused = refusedImage(m);
+  if (refused) throw refused;
   const settings = m.spec.transferPod ?? {};
   return {
     apiVersion: 'v1',
@@ -72,6 +87,7 @@ export function transferPod(m: Migration, p: PodFor): k8s.V1Pod {
             { name: 'FERRY_LOG_JSON', value: '1' },
             ...passwordEnv('source', m),
             ...passwordEnv('target', m),
+            ...rootCertEnv(m),
           ],
           resources: settings.resources,
           securityContext: {
