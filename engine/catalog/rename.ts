@@ -231,7 +231,9 @@ export function retargetPrefix(
 
 /**
  * Schemas in the order their objects are created: each after the schemas it refers to, otherwise in
- * manifest order. A cycle (schemas that refer to each other) keeps the manifest order for its members.
+ * manifest order. Schemas that refer to each other (a cycle) are cut where the cycle closes: DDL is
+ * staged across schemas (types, then routines, then tables...), so only objects of one stage that
+ * need each other across such schemas (a view on a view) can still come in the wrong order.
  */
 export function creationOrder(
   schemas: readonly string[],
