@@ -3,6 +3,8 @@
 // plain form always qualifies the table) and pg_get_constraintdef render the schema's own objects
 // unqualified: the definitions then replay into any target schema. Objects of other schemas keep
 // their qualification (e.g. `public.citext`): they must exist on the target under the same name.
+// Several schemas (extractSchemas): each is read this way in one snapshot, and the qualified
+// references between them are pointed at their target schemas (rename.ts, retarget.ts).
 //
 // Ordinary and partitioned tables are migrated, partitions with their partitioned table, inheritance
 // trees whole (see completeTrees). What a partition inherits from its parent (constraints with
