@@ -33,6 +33,10 @@ const SCHEMA_SQL = `
     parts billing.money_t[],
     note text CHECK (note <> ''));
   CREATE INDEX orders_by_customer ON sales.orders (customer_id);
+  CREATE FUNCTION sales.discounted(a billing.money_t) RETURNS billing.money_t
+    LANGUAGE sql IMMUTABLE AS $$ SELECT (a * 0.9)::numeric(12,2) $$;
+  GRANT EXECUTE ON FUNCTION sales.discounted(billing.money_t) TO shop_reporting;
+  ALTER TABLE sales.orders ADD CONSTRAINT discount_below CHECK (sales.discounted(amount) <= amount);
   CREATE VIEW sales.customer_totals AS
     SELECT c.id, c.name, sum(o.amount)::billing.money_t AS total
       FROM billing.customers c JOIN sales.orders o ON o.customer_id = c.id GROUP BY c.id, c.name;
@@ -91,6 +95,16 @@ async function expectRetargeted(): Promise<void> {
       "SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'sales_v2.orders'::regclass AND attname IN ('amount', 'parts')",
     ),
   ).toBe('billing_v2.money_t, billing_v2.money_t[]');
+  expect(
+    await one(
+      "SELECT pg_get_function_identity_arguments(p.oid) || ' -> ' || format_type(p.prorettype, NULL) FROM pg_proc p WHERE p.oid = 'sales_v2.discounted'::regproc",
+    ),
+  ).toBe('a billing_v2.money_t -> billing_v2.money_t');
+  expect(
+    await one(
+      "SELECT has_function_privilege('shop_reporting', 'sales_v2.discounted(billing_v2.money_t)', 'EXECUTE')",
+    ),
+  ).toBe(true);
   const view = String(await one("SELECT pg_get_viewdef('sales_v2.customer_totals'::regclass)"));
   expect(view).toMatch(/billing_v2\.customers/);
   expect(view).not.toMatch(/\bbilling\./);
@@ -211,6 +225,26 @@ describe('several schemas, renamed, PostgreSQL 15 -> 18, as the least-privilege 
     const after = await snapshotDatabase(pair.source.url('shop'));
     expect(after.triggers).toEqual([]);
     expect(after.objects.filter((o) => o.includes('ferry'))).toEqual([]);
+  });
+
+  it('refuses at Checks a routine body that names a renamed schema, naming it, and changes nothing', async () => {
+    const app = new pg.Client({ connectionString: roles.appUrl() });
+    await app.connect();
+    await app.query(`CREATE FUNCTION sales.open_orders() RETURNS bigint LANGUAGE plpgsql
+      AS $$ BEGIN RETURN (SELECT count(*) FROM billing.customers); END $$`);
+    try {
+      const before = await snapshotDatabase(pair.source.url('shop'));
+      const targetBefore = await snapshotDatabase(pair.target.url('shop'));
+      const r = await ferry(['run', '-f', manifest('multi')], roles.env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /references between the migrated schemas that ferry cannot point at the renamed target schemas: function open_orders\(\) in schema "sales": its body mentions schema "billing", which moves to "billing_v2"/,
+      );
+      expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
+      expect(await snapshotDatabase(pair.target.url('shop'))).toEqual(targetBefore);
+    } finally {
+      await app.query('DROP FUNCTION sales.open_orders()').finally(() => app.end());
+    }
   });
 
   it('falls back after the load: both target schemas dropped, the source as before', async () => {

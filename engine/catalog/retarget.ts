@@ -93,8 +93,15 @@ export function retargetPart(part: Catalog, hints: OidHints, schemas: SchemaMap)
     ),
     functions: o.functions.map((f) => ({
       ...f,
+      // The signature names argument types of other schemas too: DROP (fallback) and GRANT use it.
+      signature: sql(f.signature, `${f.kind} ${f.signature} ${inSchema}`),
       definition: sql(f.definition, `${f.kind} ${f.signature} ${inSchema}`),
     })),
+    grants: o.grants.map((g) =>
+      (g.type === 'FUNCTION' || g.type === 'PROCEDURE') && g.object !== null
+        ? { ...g, object: sql(g.object, `grant on ${g.type.toLowerCase()} ${g.object} ${inSchema}`) }
+        : g,
+    ),
     views: o.views.map((v) => ({
       ...v,
       query: sql(v.query, `view ${quoteIdent(v.name)} ${inSchema}`),
