@@ -167,23 +167,33 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
       done: false,
       reason: `no shadow schema ${ctx.shadow} on the source: nothing to fall back (never started, or completed)`,
     };
-  const targetSchema = ctx.settings.target.schema;
+  // Several schemas: each target schema is cleaned up as the single one is; the bookkeeping goes once.
+  const targets = [
+    { schema: ctx.settings.target.schema, created: rec.created },
+    ...(rec.created?.moreSchemas ?? []).map((m) => ({ schema: m.targetSchema, created: m as Created })),
+  ];
   const cleanup = await withClient(ctx.target, 'fallback', (c) =>
     inTransaction(c, async () => {
-      const plan = targetCleanup(
-        rec.owner,
-        rec.created,
-        {
-          bookkeeping: await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER),
-          targetSchema: await schemaMarker(c, targetSchema, TARGET_SCHEMA_MARKER),
-          strangers: await strangers(c, targetSchema, rec.created),
-        },
-        targetSchema,
-        ctx.shadow,
-      );
-      if ('refuse' in plan) throw new FallbackRefused(plan.refuse);
-      for (const sql of plan.statements) await c.query(sql);
-      return plan;
+      const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
+      const plans: TargetCleanup[] = [];
+      for (const [i, t] of targets.entries()) {
+        const plan = targetCleanup(
+          rec.owner,
+          t.created,
+          {
+            bookkeeping,
+            targetSchema: await schemaMarker(c, t.schema, TARGET_SCHEMA_MARKER),
+            strangers: await strangers(c, t.schema, t.created),
+          },
+          t.schema,
+          ctx.shadow,
+        );
+        if ('refuse' in plan) throw new FallbackRefused(plan.refuse);
+        const once = i === 0 || !plan.statements.length;
+        plans.push(once ? plan : { statements: plan.statements.slice(1), dropped: plan.dropped.slice(1) });
+      }
+      for (const sql of plans.flatMap((p) => p.statements)) await c.query(sql);
+      return { statements: [], dropped: plans.flatMap((p) => p.dropped) };
     }),
   );
   const dropped = [...cleanup.dropped];

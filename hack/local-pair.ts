@@ -51,6 +51,7 @@ export function manifestFor(
   spec: Record<string, unknown> = {},
   opts: ManifestOptions = {},
 ): string {
+  // spec.schemas excludes the connections' schema.
   const conn = (s: PostgresServer, login: Login, schema: string) => ({
     engine: 'postgres',
     host: s.host,
@@ -58,7 +59,7 @@ export function manifestFor(
     database: 'shop',
     user: login.user,
     password: { env: login.passwordEnv },
-    schema,
+    ...(spec['schemas'] === undefined ? { schema } : {}),
   });
   const users = opts.users ?? {
     source: { user: pair.source.user, passwordEnv: 'FERRY_DEMO_SOURCE_PASSWORD' },

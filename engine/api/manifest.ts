@@ -119,8 +119,47 @@ function tls(doc: unknown): string[] {
   });
 }
 
+/**
+ * spec.schemas: excludes source.schema/target.schema; no schema twice on either side; no target named
+ * like ferry's own schemas (fallback drops those).
+ */
+export function schemaProblems(doc: unknown): string[] {
+  const spec = (doc as { spec?: Record<string, unknown> } | null)?.spec;
+  const list = spec?.schemas;
+  if (!Array.isArray(list)) return [];
+  const problems: string[] = [];
+  for (const side of ['source', 'target'])
+    if (typeof (spec?.[side] as { schema?: unknown } | undefined)?.schema === 'string')
+      problems.push(`spec.${side}.schema: not allowed together with spec.schemas (name the schemas there)`);
+  const pairs = list.flatMap((p: unknown, i) => {
+    const { source, target } = (p ?? {}) as { source?: unknown; target?: unknown };
+    if (typeof source !== 'string' || (target !== undefined && typeof target !== 'string')) return [];
+    return [{ i, source, target: target ?? source }];
+  });
+  const seen = { source: new Map<string, number>(), target: new Map<string, number>() };
+  for (const p of pairs) {
+    if (p.target.startsWith('ferry_'))
+      problems.push(
+        `spec.schemas[${p.i}].target: ${p.target} is named like ferry's own schemas (ferry_*), which fallback drops: choose another target schema`,
+      );
+    const src = seen.source.get(p.source);
+    if (src !== undefined)
+      problems.push(
+        `spec.schemas[${p.i}].source: schema ${p.source} is already migrated by spec.schemas[${src}]`,
+      );
+    else seen.source.set(p.source, p.i);
+    const dst = seen.target.get(p.target);
+    if (dst !== undefined)
+      problems.push(
+        `spec.schemas[${p.i}].target: schema ${p.target} already receives spec.schemas[${dst}]; two source schemas cannot go into one target schema`,
+      );
+    else seen.target.set(p.target, p.i);
+  }
+  return problems;
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = [...limits(doc), ...tls(doc)];
+  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc)];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

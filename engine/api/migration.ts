@@ -115,6 +115,14 @@ export const TargetConnection = Type.Object(
   { additionalProperties: false, description: 'The database the data goes to.' },
 );
 
+export const SchemaMapping = Type.Object(
+  {
+    source: Identifier('Schema of the source to migrate.'),
+    target: Type.Optional(Identifier('Schema that receives it on the target. Default: the source name.')),
+  },
+  { additionalProperties: false, description: 'One migrated schema and its name on the target.' },
+);
+
 export const MODES = ['Standard', 'DowntimeOptimized'] as const;
 export const TRANSFER_METHODS = ['Pipe', 'Dump'] as const;
 export const VALIDATIONS = ['None', 'Count', 'Checksum'] as const;
@@ -125,7 +133,10 @@ const Globs = (description: string) =>
 export const TableSelection = Type.Object(
   {
     include: Type.Optional(
-      Globs('Glob patterns of table names to migrate (e.g. `orders`, `sales_*`). Default: all tables.'),
+      Globs(
+        'Glob patterns of table names to migrate (e.g. `orders`, `sales_*`; with spec.schemas, `schema.table` ' +
+          'or a bare name matched in every schema). Default: all tables.',
+      ),
     ),
     exclude: Type.Optional(Globs('Glob patterns of table names to leave out; applied after include.')),
   },
@@ -285,6 +296,15 @@ export const MigrationSpec = Type.Object(
   {
     source: SourceConnection,
     target: TargetConnection,
+    schemas: Type.Optional(
+      Type.Array(SchemaMapping, {
+        minItems: 1,
+        maxItems: 100,
+        description:
+          'Several schemas migrated together, each optionally renamed on the target; references between them ' +
+          'follow the renames. Excludes source.schema and target.schema.',
+      }),
+    ),
     mode: Type.Optional(
       Enum(MODES, 'Standard copies in the downtime; DowntimeOptimized copies in uptime and replays changes.'),
     ),
@@ -342,6 +362,7 @@ export type SslMode = (typeof SSL_MODES)[number];
 export type SourceConnection = Static<typeof SourceConnection>;
 export type TargetConnection = Static<typeof TargetConnection>;
 export type Connection = SourceConnection | TargetConnection;
+export type SchemaMapping = Static<typeof SchemaMapping>;
 export type MigrationSpec = Static<typeof MigrationSpec>;
 export type MigrationManifest = Static<typeof MigrationManifest>;
 export type Mode = (typeof MODES)[number];

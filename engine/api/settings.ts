@@ -26,6 +26,12 @@ export interface ResolvedConnection<E extends string = string> {
   password: SourceConnection['password'];
 }
 
+/** One migrated schema: its name on the source and on the target. */
+export interface SchemaPair {
+  source: string;
+  target: string;
+}
+
 export interface Settings {
   name: string;
   namespace: string | undefined;
@@ -33,6 +39,11 @@ export interface Settings {
   uid: string | undefined;
   source: ResolvedConnection<SourceConnection['engine']>;
   target: ResolvedConnection<TargetConnection['engine']>;
+  /**
+   * The migrated schemas in manifest order (spec.schemas, or the one of source.schema/target.schema).
+   * The first is also `source.schema` and `target.schema`.
+   */
+  schemas: SchemaPair[];
   mode: Mode;
   include: string[];
   exclude: string[];
@@ -71,6 +82,16 @@ export function parseQuantity(q: string): number {
   return Number(m[1]) * UNITS[m[2] ?? '']!;
 }
 
+/** The target schema of a source schema of the migration. */
+export function targetSchemaOf(s: { schemas: readonly SchemaPair[] }, source: string): string {
+  const pair = s.schemas.find((p) => p.source === source);
+  if (!pair) throw new Error(`internal: schema ${source} is not migrated`);
+  return pair.target;
+}
+
+/** True when the migration moves more than one schema (table names then carry their schema). */
+export const multiSchema = (s: { schemas: readonly SchemaPair[] }): boolean => s.schemas.length > 1;
+
 function connection<E extends string>(
   c: { engine: E } & Omit<SourceConnection, 'engine'>,
   schema: string,
@@ -90,14 +111,17 @@ function connection<E extends string>(
 
 export function resolveSettings(m: MigrationManifest): Settings {
   const s = m.spec;
-  const source = connection(s.source, 'public');
+  const pairs = s.schemas?.map((p) => ({ source: p.source, target: p.target ?? p.source }));
+  const source = connection(s.source, pairs?.[0]!.source ?? 'public');
+  const target = connection(s.target, pairs?.[0]!.target ?? source.schema);
   const parallelism = s.transfer?.parallelism ?? 4;
   return {
     name: m.metadata.name,
     namespace: m.metadata.namespace,
     uid: m.metadata.uid,
     source,
-    target: connection(s.target, source.schema),
+    target,
+    schemas: pairs ?? [{ source: source.schema, target: target.schema }],
     mode: s.mode ?? 'Standard',
     include: s.tables?.include ?? ['*'],
     exclude: s.tables?.exclude ?? [],

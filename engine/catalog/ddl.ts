@@ -1,11 +1,15 @@
 // Rendering the target's DDL from the source catalog. Pure. Statements run with search_path set to
 // the target schema: definitions captured from the source (types, defaults, constraints, indexes)
 // are unqualified and resolve there. The objects ferry names itself (schema, types, sequences,
-// tables, ALTER TABLE targets, setval) are qualified explicitly anyway.
+// tables, ALTER TABLE targets, setval) are qualified explicitly anyway. Several schemas (spec.schemas):
+// each schema's part renders as above into its target schema, interleaved stage by stage (each part
+// under its own search_path), schemas that others refer to first (see the end of this file).
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { parentsFirst } from './relations.ts';
 import { objectsAfterTables, objectsBeforeTables, objectSteps } from './objects-ddl.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Table, UserType } from './types.ts';
+import { targetSchemaOf, type Settings } from '../api/settings.ts';
+import { schemaParts, tableKey } from './schemas.ts';
 
 export interface PostLoadStep {
   /**
@@ -14,9 +18,11 @@ export interface PostLoadStep {
    * `fk:"orders"."orders_customer_fk"`, `setval:"ticket_no"`, `setval:"orders"."id"` (identity).
    */
   name: string;
-  /** The table the step builds on (for parallelism and messages); null for free sequences. */
+  /** The key (schemas.ts) of the table the step builds on (for parallelism and messages); null for free sequences. */
   table: string | null;
   sql: string;
+  /** Several schemas: the target schema the step runs in (its search_path); else the target schema. */
+  schema?: string;
 }
 
 function stepName(kind: string, ...names: string[]): string {
@@ -33,7 +39,7 @@ function identityDdl(c: Column, seq: IdentitySequence | undefined, schema: strin
 }
 
 function columnDdl(c: Column, t: Table, schema: string): string {
-  const parts = [quoteIdent(c.name), c.type];
+  const parts = [quoteIdent(c.name), c.targetType ?? c.type];
   if (c.collation) parts.push(`COLLATE ${c.collation}`);
   if (c.generated !== null)
     parts.push(`GENERATED ALWAYS AS (${c.generated}) ${c.virtual ? 'VIRTUAL' : 'STORED'}`);
@@ -139,16 +145,19 @@ function createTypeDdl(t: UserType, schema: string): string {
  * keys, constraints or indexes: those are built on full tables), sequence ownership.
  */
 export function preLoadDdl(catalog: Catalog, schema: string): string[] {
+  return preLoadStages(catalog, schema).flat();
+}
+
+function preLoadStages(catalog: Catalog, schema: string): string[][] {
   const objects = catalog.objects && objectsBeforeTables(catalog.objects, schema);
   return [
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
-    ...(objects?.beforeTypes ?? []),
-    ...catalog.types.map((t) => createTypeDdl(t, schema)),
-    ...(objects?.functions ?? []),
-    ...catalog.sequences.map((s) => `CREATE SEQUENCE ${qualified(schema, s.name)} ${s.options}`),
-    ...tablesDdl(catalog.tables, schema),
-    ...(catalog.objects ? objectsAfterTables(catalog.objects) : []),
-    ...catalog.sequences.flatMap((s) =>
+    [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, ...(objects?.beforeTypes ?? [])],
+    catalog.types.map((t) => createTypeDdl(t, schema)),
+    objects?.functions ?? [],
+    catalog.sequences.map((s) => `CREATE SEQUENCE ${qualified(schema, s.name)} ${s.options}`),
+    tablesDdl(catalog.tables, schema),
+    catalog.objects ? objectsAfterTables(catalog.objects) : [],
+    catalog.sequences.flatMap((s) =>
       s.ownedBy
         ? [
             `ALTER SEQUENCE ${qualified(schema, s.name)} OWNED BY ${qualified(schema, s.ownedBy.table)}.${quoteIdent(s.ownedBy.column)}`,
@@ -171,7 +180,7 @@ const KIND_NAME: Record<Constraint['kind'], string> = {
 function constraintStep(t: Table, k: Constraint, schema: string): PostLoadStep {
   return {
     name: stepName(KIND_NAME[k.kind], t.name, k.name),
-    table: t.name,
+    table: tableKey(t),
     sql: `ALTER TABLE ${qualified(schema, t.name)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`,
   };
 }
@@ -182,7 +191,7 @@ const ON_ONLY = /^(CREATE (?:UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON )ONLY /;
 function indexStep(t: Table, i: Table['indexes'][number]): PostLoadStep {
   // Index names are unique in a schema.
   const sql = t.partitionBy !== undefined ? i.definition.replace(ON_ONLY, '$1') : i.definition;
-  return { name: stepName('index', i.name), table: t.name, sql };
+  return { name: stepName('index', i.name), table: tableKey(t), sql };
 }
 
 /**
@@ -214,7 +223,7 @@ export function sequenceSteps(catalog: Catalog, schema: string): PostLoadStep[] 
       : [
           {
             name: stepName('setval', s.name),
-            table: s.ownedBy?.table ?? null,
+            table: s.ownedBy ? tableKey({ schema: s.schema, name: s.ownedBy.table }) : null,
             sql: setval(quoteLiteral(qualified(schema, s.name)), s.lastValue, s.isCalled),
           },
         ],
@@ -226,7 +235,7 @@ export function sequenceSteps(catalog: Catalog, schema: string): PostLoadStep[] 
         : [
             {
               name: stepName('setval', t.name, s.column),
-              table: t.name,
+              table: tableKey(t),
               // pg_get_serial_sequence takes the column name as is, unquoted.
               sql: setval(
                 `pg_get_serial_sequence(${quoteLiteral(qualified(schema, t.name))}, ${quoteLiteral(s.column)})`,
@@ -248,8 +257,11 @@ export function sequenceSteps(catalog: Catalog, schema: string): PostLoadStep[] 
  * Foreign keys to tables that are not migrated are left out: they could not be created on the target
  * (droppedForeignKeys lists them).
  */
-export function postLoadSteps(catalog: Catalog, schema: string): PostLoadStep[] {
-  const migrated = new Set(catalog.tables.map((t) => t.name));
+export function postLoadSteps(
+  catalog: Catalog,
+  schema: string,
+  migrated = new Set(catalog.tables.map(tableKey)),
+): PostLoadStep[] {
   const constraints = catalog.tables
     .flatMap((t) => t.constraints.map((k) => ({ t, k })))
     .filter(({ k }) => k.kind !== 'f' || (k.references !== null && migrated.has(k.references)))
@@ -263,10 +275,55 @@ export function postLoadSteps(catalog: Catalog, schema: string): PostLoadStep[] 
 
 /** Foreign keys that will not be created because they point outside the migrated tables. */
 export function droppedForeignKeys(catalog: Catalog): string[] {
-  const migrated = new Set(catalog.tables.map((t) => t.name));
+  const migrated = new Set(catalog.tables.map(tableKey));
   return catalog.tables.flatMap((t) =>
     t.constraints
       .filter((k) => k.kind === 'f' && (k.references === null || !migrated.has(k.references)))
-      .map((k) => `${t.name}.${k.name}`),
+      .map((k) => `${tableKey(t)}.${k.name}`),
+  );
+}
+
+/** Each schema's part with its target schema, schemas that others refer to first. */
+function targetParts(catalog: Catalog, s: Pick<Settings, 'schemas'>): { part: Catalog; schema: string }[] {
+  const parts = schemaParts(catalog);
+  const order = catalog.creationOrder ?? parts.map((p) => p.schema);
+  return order.map((name) => {
+    const part = parts.find((p) => p.schema === name)!;
+    return { part, schema: targetSchemaOf(s, name) };
+  });
+}
+
+/**
+ * preLoadDdl for the migration: a single-schema catalog's as it is; several schemas stage by stage
+ * (every schema's types before any table, since a column may use another schema's type), each part
+ * after a `SET LOCAL search_path` to its target schema.
+ */
+export function targetPreLoadDdl(catalog: Catalog, s: Pick<Settings, 'schemas'>): string[] {
+  if (!catalog.moreSchemas?.length) return preLoadDdl(catalog, targetSchemaOf(s, catalog.schema));
+  const staged = targetParts(catalog, s).map(({ part, schema }) => ({
+    schema,
+    stages: preLoadStages(part, schema),
+  }));
+  return staged[0]!.stages.flatMap((_, i) =>
+    staged.flatMap(({ schema, stages }) =>
+      stages[i]!.length ? [`SET LOCAL search_path = ${quoteIdent(schema)}`, ...stages[i]!] : [],
+    ),
+  );
+}
+
+/**
+ * postLoadSteps for the migration. Several schemas: every part's steps, each run in its target schema
+ * and named with its source schema first (`pk:"sales"."orders"."orders_pkey"`), since names repeat
+ * across schemas; foreign keys between the schemas are kept.
+ */
+export function targetPostLoadSteps(catalog: Catalog, s: Pick<Settings, 'schemas'>): PostLoadStep[] {
+  if (!catalog.moreSchemas?.length) return postLoadSteps(catalog, targetSchemaOf(s, catalog.schema));
+  const migrated = new Set(catalog.tables.map(tableKey));
+  return targetParts(catalog, s).flatMap(({ part, schema }) =>
+    postLoadSteps(part, schema, migrated).map((step) => ({
+      ...step,
+      name: step.name.replace(/^[a-z]+:/, (kind) => `${kind}${quoteIdent(part.schema)}.`),
+      schema,
+    })),
   );
 }

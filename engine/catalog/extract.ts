@@ -3,6 +3,8 @@
 // plain form always qualifies the table) and pg_get_constraintdef render the schema's own objects
 // unqualified: the definitions then replay into any target schema. Objects of other schemas keep
 // their qualification (e.g. `public.citext`): they must exist on the target under the same name.
+// Several schemas (extractSchemas): each is read this way in one snapshot, and the qualified
+// references between them are pointed at their target schemas (rename.ts, retarget.ts).
 //
 // Ordinary and partitioned tables are migrated, partitions with their partitioned table, inheritance
 // trees whole (see completeTrees). What a partition inherits from its parent (constraints with
@@ -19,6 +21,11 @@ import { extractObjects, schemaTypeRoots } from './objects.ts';
 import { identitySequences, schemaSequences, sequenceStates } from './sequences.ts';
 import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from './types.ts';
 import { userTypes } from './user-types.ts';
+import type { SchemaPair } from '../api/settings.ts';
+import { mergeSchemas } from './merge.ts';
+import { sourceName } from './schemas.ts';
+import { type SchemaMap } from './rename.ts';
+import { retargetPart, type OidHints, type Rendered, type RetargetedPart } from './retarget.ts';
 
 const FIRST_USER_OID = 16384;
 
@@ -141,6 +148,9 @@ interface ColumnRow {
   identity: '' | 'a' | 'd';
   generated: '' | 's' | 'v';
   coll: string | null;
+  /** The namespace of the type (of the element type for arrays), and `quote_ident(namespace).`. */
+  tnsp: string;
+  tprefix: string;
 }
 
 async function columns(c: pg.ClientBase, rels: number[]): Promise<ColumnRow[]> {
@@ -150,8 +160,11 @@ async function columns(c: pg.ClientBase, rels: number[]): Promise<ColumnRow[]> {
             pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity::text AS identity,
             a.attgenerated::text AS generated,
             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
-                 THEN a.attcollation::regcollation::text END AS coll
+                 THEN a.attcollation::regcollation::text END AS coll,
+            tn.nspname AS tnsp, quote_ident(tn.nspname) || '.' AS tprefix
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       JOIN pg_type nt ON nt.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
+       JOIN pg_namespace tn ON tn.oid = nt.typnamespace
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attrelid, a.attnum`,
@@ -180,16 +193,30 @@ function toColumn(r: ColumnRow): Column {
   };
 }
 
+/** A foreign key's referenced table: its schema, name, and how pg_get_constraintdef begins when it qualifies it. */
+interface ReferenceRow {
+  rnsp: string | null;
+  rname: string | null;
+  rhead: string | null;
+  rprefix: string | null;
+}
+
 async function constraints(
   c: pg.ClientBase,
   nsp: number,
   rels: number[],
-): Promise<(Constraint & { rel: number })[]> {
-  const { rows } = await c.query<Constraint & { rel: number }>(
+): Promise<(Constraint & ReferenceRow & { rel: number })[]> {
+  const { rows } = await c.query<Constraint & ReferenceRow & { rel: number }>(
     `SELECT k.conrelid::int AS rel, k.conname AS name, k.contype::text AS kind,
             pg_get_constraintdef(k.oid) AS definition,
-            (SELECT r.relname FROM pg_class r WHERE r.oid = k.confrelid AND r.relnamespace = $1) AS "references"
+            (SELECT r.relname FROM pg_class r WHERE r.oid = k.confrelid AND r.relnamespace = $1) AS "references",
+            rn.nspname AS rnsp, r.relname AS rname,
+            'FOREIGN KEY (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY o.ord)
+                                  FROM unnest(k.conkey) WITH ORDINALITY o(attnum, ord)
+                                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = o.attnum)
+              || ') REFERENCES ' AS rhead, quote_ident(rn.nspname) || '.' AS rprefix
        FROM pg_constraint k
+       LEFT JOIN pg_class r ON r.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
       WHERE k.conrelid = ANY($2) AND k.contype IN ('p', 'u', 'c', 'f', 'x') AND k.conislocal AND k.conparentid = 0
       ORDER BY k.conrelid, k.conname`,
     [nsp, rels],
@@ -250,69 +277,149 @@ function byRel<T extends { rel: number }>(rows: T[]): Map<number, T[]> {
   return out;
 }
 
+/** One schema read under its own search_path, with what the OIDs say about names of other schemas. */
+interface SchemaRead {
+  catalog: Catalog;
+  hints: OidHints;
+}
+
 /**
- * The catalog of `schema` on the source: every ordinary table, or exactly the named ones. Opens and
- * ends its own transaction, so `client` must not be inside one.
+ * Reads one schema inside the caller's transaction, with search_path set to it. `sequenceRels`: the
+ * tables whose defaults make a sequence of this schema migrate (all the selected tables of every schema).
  */
-export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: string[]): Promise<Catalog> {
+async function readSchema(
+  c: pg.ClientBase,
+  schema: string,
+  tables: string[] | undefined,
+  sequenceRels?: (rels: number[]) => number[],
+): Promise<SchemaRead> {
+  await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
+  const { rows: head } = await c.query<{ nsp: number | null; v: string }>(
+    "SELECT (SELECT oid::int FROM pg_namespace WHERE nspname = $1) AS nsp, current_setting('server_version_num') AS v",
+    [schema],
+  );
+  const nsp = head[0]!.nsp;
+  if (nsp === null) throw new Error(`schema ${quoteIdent(schema)} does not exist`);
+  const version = Math.floor(Number(head[0]!.v) / 10000);
+  const selected = await selectRelations(c, schema, nsp, tables);
+  const rels = selected.map((r) => r.oid);
+  const cols = await columns(c, rels);
+  const colsOf = byRel(cols);
+  const cons = await constraints(c, nsp, rels);
+  const consOf = byRel(cons);
+  const idxOf = byRel(await indexes(c, rels));
+  const keyOf = await keys(c, rels);
+  const identityOf = await identitySequences(c, rels);
+  const catalog: Catalog = {
+    schema,
+    serverVersion: version,
+    types: await userTypes(
+      c,
+      schema,
+      [...new Set([...cols.map((x) => x.typeoid), ...(await schemaTypeRoots(c, nsp))])],
+      version,
+    ),
+    sequences: await schemaSequences(c, schema, sequenceRels ? sequenceRels(rels) : rels),
+    tables: selected.map((r): Table => ({
+      name: r.name,
+      columns: (colsOf.get(r.oid) ?? []).map(toColumn),
+      key: keyOf.get(r.oid)?.cols ?? [],
+      keyIsPrimary: keyOf.get(r.oid)?.primary ?? false,
+      keyName: keyOf.get(r.oid)?.name ?? null,
+      constraints: (consOf.get(r.oid) ?? []).map(
+        ({ rel: _rel, rnsp: _n, rname: _r, rhead: _h, rprefix: _p, ...k }) => k,
+      ),
+      indexes: (idxOf.get(r.oid) ?? []).map(({ rel: _rel, ...i }) => i),
+      identitySequences: identityOf.get(r.oid) ?? [],
+      rowEstimate: Math.max(0, Math.round(r.reltuples)),
+      totalBytes: Number(r.total),
+      heapBytes: Number(r.heap),
+      pages: r.relpages,
+      ...(r.partkey !== null ? { partitionBy: r.partkey } : {}),
+      ...(r.partparent !== null ? { partitionOf: { parent: r.partparent, bound: r.bound! } } : {}),
+      ...(r.inherits.length ? { inherits: r.inherits } : {}),
+    })),
+  };
+  catalog.objects = await extractObjects(c, nsp, rels, catalog);
+  const nameOf = new Map(selected.map((r) => [r.oid, r.name]));
+  const hints: OidHints = { types: new Map(), foreignKeys: new Map() };
+  const hint = (m: Map<string, Map<string, Rendered>>, rel: number, key: string, h: Rendered) => {
+    const t = nameOf.get(rel)!;
+    if (!m.has(t)) m.set(t, new Map());
+    m.get(t)!.set(key, h);
+  };
+  for (const x of cols)
+    if (x.tnsp !== schema)
+      hint(hints.types, x.rel, x.name, { namespace: x.tnsp, head: '', prefix: x.tprefix });
+  for (const k of cons)
+    if (k.kind === 'f' && k.rnsp !== null && k.rnsp !== schema)
+      hint(hints.foreignKeys, k.rel, k.name, {
+        namespace: k.rnsp,
+        head: k.rhead!,
+        prefix: k.rprefix!,
+        table: k.rname!,
+      });
+  return { catalog, hints };
+}
+
+/** Runs `read` in one read-only snapshot of the source. `client` must not be inside a transaction. */
+async function inSnapshot<T>(c: pg.ClientBase, read: () => Promise<T>): Promise<T> {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
-    const { rows: head } = await c.query<{ nsp: number | null; v: string }>(
-      "SELECT (SELECT oid::int FROM pg_namespace WHERE nspname = $1) AS nsp, current_setting('server_version_num') AS v",
-      [schema],
-    );
-    const nsp = head[0]!.nsp;
-    if (nsp === null) throw new Error(`schema ${quoteIdent(schema)} does not exist`);
-    const version = Math.floor(Number(head[0]!.v) / 10000);
-    const selected = await selectRelations(c, schema, nsp, tables);
-    const rels = selected.map((r) => r.oid);
-    const cols = await columns(c, rels);
-    const colsOf = byRel(cols);
-    const consOf = byRel(await constraints(c, nsp, rels));
-    const idxOf = byRel(await indexes(c, rels));
-    const keyOf = await keys(c, rels);
-    const identityOf = await identitySequences(c, rels);
-    const catalog: Catalog = {
-      schema,
-      serverVersion: version,
-      types: await userTypes(
-        c,
-        schema,
-        [...new Set([...cols.map((x) => x.typeoid), ...(await schemaTypeRoots(c, nsp))])],
-        version,
-      ),
-      sequences: await schemaSequences(c, schema, rels),
-      tables: selected.map((r): Table => ({
-        name: r.name,
-        columns: (colsOf.get(r.oid) ?? []).map(toColumn),
-        key: keyOf.get(r.oid)?.cols ?? [],
-        keyIsPrimary: keyOf.get(r.oid)?.primary ?? false,
-        keyName: keyOf.get(r.oid)?.name ?? null,
-        constraints: (consOf.get(r.oid) ?? []).map(({ rel: _rel, ...k }) => k),
-        indexes: (idxOf.get(r.oid) ?? []).map(({ rel: _rel, ...i }) => i),
-        identitySequences: identityOf.get(r.oid) ?? [],
-        rowEstimate: Math.max(0, Math.round(r.reltuples)),
-        totalBytes: Number(r.total),
-        heapBytes: Number(r.heap),
-        pages: r.relpages,
-        ...(r.partkey !== null ? { partitionBy: r.partkey } : {}),
-        ...(r.partparent !== null ? { partitionOf: { parent: r.partparent, bound: r.bound! } } : {}),
-        ...(r.inherits.length ? { inherits: r.inherits } : {}),
-      })),
-    };
-    catalog.objects = await extractObjects(c, nsp, rels, catalog);
+    const out = await read();
     await c.query('COMMIT');
-    return catalog;
+    return out;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;
   }
 }
 
+/**
+ * The catalog of `schema` on the source: every ordinary table, or exactly the named ones. Opens and
+ * ends its own transaction, so `client` must not be inside one.
+ */
+export async function extractCatalog(c: pg.ClientBase, schema: string, tables?: string[]): Promise<Catalog> {
+  return inSnapshot(c, async () => (await readSchema(c, schema, tables)).catalog);
+}
+
+/**
+ * The catalog of several schemas (spec.schemas, in manifest order), each read under its own
+ * search_path, in one snapshot: tables, types and sequences carry their schema, foreign keys to a
+ * migrated table name its key, and references between the schemas point at their target schemas
+ * (rename.ts; what cannot be rewritten is listed in `unrewritable`). `tables`: the selected tables of
+ * each schema.
+ */
+export async function extractSchemas(
+  c: pg.ClientBase,
+  pairs: readonly SchemaPair[],
+  tables: ReadonlyMap<string, string[]>,
+): Promise<Catalog> {
+  const schemas: SchemaMap = new Map(pairs.map((p) => [p.source, p.target]));
+  return inSnapshot(c, async () => {
+    // Which tables are selected in every schema first: a sequence migrates when any of them uses it.
+    const all: number[] = [];
+    for (const p of pairs) {
+      await c.query(`SET LOCAL search_path = ${quoteIdent(p.source)}`);
+      const nsp = (
+        await c.query<{ nsp: number }>('SELECT oid::int AS nsp FROM pg_namespace WHERE nspname = $1', [
+          p.source,
+        ])
+      ).rows[0]?.nsp;
+      if (nsp === undefined) throw new Error(`schema ${quoteIdent(p.source)} does not exist`);
+      all.push(...(await selectRelations(c, p.source, nsp, tables.get(p.source) ?? [])).map((r) => r.oid));
+    }
+    const parts: RetargetedPart[] = [];
+    for (const p of pairs) {
+      const read = await readSchema(c, p.source, tables.get(p.source) ?? [], () => all);
+      parts.push(retargetPart(read.catalog, read.hints, schemas));
+    }
+    return mergeSchemas(parts, schemas);
+  });
+}
 /** The catalog with every sequence's current value re-read: at cutover the application has moved them on. */
 export async function refreshSequences(c: pg.ClientBase, catalog: Catalog): Promise<Catalog> {
-  const names = catalog.sequences.map((s) => `${quoteIdent(catalog.schema)}.${quoteIdent(s.name)}`);
+  const names = catalog.sequences.map((s) => sourceName(catalog, s));
   const states = await sequenceStates(c, names);
   const tables: Table[] = [];
   for (const t of catalog.tables) {
@@ -321,10 +428,10 @@ export async function refreshSequences(c: pg.ClientBase, catalog: Catalog): Prom
       // Catalogs written before the sequence name was recorded find it through the column.
       const name =
         s.sequence !== undefined
-          ? `${quoteIdent(catalog.schema)}.${quoteIdent(s.sequence)}`
+          ? sourceName(catalog, { schema: t.schema, name: s.sequence })
           : (
               await c.query<{ seq: string }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
-                `${quoteIdent(catalog.schema)}.${quoteIdent(t.name)}`,
+                sourceName(catalog, t),
                 s.column,
               ])
             ).rows[0]!.seq;

@@ -280,7 +280,7 @@ describe('moving rows', () => {
     const ranged = chunkCopy(
       catalog(TREES),
       { ...chunk, range: { kind: 'ctid', loPage: null, hiPage: 5 } },
-      'd',
+      { schemas: [{ source: 'src', target: 'd' }] },
       'p',
     );
     expect(copyOutSql(ranged)).toBe(
@@ -290,7 +290,7 @@ describe('moving rows', () => {
     const whole = chunkCopy(
       catalog(TREES),
       { ...chunk, id: 'm_other', table: 'm_other', range: null },
-      'd',
+      { schemas: [{ source: 'src', target: 'd' }] },
       'p',
     );
     expect(copyOutSql(whole)).toBe('COPY "src"."m_other" ("id", "at") TO STDOUT (FORMAT binary)');

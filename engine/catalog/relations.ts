@@ -1,4 +1,5 @@
 // What a table's place in a partition or inheritance tree means for moving its rows. Pure.
+import { siblingKey, tableKey } from './schemas.ts';
 import { qualified } from '../db/ident.ts';
 import type { Table } from './types.ts';
 
@@ -44,8 +45,9 @@ export function parentsFirst<T extends Table>(tables: readonly T[]): T[] {
   return out;
 }
 
-/** The root of a table's partition tree (the table itself when it is no partition). */
-export function partitionRoot(tables: readonly Table[], name: string): string {
-  const parent = tables.find((t) => t.name === name)?.partitionOf?.parent;
-  return parent === undefined ? name : partitionRoot(tables, parent);
+/** The key (schemas.ts) of the root of a table's partition tree (the table itself when it is no partition). */
+export function partitionRoot(tables: readonly Table[], key: string): string {
+  const t = tables.find((x) => tableKey(x) === key);
+  const parent = t?.partitionOf?.parent;
+  return parent === undefined ? key : partitionRoot(tables, siblingKey(t!, parent));
 }

@@ -2,6 +2,9 @@
 // and to move their rows. Definitions are captured as the source server renders them
 // (pg_get_indexdef, pg_get_constraintdef, pg_get_expr, format_type) while `search_path` holds only
 // the source schema, so they are unqualified and replay into any target schema.
+// A migration of several schemas (spec.schemas) has one catalog: its tables, types and sequences carry
+// their source `schema` (schemas.ts), each schema's definitions are captured under its own search_path,
+// and references between the schemas are pointed at the target schemas at extraction (rename.ts).
 // The catalog is stored as JSON in the shadow schema and read back on resume: fields added later are
 // optional so that a catalog written by an older ferry still renders.
 import type { SchemaObjects } from './objects-types.ts';
@@ -10,6 +13,11 @@ export interface Column {
   name: string;
   /** format_type(atttypid, atttypmod): the exact type, e.g. `numeric(12,2)`, `character varying(40)`. */
   type: string;
+  /**
+   * Multi-schema catalogs: the type as the target names it, when it lives in another migrated schema
+   * that is renamed (`"billing_v2".money_t`); `type` stays as the source renders it.
+   */
+  targetType?: string;
   /** The type's oid on the source; built-in types (< 16384) may travel in binary COPY. */
   typeOid: number;
   /**
@@ -35,7 +43,10 @@ export interface Constraint {
   kind: 'p' | 'u' | 'c' | 'f' | 'x';
   /** pg_get_constraintdef output, e.g. `PRIMARY KEY (id)`, `CHECK ((qty > 0))`. */
   definition: string;
-  /** For FKs: the referenced table's name when it is in the same schema (null otherwise). */
+  /**
+   * For FKs: the referenced table's key (schemas.ts) when it is in a migrated schema: its name in a
+   * single-schema catalog (null otherwise).
+   */
   references: string | null;
 }
 
@@ -46,6 +57,8 @@ export interface Index {
 }
 
 export interface Sequence {
+  /** Multi-schema catalogs: the source schema. */
+  schema?: string;
   name: string;
   /** CREATE SEQUENCE options rendered for the target (AS type, INCREMENT, MINVALUE, ...). */
   options: string;
@@ -66,6 +79,8 @@ export interface IdentitySequence {
 }
 
 export interface Table {
+  /** Multi-schema catalogs: the source schema (a single-schema catalog's tables are `Catalog.schema`'s). */
+  schema?: string;
   name: string;
   columns: Column[];
   /** Primary key columns, else the columns of a unique index over NOT NULL columns, else empty. */
@@ -96,6 +111,8 @@ export interface Table {
 
 /** A user-defined type the selected tables use and the target must have first. */
 export interface UserType {
+  /** Multi-schema catalogs: the source schema. */
+  schema?: string;
   name: string;
   /** Full CREATE statement, unqualified: CREATE TYPE ... AS ENUM (...), CREATE DOMAIN ..., etc. */
   definition: string;
@@ -111,4 +128,10 @@ export interface Catalog {
   tables: Table[];
   /** Every object of the schema and what becomes of it; views, routines, triggers, grants... to recreate. */
   objects?: SchemaObjects;
+  /** Multi-schema catalogs: the further source schemas in manifest order, each with its objects. */
+  moreSchemas?: { schema: string; objects?: SchemaObjects }[];
+  /** Multi-schema catalogs: the source schemas in the order their objects are created (rename.ts). */
+  creationOrder?: string[];
+  /** Definitions whose references to a renamed schema cannot be rewritten safely: Checks refuses them. */
+  unrewritable?: string[];
 }

@@ -1,7 +1,8 @@
 // The CLI's commands. Each takes the resolved settings and returns an exit code; output goes to
 // stdout (results) and stderr (logs, progress).
+import { tableKey } from '../catalog/schemas.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Settings } from '../api/settings.ts';
+import { multiSchema, type Settings } from '../api/settings.ts';
 import { withClient } from '../db/connect.ts';
 import { fallback } from '../fallback.ts';
 import type { Logger } from '../log.ts';
@@ -24,6 +25,10 @@ import { readUptime, writeUptime } from '../uptime/state.ts';
 import { explicitApproval } from '../uptime/approval.ts';
 import { readFence } from '../fence/fence.ts';
 import { UsageError } from './load.ts';
+
+/** `schema shop`, or `schemas sales, billing` for several. */
+const schemasLine = (s: Settings, side: 'source' | 'target') =>
+  multiSchema(s) ? `schemas ${s.schemas.map((p) => p[side]).join(', ')}` : `schema ${s[side].schema}`;
 
 export interface CommandOptions {
   json: boolean;
@@ -114,19 +119,19 @@ export async function planCommand(s: Settings, log: Logger, o: CommandOptions): 
   const groupsOf = (t: string) =>
     plan.groups.filter((g) => g.chunks.some((c) => c.table === t)).map((g) => g.id);
   const out = [
-    `Migration ${s.name}: ${s.source.host}:${s.source.port}/${s.source.database} schema ${s.source.schema} -> ` +
-      `${s.target.host}:${s.target.port}/${s.target.database} schema ${s.target.schema} (${s.mode}, ${s.method})`,
+    `Migration ${s.name}: ${s.source.host}:${s.source.port}/${s.source.database} ${schemasLine(s, 'source')} -> ` +
+      `${s.target.host}:${s.target.port}/${s.target.database} ${schemasLine(s, 'target')} (${s.mode}, ${s.method})`,
     '',
     `Tables: ${catalog.tables.length}, ${formatBytes(plan.estBytes)} of rows, about ${plan.estRows.toLocaleString('en-US')} rows`,
     table(
       ['TABLE', 'ROWS(EST)', 'SIZE', 'KEY', 'CHUNKS', 'GROUPS'],
       catalog.tables.map((t) => [
-        t.name,
+        tableKey(t),
         t.rowEstimate,
         formatBytes(t.totalBytes),
         t.key.join(',') || '(none)',
-        chunksOf(t.name).length,
-        groupsOf(t.name).join(','),
+        chunksOf(tableKey(t)).length,
+        groupsOf(tableKey(t)).join(','),
       ]),
     ),
     '',
@@ -204,10 +209,10 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
   );
   const chunks = resume.plan.groups.flatMap((g) => g.chunks);
   const tables = resume.catalog.tables.map((t) => {
-    const mine = chunks.filter((c) => c.table === t.name);
+    const mine = chunks.filter((c) => c.table === tableKey(t));
     const finished = mine.filter((c) => done.has(c.id));
     return {
-      table: t.name,
+      table: tableKey(t),
       chunks: mine.length,
       done: finished.length,
       rows: finished.reduce((a, c) => a + (done.get(c.id)?.rows ?? 0), 0),

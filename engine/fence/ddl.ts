@@ -38,7 +38,10 @@ export function fenceFunctionDdl(shadow: string, migration: string, state: Fence
      END $fn$`;
 }
 
-/** What PreProcessing creates: the table of detected writes, the open fence, and its triggers. */
+/**
+ * What PreProcessing creates: the table of detected writes, the open fence, and its triggers (on
+ * `sourceSchema`, or the table's own schema in a multi-schema catalog).
+ */
 export function fenceDdl(
   shadow: string,
   migration: string,
@@ -52,7 +55,7 @@ export function fenceDdl(
     `REVOKE EXECUTE ON FUNCTION ${fn}() FROM PUBLIC`,
     ...tables.map(
       (t) =>
-        `CREATE TRIGGER ${quoteIdent(fenceTriggerName(migration))} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualified(sourceSchema, t.name)} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+        `CREATE TRIGGER ${quoteIdent(fenceTriggerName(migration))} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualified(t.schema ?? sourceSchema, t.name)} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
     ),
   ];
 }

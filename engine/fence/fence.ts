@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { need, type Context } from '../phases/context.ts';
+import { multiSchema } from '../api/settings.ts';
+import { schemaOf } from '../catalog/schemas.ts';
 import { getState, putState } from '../state/shadow.ts';
 import { fenceFunctionDdl, fenceTriggerName, WRITES_SEEN, type FenceState } from './ddl.ts';
 
@@ -45,15 +47,21 @@ interface Holder {
 }
 
 /** Sessions of others holding write locks on the migrated tables (pg_locks needs no privilege). */
-async function writeHolders(c: Client, schema: string, tables: readonly string[]): Promise<Holder[]> {
+/** `tables`: schema and name of each; `qualify` names them `schema.name` in what it returns. */
+async function writeHolders(
+  c: Client,
+  tables: readonly { schema: string; name: string }[],
+  qualify: boolean,
+): Promise<Holder[]> {
   const { rows } = await c.query<Holder>(
-    `SELECT l.pid, array_agg(DISTINCT r.relname ORDER BY r.relname)::text[] AS tables
+    `SELECT l.pid, array_agg(DISTINCT CASE WHEN $4 THEN n.nspname || '.' || r.relname ELSE r.relname END
+                             ORDER BY CASE WHEN $4 THEN n.nspname || '.' || r.relname ELSE r.relname END)::text[] AS tables
        FROM pg_locks l JOIN pg_class r ON r.oid = l.relation JOIN pg_namespace n ON n.oid = r.relnamespace
       WHERE l.granted AND l.mode = ANY($3) AND l.pid <> pg_backend_pid()
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND n.nspname = $1 AND r.relname = ANY($2)
+        AND (n.nspname, r.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
       GROUP BY l.pid ORDER BY l.pid`,
-    [schema, tables, WRITE_LOCKS],
+    [tables.map((t) => t.schema), tables.map((t) => t.name), WRITE_LOCKS, qualify],
   );
   return rows;
 }
@@ -74,15 +82,15 @@ async function terminate(c: Client, pid: number): Promise<boolean> {
  * migrated) or roll back. After a grace period, their sessions are ended where permitted.
  */
 export async function waitForWriters(ctx: Context, c: Client): Promise<{ ended: number }> {
-  const schema = ctx.settings.source.schema;
-  const tables = need(ctx.catalog, 'catalog').tables.map((t) => t.name);
+  const catalog = need(ctx.catalog, 'catalog');
+  const tables = catalog.tables.map((t) => ({ schema: schemaOf(catalog, t), name: t.name }));
   const timeoutMs = ctx.settings.fenceWaitSeconds * 1000;
   const graceMs = Math.min(5000, timeoutMs / 2);
   const started = Date.now();
   const tried = new Set<number>();
   let ended = 0;
   for (;;) {
-    const holders = await writeHolders(c, schema, tables);
+    const holders = await writeHolders(c, tables, multiSchema(ctx.settings));
     if (holders.length === 0) return { ended };
     const waited = Date.now() - started;
     if (waited >= timeoutMs) {
@@ -134,6 +142,13 @@ export async function assertNoWritesSeen(ctx: Context): Promise<void> {
     );
 }
 
+/** A trigger of ferry's on a table: `schema` when the table is not in the default schema given alongside. */
+export interface ExpectedTrigger {
+  schema?: string;
+  table: string;
+  trigger: string;
+}
+
 /**
  * ferry's triggers that are missing or disabled on the given tables (the tables' owner can disable
  * them: then changes go unrecorded or the fence is open, and the run must stop rather than be wrong).
@@ -141,14 +156,20 @@ export async function assertNoWritesSeen(ctx: Context): Promise<void> {
 export async function triggersNotFiring(
   src: Client,
   schema: string,
-  expected: { table: string; trigger: string }[],
+  expected: ExpectedTrigger[],
 ): Promise<string[]> {
   const { rows } = await src.query<{ table: string; trigger: string }>(
-    `SELECT e.tbl AS table, e.trg AS trigger
-       FROM unnest($2::text[], $3::text[]) AS e(tbl, trg)
+    `SELECT CASE WHEN e.sch IS NULL THEN e.tbl ELSE e.sch || '.' || e.tbl END AS table, e.trg AS trigger
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS e(tbl, trg, sch)
       WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE n.nspname = $1 AND c.relname = e.tbl AND g.tgname = e.trg AND g.tgenabled IN ('O', 'A'))`,
-    [schema, expected.map((e) => e.table), expected.map((e) => e.trigger)],
+                         WHERE n.nspname = coalesce(e.sch, $1) AND c.relname = e.tbl AND g.tgname = e.trg
+                           AND g.tgenabled IN ('O', 'A'))`,
+    [
+      schema,
+      expected.map((e) => e.table),
+      expected.map((e) => e.trigger),
+      expected.map((e) => e.schema ?? null),
+    ],
   );
   return rows.map((r) => `${r.trigger} on ${r.table}`);
 }
@@ -156,6 +177,7 @@ export async function triggersNotFiring(
 /** Standard mode: the fence must have held through the copy (the tables' owner can disable triggers). */
 export async function assertFenceHeld(ctx: Context): Promise<void> {
   const expected = need(ctx.catalog, 'catalog').tables.map((t) => ({
+    ...(t.schema !== undefined ? { schema: t.schema } : {}),
     table: t.name,
     trigger: fenceTriggerName(ctx.settings.name),
   }));

@@ -2,6 +2,8 @@
 // (unless spec.objects.skipUnsupported), every role a grant or policy names exists on the target,
 // every extension the objects need is there or may be created, and no view, routine or collation of
 // the same name is in the way. Read-only on both sides.
+import { multiSchema, targetSchemaOf } from '../api/settings.ts';
+import { catalogSchemas, objectsOf, withObjects } from '../catalog/schemas.ts';
 import { describeUnsupported, rolesNamed, settle, withoutMissingRoles } from '../catalog/objects-ddl.ts';
 import type { SchemaObjects } from '../catalog/objects-types.ts';
 import type { Catalog } from '../catalog/types.ts';
@@ -20,9 +22,8 @@ interface ExtensionRow {
 }
 
 /** A needed extension missing on the target is created by PreProcessing when the role may; otherwise the DBA's statement is named. */
-async function checkExtensions(c: Client, ctx: Context, o: SchemaObjects): Promise<void> {
+async function checkExtensions(c: Client, ctx: Context, o: SchemaObjects, schema: string): Promise<void> {
   if (!o.extensions.length) return;
-  const schema = ctx.settings.target.schema;
   const { rows } = await c.query<ExtensionRow>(
     `SELECT e.name, (SELECT n.nspname FROM pg_namespace n WHERE n.oid = x.extnamespace)::text AS "installedIn",
             EXISTS (SELECT 1 FROM pg_available_extensions a WHERE a.name = e.name) AS available,
@@ -84,22 +85,35 @@ async function checkConflicts(c: Client, schema: string, o: SchemaObjects): Prom
  * and stays in the inventory for the report.
  */
 export async function checkObjects(c: Client, ctx: Context, catalog: Catalog): Promise<Catalog> {
-  if (!catalog.objects) return catalog;
-  const schema = ctx.settings.target.schema;
+  let out = catalog;
+  for (const source of catalogSchemas(catalog)) {
+    const objects = objectsOf(catalog, source);
+    if (objects) out = withObjects(out, source, await checkSchemaObjects(c, ctx, source, objects));
+  }
+  return out;
+}
+
+async function checkSchemaObjects(
+  c: Client,
+  ctx: Context,
+  source: string,
+  found: SchemaObjects,
+): Promise<SchemaObjects> {
+  const schema = targetSchemaOf(ctx.settings, source);
   const { rows } = await c.query<{ name: string }>(
     'SELECT rolname::text AS name FROM pg_roles WHERE rolname = ANY($1)',
-    [rolesNamed(catalog.objects)],
+    [rolesNamed(found)],
   );
-  const objects = settle(withoutMissingRoles(catalog.objects, new Set(rows.map((r) => r.name)), schema));
+  const objects = settle(withoutMissingRoles(found, new Set(rows.map((r) => r.name)), schema));
   const unsupported = describeUnsupported(objects.inventory);
   if (unsupported.length && !ctx.settings.skipUnsupported)
     throw new CheckError(
-      `the source schema holds objects ferry cannot migrate: ${unsupported.join('; ')}. ` +
+      `the source schema${multiSchema(ctx.settings) ? ` ${source}` : ''} holds objects ferry cannot migrate: ${unsupported.join('; ')}. ` +
         'Leave them out, or set spec.objects.skipUnsupported: true to migrate without them',
     );
   for (const u of unsupported)
     ctx.log.warn({ object: u }, `not migrated (spec.objects.skipUnsupported): ${u}`);
-  await checkExtensions(c, ctx, objects);
+  await checkExtensions(c, ctx, objects, schema);
   await checkConflicts(c, schema, objects);
-  return { ...catalog, objects };
+  return objects;
 }

@@ -1,5 +1,7 @@
 // Checks: nothing in the way. The target has room and none of the objects ferry will create; the
 // source has no shadow schema but possibly ours. Read-only: a failed check changes nothing.
+import { targetSchemaOf } from '../api/settings.ts';
+import { schemaParts, tableKey } from '../catalog/schemas.ts';
 import { statfs } from 'node:fs/promises';
 import { recordsRows } from '../catalog/relations.ts';
 import type { Catalog } from '../catalog/types.ts';
@@ -35,8 +37,7 @@ async function checkShadow(c: Client, ctx: Context): Promise<void> {
     );
 }
 
-async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Promise<void> {
-  const schema = ctx.settings.target.schema;
+async function checkTargetObjects(c: Client, ctx: Context, whole: Catalog): Promise<void> {
   const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
   if (bookkeeping !== undefined)
     throw new CheckError(
@@ -45,6 +46,12 @@ async function checkTargetObjects(c: Client, ctx: Context, catalog: Catalog): Pr
           ? `the bookkeeping of ${describeOwner(bookkeeping)}; complete or fall back that migration first`
           : 'not made by ferry; ferry would take it for its bookkeeping: rename it or this migration'),
     );
+  for (const catalog of schemaParts(whole))
+    await checkTargetSchema(c, targetSchemaOf(ctx.settings, catalog.schema), catalog);
+}
+
+/** Nothing in the way in one target schema: no table, sequence or type of the names ferry creates there. */
+async function checkTargetSchema(c: Client, schema: string, catalog: Catalog): Promise<void> {
   const { rows } = await c.query<{ name: string; kind: string }>(
     `SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = ANY($2)`,
@@ -121,9 +128,14 @@ async function checkSpace(c: Client, ctx: Context, needed: number): Promise<void
 
 export async function checks(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
+  if (catalog.unrewritable?.length)
+    throw new CheckError(
+      `references between the migrated schemas that ferry cannot point at the renamed target schemas: ${catalog.unrewritable.join('; ')}. ` +
+        'Keep those schemas their names (spec.schemas[].target), or change the definitions (see README, Several schemas)',
+    );
   if (ctx.settings.mode === 'DowntimeOptimized') {
     // Only the tables whose changes are replayed need a key: a partition's go through its root's.
-    const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map((t) => t.name);
+    const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map(tableKey);
     if (keyless.length)
       throw new ConfigError(
         `spec.mode: DowntimeOptimized needs a primary key or a unique NOT NULL key on every table to replay changes; ` +

@@ -1,11 +1,12 @@
 // Extraction: read the source catalog of the selected tables. Read-only.
 import { droppedForeignKeys } from '../catalog/ddl.ts';
-import { extractCatalog } from '../catalog/extract.ts';
+import { extractCatalog, extractSchemas } from '../catalog/extract.ts';
+import { tableKey } from '../catalog/schemas.ts';
 import { UnreadableSequences } from '../catalog/sequences.ts';
 import { withClient, type Client } from '../db/connect.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
 import { partitionRoots, selectTables, type TreeNode } from '../plan/select.ts';
-import type { Settings } from '../api/settings.ts';
+import { multiSchema, type Settings } from '../api/settings.ts';
 import type { Context } from './context.ts';
 import { privilegeError, sequenceNeeds } from './privileges.ts';
 
@@ -28,6 +29,7 @@ export async function listTables(c: Client, schema: string): Promise<TreeNode[]>
 
 /** The tables the manifest selects: its patterns choose among tables that are not partitions, and each root brings its partitions. */
 export async function selectedTables(c: Client, s: Settings): Promise<string[]> {
+  if (multiSchema(s)) return [...(await selectedBySchema(c, s)).values()].flat();
   const nodes = await listTables(c, s.source.schema);
   return selectTables(
     nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name),
@@ -37,12 +39,40 @@ export async function selectedTables(c: Client, s: Settings): Promise<string[]> 
   );
 }
 
+/**
+ * Several schemas: the selected table names of each source schema. The patterns see every table as
+ * `schema.table` (see select.ts).
+ */
+export async function selectedBySchema(c: Client, s: Settings): Promise<Map<string, string[]>> {
+  const nodes: TreeNode[] = [];
+  const where = new Map<string, { schema: string; name: string }>();
+  for (const { source } of s.schemas)
+    for (const n of await listTables(c, source)) {
+      const key = tableKey({ schema: source, name: n.name });
+      where.set(key, { schema: source, name: n.name });
+      nodes.push({
+        name: key,
+        ...(n.partitionOf ? { partitionOf: tableKey({ schema: source, name: n.partitionOf }) } : {}),
+      });
+    }
+  const chosen = selectTables(
+    nodes.filter((n) => n.partitionOf === undefined).map((n) => n.name),
+    s.include,
+    s.exclude,
+    partitionRoots(nodes),
+    true,
+  );
+  const out = new Map(s.schemas.map((p) => [p.source, [] as string[]]));
+  for (const key of chosen) out.get(where.get(key)!.schema)!.push(where.get(key)!.name);
+  return out;
+}
+
 export async function extraction(ctx: Context): Promise<void> {
   const s = ctx.settings;
   const catalog = await withClient(ctx.source, 'extract', async (c) => {
-    const tables = await selectedTables(c, s);
     try {
-      return await extractCatalog(c, s.source.schema, tables);
+      if (multiSchema(s)) return await extractSchemas(c, s.schemas, await selectedBySchema(c, s));
+      return await extractCatalog(c, s.source.schema, await selectedTables(c, s));
     } catch (err) {
       // Which sequences migrate is known only here, where their values are read (Preparation checked the rest).
       if (!(err instanceof UnreadableSequences)) throw err;

@@ -1,11 +1,13 @@
 // PostProcessing: validation (Standard; DowntimeOptimized validated in its cutover), statistics for
 // the planner, the report (kept in the shadow schema until the end so a killed run does not lose
 // it), then ferry's own schemas are removed.
+import { catalogSchemas, findTable, objectsOf, tableKey, targetName } from '../catalog/schemas.ts';
+import type { Catalog } from '../catalog/types.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
-import { qualified, quoteIdent } from '../db/ident.ts';
+import { quoteIdent } from '../db/ident.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
-import { objectReports, tableReports, type Report } from '../report.ts';
+import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
 import { dropSchema, getState, putState, schemaMarker } from '../state/shadow.ts';
@@ -33,8 +35,19 @@ async function buildReport(ctx: Context): Promise<Report> {
       transferSeconds: tables.reduce((a, t) => a + t.seconds, 0),
     },
     validation: ctx.settings.validation,
-    ...(ctx.catalog?.objects && { objects: objectReports(ctx.catalog.objects.inventory) }),
+    ...(ctx.catalog?.objects && { objects: objectsReport(ctx.catalog) }),
   };
+}
+
+/** Every schema's objects; with several schemas each name carries its source schema (`sales.orders`). */
+function objectsReport(catalog: Catalog): ObjectReport[] {
+  if (!catalog.moreSchemas?.length) return objectReports(catalog.objects!.inventory);
+  return catalogSchemas(catalog).flatMap((schema) =>
+    objectReports(objectsOf(catalog, schema)?.inventory ?? []).map((o) => ({
+      ...o,
+      name: `${schema}.${o.name}`,
+    })),
+  );
 }
 
 export async function postProcessing(ctx: Context): Promise<void> {
@@ -48,10 +61,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
   }
   await step('analyze', () =>
     runPool(
-      uptime ? downtimeTables(ctx) : catalog.tables.map((t) => t.name),
+      uptime ? downtimeTables(ctx) : catalog.tables.map(tableKey),
       ctx.settings.parallelism,
       () => connect(ctx.target, 'analyze'),
-      async (t, c) => void (await c.query(`ANALYZE ${qualified(ctx.settings.target.schema, t)}`)),
+      async (t, c) =>
+        void (await c.query(`ANALYZE ${targetName(ctx.settings, catalog, findTable(catalog, t))}`)),
       (c) => c.end(),
     ),
   );
@@ -67,8 +81,9 @@ export async function postProcessing(ctx: Context): Promise<void> {
   await withClient(ctx.target, 'cleanup', async (c) => {
     await dropSchema(c, ctx.shadow);
     // The migrated schema is the application's now: no marker left for a later fallback to act on.
-    if (await schemaMarker(c, ctx.settings.target.schema, TARGET_SCHEMA_MARKER))
-      await c.query(`COMMENT ON SCHEMA ${quoteIdent(ctx.settings.target.schema)} IS NULL`);
+    for (const { target } of ctx.settings.schemas)
+      if (await schemaMarker(c, target, TARGET_SCHEMA_MARKER))
+        await c.query(`COMMENT ON SCHEMA ${quoteIdent(target)} IS NULL`);
   });
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
   ctx.log.info(

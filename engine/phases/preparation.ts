@@ -6,8 +6,9 @@ import { ConfigError } from '../db/password.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
 import { schemaExists } from '../state/shadow.ts';
 import type { Context } from './context.ts';
-import { selectedTables } from './extraction.ts';
-import { privilegeError, sourceNeeds, targetNeeds } from './privileges.ts';
+import { selectedBySchema, selectedTables } from './extraction.ts';
+import { privilegeError, sourceNeedsOf, targetNeedsOf } from './privileges.ts';
+import { multiSchema, type SchemaPair } from '../api/settings.ts';
 
 export const MIN_SOURCE_VERSION = 12;
 export const MIN_TARGET_VERSION = 12;
@@ -45,17 +46,21 @@ export async function preparation(ctx: Context): Promise<void> {
   const s = ctx.settings;
   if (s.method === 'Dump')
     throw new ConfigError('spec.transfer.method: Dump is not supported by this version of ferry; use Pipe');
-  if (s.target.schema.startsWith('ferry_'))
-    throw new ConfigError(
-      `spec.target.schema: ${s.target.schema} is named like ferry's own schemas (ferry_*; this migration's is ${ctx.shadow}), ` +
-        'which fallback drops: choose another target schema',
-    );
-  const sameSchema = 'spec.target: source and target are the same schema of the same database';
+  for (const [i, p] of s.schemas.entries())
+    if (p.target.startsWith('ferry_'))
+      throw new ConfigError(
+        `${multiSchema(s) ? `spec.schemas[${i}].target` : 'spec.target.schema'}: ${p.target} is named like ferry's own schemas (ferry_*; this migration's is ${ctx.shadow}), ` +
+          'which fallback drops: choose another target schema',
+      );
+  const sameSchema = (p: SchemaPair) =>
+    `spec.target: source and target are the same schema${multiSchema(s) ? ` (${p.source})` : ''} of the same database`;
   const sameServer =
     s.source.host === s.target.host &&
     s.source.port === s.target.port &&
     s.source.database === s.target.database;
-  if (sameServer && s.source.schema === s.target.schema) throw new ConfigError(sameSchema);
+  // With several schemas a target may also not be another migrated source schema of that database.
+  const clash = s.schemas.find((p) => s.schemas.some((q) => q.source === p.target));
+  if (sameServer && clash) throw new ConfigError(sameSchema(clash));
 
   const source = await withClient(ctx.source, 'prepare', async (c) => {
     const v = await version(c);
@@ -63,10 +68,18 @@ export async function preparation(ctx: Context): Promise<void> {
       throw new ConfigError(
         `${describeEndpoint(ctx.source)}: PostgreSQL ${v} is not supported (${MIN_SOURCE_VERSION} or newer)`,
       );
-    if (!(await schemaExists(c, s.source.schema)))
-      throw new ConfigError(`spec.source.schema: schema ${s.source.schema} does not exist on the source`);
-    const tables = await selectedTables(c, s);
-    const needs = sourceNeeds({ database: s.source.database, schema: s.source.schema, tables });
+    for (const [i, p] of s.schemas.entries())
+      if (!(await schemaExists(c, p.source)))
+        throw new ConfigError(
+          `${multiSchema(s) ? `spec.schemas[${i}].source` : 'spec.source.schema'}: schema ${p.source} does not exist on the source`,
+        );
+    const bySchema = multiSchema(s)
+      ? await selectedBySchema(c, s)
+      : new Map([[s.source.schema, await selectedTables(c, s)]]);
+    const needs = sourceNeedsOf(
+      s.source.database,
+      [...bySchema].map(([schema, tables]) => ({ schema, tables })),
+    );
     return { v, missing: await missingGrantsOn(c, ctx.source, needs) };
   });
   const target = await withClient(ctx.target, 'prepare', async (c) => {
@@ -75,17 +88,15 @@ export async function preparation(ctx: Context): Promise<void> {
       throw new ConfigError(
         `${describeEndpoint(ctx.target)}: PostgreSQL ${v} is not supported (${MIN_TARGET_VERSION} or newer)`,
       );
-    const schema = s.target.schema;
-    const needs = targetNeeds({
-      database: s.target.database,
-      schema,
-      schemaExists: await schemaExists(c, schema),
-    });
+    const schemas = [];
+    for (const p of s.schemas)
+      schemas.push({ schema: p.target, schemaExists: await schemaExists(c, p.target) });
+    const needs = targetNeedsOf(s.target.database, schemas);
     return { v, missing: await missingGrantsOn(c, ctx.target, needs) };
   });
-  if (s.source.schema === s.target.schema && (await sameDatabase(ctx)))
+  if (clash && (await sameDatabase(ctx)))
     throw new ConfigError(
-      `${sameSchema} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
+      `${sameSchema(clash)} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
     );
   const refused = privilegeError([source.missing, target.missing]);
   if (refused) throw refused;

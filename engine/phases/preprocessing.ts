@@ -2,8 +2,10 @@
 // secondary indexes and foreign keys, which are built after the load). Idempotent: a run killed
 // between the source and the target transaction repeats only what is missing.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Settings } from '../api/settings.ts';
-import { preLoadDdl } from '../catalog/ddl.ts';
+import { multiSchema, type Settings } from '../api/settings.ts';
+import { targetPreLoadDdl } from '../catalog/ddl.ts';
+import { catalogSchemas, findTable, objectsOf, schemaOf, tableKey } from '../catalog/schemas.ts';
+import type { Catalog } from '../catalog/types.ts';
 import { createdObjects, type CreatedObjects } from '../catalog/objects-ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { withLockRetries } from '../db/lock-retry.ts';
@@ -44,12 +46,41 @@ export interface Created {
   types: string[];
   /** Views, routines, collations, and the extensions that were missing on the target. */
   objects?: CreatedObjects;
+  /** Several schemas: what was created in each further target schema (the fields above are the first's). */
+  moreSchemas?: (Created & { targetSchema: string })[];
+}
+
+/** What ferry creates in the target schema of one source schema of the catalog. */
+function createdIn(
+  catalog: Catalog,
+  schema: string,
+  existed: boolean,
+  extensionsMissing: Set<string>,
+): Omit<Created, 'moreSchemas'> {
+  const mine = <T extends { schema?: string; name: string }>(list: T[]) =>
+    list.filter((o) => schemaOf(catalog, o) === schema).map((o) => o.name);
+  const objects = objectsOf(catalog, schema);
+  return {
+    targetSchemaCreated: !existed,
+    tables: mine(catalog.tables),
+    sequences: mine(catalog.sequences),
+    types: mine(catalog.types),
+    ...(objects && { objects: createdObjects(objects, extensionsMissing) }),
+  };
 }
 
 /** Hash of the settings that shape the plan; computed as before owners were recorded, so earlier runs still resume. */
 export function planHashOf(s: Settings): string {
   const target = `${s.target.host}:${s.target.port}/${s.target.database}/${s.target.schema}`;
-  const shape = JSON.stringify([s.source.schema, target, s.include, s.exclude, s.mode, s.uptimeTables]);
+  const shape = JSON.stringify([
+    s.source.schema,
+    target,
+    s.include,
+    s.exclude,
+    s.mode,
+    s.uptimeTables,
+    ...(multiSchema(s) ? [s.schemas] : []),
+  ]);
   return createHash('sha256').update(shape).digest('hex').slice(0, 16);
 }
 
@@ -64,14 +95,23 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
   const s = ctx.settings;
   const tables = uptimeTables(ctx);
   for (const sql of recorderDdl(ctx.shadow)) await c.query(sql);
-  for (const [i, t] of need(ctx.catalog, 'catalog').tables.entries())
-    if (tables.includes(t.name))
+  const catalog = need(ctx.catalog, 'catalog');
+  for (const [i, t] of catalog.tables.entries())
+    if (tables.includes(tableKey(t)))
       for (const sql of tableRecorderDdl(ctx.shadow, s.name, s.source.schema, t, i)) await c.query(sql);
   const { rows } = await c.query<{ su: boolean }>(
     'SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user',
   );
   if (rows[0]?.su)
-    for (const sql of ddlGuardDdl(ctx.shadow, s.name, s.source.schema, tables)) await c.query(sql);
+    for (const sql of ddlGuardDdl(
+      ctx.shadow,
+      s.name,
+      tables.map((key) => {
+        const t = findTable(catalog, key);
+        return { schema: schemaOf(catalog, t), name: t.name };
+      }),
+    ))
+      await c.query(sql);
   else
     ctx.log.warn(
       'not a superuser: schema changes to migrated tables are detected during replay, not blocked',
@@ -82,12 +122,18 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
 export async function preProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  const [targetSchemaExisted, extensionsPresent] = await withClient(
+  const [existed, extensionsPresent] = await withClient(
     ctx.target,
     'preprocess',
     async (c) =>
       [
-        await schemaExists(c, s.target.schema),
+        new Set(
+          (
+            await Promise.all(
+              s.schemas.map(async (p) => ((await schemaExists(c, p.target)) ? [p.target] : [])),
+            )
+          ).flat(),
+        ),
         new Set(
           (await c.query<{ name: string }>('SELECT extname::text AS name FROM pg_extension')).rows.map(
             (r) => r.name,
@@ -103,18 +149,18 @@ export async function preProcessing(ctx: Context): Promise<void> {
       return recorded;
     }
     const plan = await buildPlan(c, catalog, s, ctx.previousReport);
-    const created: Created = {
-      targetSchemaCreated: !targetSchemaExisted,
-      tables: catalog.tables.map((t) => t.name),
-      sequences: catalog.sequences.map((q) => q.name),
-      types: catalog.types.map((t) => t.name),
-      ...(catalog.objects && {
-        objects: createdObjects(
-          catalog.objects,
-          new Set(catalog.objects.extensions.map((e) => e.name).filter((n) => !extensionsPresent.has(n))),
-        ),
-      }),
-    };
+    const extensionsMissing = new Set(
+      catalogSchemas(catalog)
+        .flatMap((x) => objectsOf(catalog, x)?.extensions ?? [])
+        .map((e) => e.name)
+        .filter((n) => !extensionsPresent.has(n)),
+    );
+    const [first, ...more] = s.schemas.map((p) => ({
+      targetSchema: p.target,
+      ...createdIn(catalog, p.source, existed.has(p.target), extensionsMissing),
+    }));
+    const { targetSchema: _first, ...created }: Created & { targetSchema: string } = first!;
+    if (more.length) created.moreSchemas = more;
     const identity = identityOf(s, randomUUID());
     await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {
       await createShadow(c, ctx.shadow, identity);
@@ -144,15 +190,19 @@ export async function preProcessing(ctx: Context): Promise<void> {
       );
     await inTransaction(c, async () => {
       // Marked only by the transaction that creates it: fallback drops a whole schema only when ferry made it.
-      if (!(await schemaExists(c, s.target.schema))) {
-        await c.query(`CREATE SCHEMA ${quoteIdent(s.target.schema)}`);
-        await markSchema(c, s.target.schema, TARGET_SCHEMA_MARKER, owner);
-      }
+      for (const { target } of s.schemas)
+        if (!(await schemaExists(c, target))) {
+          await c.query(`CREATE SCHEMA ${quoteIdent(target)}`);
+          await markSchema(c, target, TARGET_SCHEMA_MARKER, owner);
+        }
       await c.query(`SET LOCAL search_path = ${quoteIdent(s.target.schema)}`);
-      for (const sql of preLoadDdl(catalog, s.target.schema)) await c.query(sql);
+      for (const sql of targetPreLoadDdl(catalog, s)) await c.query(sql);
       await createProgressSchema(c, ctx.shadow, owner);
       if (s.mode === 'DowntimeOptimized') await createReplayBookkeeping(c, ctx.shadow);
     });
-    ctx.log.info({ schema: s.target.schema, tables: catalog.tables.length }, 'target tables created');
+    ctx.log.info(
+      { schema: s.schemas.map((p) => p.target).join(', '), tables: catalog.tables.length },
+      'target tables created',
+    );
   });
 }

@@ -45,6 +45,16 @@ export function sourceNeeds(o: { database: string; schema: string; tables: reado
   ];
 }
 
+/** Source, several schemas: the database once, each schema and its tables. */
+export function sourceNeedsOf(
+  database: string,
+  schemas: readonly { schema: string; tables: readonly string[] }[],
+): Need[] {
+  return schemas.flatMap((o, i) =>
+    sourceNeeds({ database, ...o }).filter((n) => i === 0 || n.kind !== 'database'),
+  );
+}
+
 /** Source: reading the values of the migrated sequences. */
 export function sequenceNeeds(sequences: readonly { schema: string; name: string }[]): Need[] {
   return sequences.map((s) => ({ kind: 'sequence', schema: s.schema, name: s.name, privileges: ['SELECT'] }));
@@ -59,6 +69,16 @@ export function targetNeeds(o: { database: string; schema: string; schemaExists:
     { kind: 'database', name: o.database, privileges: ['CONNECT', 'CREATE'] },
     ...(o.schemaExists ? [{ kind: 'schema', name: o.schema, privileges: ['CREATE', 'USAGE'] } as Need] : []),
   ];
+}
+
+/** Target, several schemas: the database once, each existing target schema. */
+export function targetNeedsOf(
+  database: string,
+  schemas: readonly { schema: string; schemaExists: boolean }[],
+): Need[] {
+  return schemas.flatMap((o, i) =>
+    targetNeeds({ database, ...o }).filter((n) => i === 0 || n.kind !== 'database'),
+  );
 }
 
 function objectName(n: Need): string {

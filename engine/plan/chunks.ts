@@ -1,6 +1,7 @@
 // Cutting a table into chunks. Each chunk is copied, committed and validated on its own, so its
 // definition must be stable (it is stored with the plan) and must cover every row exactly once:
 // the first and last ranges are open-ended so rows outside the sampled bounds are never lost.
+import { tableKey } from '../catalog/schemas.ts';
 import { quoteIdent, quoteLiteral } from '../db/ident.ts';
 import type { Table } from '../catalog/types.ts';
 
@@ -18,6 +19,7 @@ export type Range =
 
 export interface Chunk {
   id: string;
+  /** The table's key (catalog/schemas.ts). */
   table: string;
   /** null: the whole table. */
   range: Range | null;
@@ -113,8 +115,8 @@ export function chunksFrom(table: Table, by: SplitBy, bounds: readonly (string |
           }
         : { kind: 'ctid', loPage: lo === null ? null : Number(lo), hiPage: hi === null ? null : Number(hi) };
     return {
-      id: `${table.name}#${i + 1}/${n}`,
-      table: table.name,
+      id: `${tableKey(table)}#${i + 1}/${n}`,
+      table: tableKey(table),
       range,
       estRows: Math.ceil(table.rowEstimate / n),
       estBytes: Math.ceil(table.heapBytes / n),
@@ -124,8 +126,8 @@ export function chunksFrom(table: Table, by: SplitBy, bounds: readonly (string |
 
 export function wholeTable(table: Table): Chunk {
   return {
-    id: table.name,
-    table: table.name,
+    id: tableKey(table),
+    table: tableKey(table),
     range: null,
     estRows: table.rowEstimate,
     estBytes: table.heapBytes,

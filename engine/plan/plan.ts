@@ -1,6 +1,7 @@
 // The transfer plan: every selected table that holds rows (not a partitioned table: each of its
 // partitions is a table of its own here) cut into chunks, the chunks balanced into table groups.
 // The decisions are pure (chunks.ts, groups.ts); this adapter only asks the source for key bounds.
+import { schemaOf, tableKey } from '../catalog/schemas.ts';
 import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import type { Client } from '../db/connect.ts';
@@ -71,8 +72,8 @@ export async function buildPlan(
 ): Promise<Plan> {
   const tables = catalog.tables.filter(holdsRows);
   const chunks: Chunk[] = [];
-  for (const t of tables) chunks.push(...(await chunkTable(src, catalog.schema, t, s)));
-  const bytesOf = new Map(tables.map((t) => [t.name, t.heapBytes]));
+  for (const t of tables) chunks.push(...(await chunkTable(src, schemaOf(catalog, t), t, s)));
+  const bytesOf = new Map(tables.map((t) => [tableKey(t), t.heapBytes]));
   const cost = previous ? costFromReport(previous, (t) => bytesOf.get(t) ?? 0) : bytesCost;
   return {
     groups: planGroups(chunks, s.tableGroups, cost),

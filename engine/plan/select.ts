@@ -1,5 +1,7 @@
 // Which tables move: include globs, then exclude globs, over the source schema's table names. The
 // patterns choose among tables that are not partitions: a partition follows its partitioned table.
+// Several schemas (spec.schemas): tables are named `schema.table`; a pattern with a dot matches that
+// whole name (`sales.order*`, `*.audit`), a pattern without one matches the table name in every schema.
 import picomatch from 'picomatch';
 import { quoteIdent } from '../db/ident.ts';
 
@@ -7,8 +9,9 @@ export class SelectionError extends Error {
   override name = 'SelectionError';
 }
 
-const matcher = (pattern: string) => {
-  const m = picomatch(pattern, { dot: true });
+/** `qualified`: names are `schema.table`, and a pattern without a dot addresses the table name in any schema. */
+const matcher = (pattern: string, qualified = false) => {
+  const m = picomatch(qualified && !pattern.includes('.') ? `*.${pattern}` : pattern, { dot: true });
   return (name: string) => m(name);
 };
 
@@ -22,9 +25,11 @@ export function selectTables(
   include: readonly string[],
   exclude: readonly string[],
   partitions: ReadonlyMap<string, string> = new Map(),
+  qualified = false,
 ): string[] {
+  const matcher_ = (p: string) => matcher(p, qualified);
   for (const pattern of include) {
-    const m = matcher(pattern);
+    const m = matcher_(pattern);
     if (available.some(m)) continue;
     const parts = [...partitions].filter(([p]) => m(p));
     if (parts.length)
@@ -38,12 +43,12 @@ export function selectTables(
         (available.length ? ` (the schema has: ${preview(available)})` : ' (the schema has no tables)'),
     );
   }
-  const inc = include.map(matcher);
-  const exc = exclude.map(matcher);
+  const inc = include.map(matcher_);
+  const exc = exclude.map(matcher_);
   const chosen = available.filter((t) => inc.some((m) => m(t)) && !exc.some((m) => m(t)));
   const selected = new Set(chosen);
   for (const pattern of exclude) {
-    const m = matcher(pattern);
+    const m = matcher_(pattern);
     const parts = [...partitions].filter(([p, root]) => m(p) && selected.has(root));
     if (parts.length)
       throw new SelectionError(
@@ -57,8 +62,8 @@ export function selectTables(
   return chosen;
 }
 
-export function matchesAny(name: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => matcher(p)(name));
+export function matchesAny(name: string, patterns: readonly string[], qualified = false): boolean {
+  return patterns.some((p) => matcher(p, qualified)(name));
 }
 
 function preview(names: readonly string[]): string {

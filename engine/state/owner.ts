@@ -36,15 +36,18 @@ export type MarkerKind = typeof SHADOW_MARKER | typeof BOOKKEEPING_MARKER | type
 
 const at = (c: Settings['source']) => `${c.host}:${c.port}/${c.database}`;
 
+/** Several schemas are recorded as one list, `sales, billing`: a fallback must name the same ones in the same order. */
+const schemaList = (s: Settings, side: 'source' | 'target') => s.schemas.map((p) => p[side]).join(', ');
+
 export function claimantOf(s: Settings): Claimant {
   return {
     namespace: s.namespace ?? '',
     name: s.name,
     uid: s.uid,
     source: at(s.source),
-    sourceSchema: s.source.schema,
+    sourceSchema: s.schemas.length > 1 ? schemaList(s, 'source') : s.source.schema,
     target: at(s.target),
-    targetSchema: s.target.schema,
+    targetSchema: s.schemas.length > 1 ? schemaList(s, 'target') : s.target.schema,
   };
 }
 

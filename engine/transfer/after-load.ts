@@ -3,7 +3,7 @@
 // and comments (objects-ddl.ts). Each step commits together with its "done"
 // row, so a killed run repeats none that finished. Steps on different tables run in parallel;
 // foreign keys run one at a time because each locks two tables.
-import { postLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
+import { targetPostLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
 import { connect, inTransaction, withClient, type Client } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -32,14 +32,14 @@ export function stageOf(step: PostLoadStep): 'build' | 'foreign-keys' | 'sequenc
 export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const schema = ctx.settings.target.schema;
-  const all = steps ?? postLoadSteps(catalog, schema);
+  const all = steps ?? targetPostLoadSteps(catalog, ctx.settings);
   const done = await withClient(ctx.target, 'build', (c) => doneSteps(c, ctx.shadow));
   const todo = all.filter((s) => !done.has(s.name));
   const run = async (step: PostLoadStep, c: Client) => {
     const t0 = performance.now();
     try {
       await inTransaction(c, async () => {
-        await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
+        await c.query(`SET LOCAL search_path = ${quoteIdent(step.schema ?? schema)}`);
         await c.query(step.sql);
         await markStepDone(c, ctx.shadow, step.name, (performance.now() - t0) / 1000);
       });

@@ -3,15 +3,13 @@
 // a partition is copied from the source partition straight into the target partition.
 import { rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
-import { qualified } from '../db/ident.ts';
+import type { Settings } from '../api/settings.ts';
+import { findTable, schemaOf, sourceName, targetName } from '../catalog/schemas.ts';
 import { rangePredicate, type Chunk } from '../plan/chunks.ts';
 import type { ChunkCopy } from './pipe.ts';
 
-export function tableOf(catalog: Catalog, name: string): Table {
-  const t = catalog.tables.find((x) => x.name === name);
-  if (!t) throw new Error(`internal: table ${name} is not in the catalog`);
-  return t;
-}
+/** The table of a key (catalog/schemas.ts). */
+export const tableOf = (catalog: Catalog, key: string): Table => findTable(catalog, key);
 
 export const copiedColumns = (t: Table) => t.columns.filter((c) => c.generated === null).map((c) => c.name);
 
@@ -21,15 +19,15 @@ export const binaryCopy = (t: Table) => t.columns.every((c) => c.generated !== n
 export function chunkCopy(
   catalog: Catalog,
   chunk: Chunk,
-  targetSchema: string,
+  s: Pick<Settings, 'schemas'>,
   progressSchema: string,
 ): ChunkCopy {
   const t = tableOf(catalog, chunk.table);
   return {
     chunkId: chunk.id,
-    sourceTable: qualified(catalog.schema, t.name),
-    sourceRows: rowsOf(catalog.schema, t),
-    targetTable: qualified(targetSchema, t.name),
+    sourceTable: sourceName(catalog, t),
+    sourceRows: rowsOf(schemaOf(catalog, t), t),
+    targetTable: targetName(s, catalog, t),
     columns: copiedColumns(t),
     predicate: rangePredicate(chunk.range),
     binary: binaryCopy(t),

@@ -73,7 +73,7 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
   const copyGroup = async (g: Group, conns: Conns) => {
     for (const chunk of g.chunks) {
       if (done.has(chunk.id)) continue;
-      const spec = { ...chunkCopy(catalog, chunk, s.target.schema, ctx.shadow), snapshot: opts.snapshot };
+      const spec = { ...chunkCopy(catalog, chunk, s, ctx.shadow), snapshot: opts.snapshot };
       for (let attempt = 1; ; attempt++) {
         try {
           const d = await copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n));

@@ -4,6 +4,8 @@
 // meanwhile). A cutover that fails is abandoned instead of stranding the application: the fence comes
 // down with the failure recorded (one source transaction), the target loses what the cutover built
 // (foreign keys, downtime tables' rows), and the replay goes on until the cutover is approved again.
+import { targetSchemaOf } from '../api/settings.ts';
+import { catalogSchemas, objectsOf, schemaOf, targetName } from '../catalog/schemas.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { refreshSequences } from '../catalog/extract.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
@@ -74,7 +76,6 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
  */
 export async function undoCutover(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
-  const schema = ctx.settings.target.schema;
   const rest = new Set(downtimeTables(ctx));
   const chunks = allChunks(need(ctx.plan, 'plan'))
     .filter((c) => rest.has(c.table))
@@ -84,22 +85,28 @@ export async function undoCutover(ctx: Context): Promise<void> {
       for (const t of catalog.tables)
         for (const k of t.constraints.filter((x) => x.kind === 'f'))
           await c.query(
-            `ALTER TABLE ${qualified(schema, t.name)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
+            `ALTER TABLE ${targetName(ctx.settings, catalog, t)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
           );
-      const o = catalog.objects;
-      for (const t of o?.triggers ?? [])
-        await c.query(`DROP TRIGGER IF EXISTS ${quoteIdent(t.name)} ON ${qualified(schema, t.table)}`);
-      for (const p of o?.policies ?? [])
-        await c.query(`DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${qualified(schema, p.table)}`);
-      for (const r of o?.rowSecurity ?? [])
-        await c.query(
-          `ALTER TABLE ${qualified(schema, r.table)} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY`,
-        );
+      for (const source of catalogSchemas(catalog)) {
+        const schema = targetSchemaOf(ctx.settings, source);
+        const o = objectsOf(catalog, source);
+        for (const t of o?.triggers ?? [])
+          await c.query(`DROP TRIGGER IF EXISTS ${quoteIdent(t.name)} ON ${qualified(schema, t.table)}`);
+        for (const p of o?.policies ?? [])
+          await c.query(`DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${qualified(schema, p.table)}`);
+        for (const r of o?.rowSecurity ?? [])
+          await c.query(
+            `ALTER TABLE ${qualified(schema, r.table)} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY`,
+          );
+      }
       await c.query(
         `DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE split_part(step, ':', 1) = ANY($1)`,
         [UNDONE_STEPS],
       );
-      for (const name of rest) await c.query(truncateSql(tableOf(catalog, name), schema));
+      for (const name of rest) {
+        const t = tableOf(catalog, name);
+        await c.query(truncateSql(t, targetSchemaOf(ctx.settings, schemaOf(catalog, t))));
+      }
       await c.query(`DELETE FROM ${qualified(ctx.shadow, 'chunk_done')} WHERE chunk = ANY($1)`, [chunks]);
     }),
   );

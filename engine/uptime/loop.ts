@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordsRows } from '../catalog/relations.ts';
 import { connect, type Client } from '../db/connect.ts';
 import { fenceTriggerName } from '../fence/ddl.ts';
-import { triggersNotFiring } from '../fence/fence.ts';
+import { triggersNotFiring, type ExpectedTrigger } from '../fence/fence.ts';
+import { tableKey } from '../catalog/schemas.ts';
 import { need, type Context } from '../phases/context.ts';
 import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
@@ -19,19 +20,23 @@ function replayer(ctx: Context): Replayer {
   return {
     catalog: need(ctx.catalog, 'catalog'),
     shadow: ctx.shadow,
-    targetSchema: ctx.settings.target.schema,
+    schemas: ctx.settings.schemas,
   };
 }
 
 /** Every trigger ferry put on the source: recording on uptime tables, the fence on all. */
-export function ferryTriggers(ctx: Context): { table: string; trigger: string }[] {
+export function ferryTriggers(ctx: Context): ExpectedTrigger[] {
   const uptime = new Set(uptimeTables(ctx));
   const name = ctx.settings.name;
-  return need(ctx.catalog, 'catalog').tables.flatMap((t) => [
-    { table: t.name, trigger: fenceTriggerName(name) },
-    ...(uptime.has(t.name) ? [{ table: t.name, trigger: truncateTriggerName(name) }] : []),
-    ...(uptime.has(t.name) && recordsRows(t) ? [{ table: t.name, trigger: triggerName(name) }] : []),
-  ]);
+  return need(ctx.catalog, 'catalog').tables.flatMap((t) => {
+    const on = { ...(t.schema !== undefined ? { schema: t.schema } : {}), table: t.name };
+    const key = tableKey(t);
+    return [
+      { ...on, trigger: fenceTriggerName(name) },
+      ...(uptime.has(key) ? [{ ...on, trigger: truncateTriggerName(name) }] : []),
+      ...(uptime.has(key) && recordsRows(t) ? [{ ...on, trigger: triggerName(name) }] : []),
+    ];
+  });
 }
 
 /** What must hold for the replay to stay exact: the same columns, ferry's triggers all firing. */

@@ -8,6 +8,7 @@
 // search_path and every object qualified: the application writes through them without any grant on
 // ferry's schema, and nobody can hijack them with objects of their own. They live in the shadow
 // schema: dropping it (fallback, or the end of the cutover) drops the triggers with it.
+import { tableKey } from '../catalog/schemas.ts';
 import type { Table } from '../catalog/types.ts';
 import { recordsRows } from '../catalog/relations.ts';
 import { RENDERING } from '../db/connect.ts';
@@ -113,8 +114,9 @@ export function tableRecorderDdl(
   t: Table,
   index: number,
 ): string[] {
-  const on = qualified(sourceSchema, t.name);
-  const truncate = `CREATE TRIGGER ${quoteIdent(truncateTriggerName(migration))} AFTER TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${qualified(shadow, TRUNCATE_FN)}(${quoteLiteral(t.name)})`;
+  // Logged under the table's key (schemas.ts): its name, or `schema.name` with several schemas.
+  const on = qualified(t.schema ?? sourceSchema, t.name);
+  const truncate = `CREATE TRIGGER ${quoteIdent(truncateTriggerName(migration))} AFTER TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${qualified(shadow, TRUNCATE_FN)}(${quoteLiteral(tableKey(t))})`;
   if (!recordsRows(t)) return [truncate];
   const log = qualified(shadow, LOG_TABLE);
   const fn = qualified(shadow, recordFunction(index));
@@ -122,7 +124,7 @@ export function tableRecorderDdl(
   const key = (rec: string) => `ARRAY[${t.key.map((k) => `${rec}.${quoteIdent(k)}::text`).join(', ')}]`;
   const row = (rec: string) => `ROW(${t.key.map((k) => `${rec}.${quoteIdent(k)}`).join(', ')})`;
   const insert = (op: string, rec: string) =>
-    `INSERT INTO ${log} (tbl, op, key) VALUES (${quoteLiteral(t.name)}, '${op}', ${key(rec)});`;
+    `INSERT INTO ${log} (tbl, op, key) VALUES (${quoteLiteral(tableKey(t))}, '${op}', ${key(rec)});`;
   return [
     `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${definer(keyRenderingSettings(types))} AS $fn$
      BEGIN
@@ -151,11 +153,10 @@ export function tableRecorderDdl(
 export function ddlGuardDdl(
   shadow: string,
   migration: string,
-  sourceSchema: string,
-  tables: string[],
+  tables: readonly { schema: string; name: string }[],
 ): string[] {
   // object_identity quotes names only where needed, as quote_ident does: compare in the same form.
-  const names = `ARRAY[${tables.map((t) => `quote_ident(${quoteLiteral(sourceSchema)}) || '.' || quote_ident(${quoteLiteral(t)})`).join(', ')}]`;
+  const names = `ARRAY[${tables.map((t) => `quote_ident(${quoteLiteral(t.schema)}) || '.' || quote_ident(${quoteLiteral(t.name)})`).join(', ')}]`;
   return [
     `CREATE FUNCTION ${qualified(shadow, GUARD_FN)}() RETURNS event_trigger LANGUAGE plpgsql ${SAFE_PATH} AS $fn$
      DECLARE r record; n text;

@@ -16,6 +16,8 @@ import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts'
 import { pipeCopy } from '../transfer/pipe.ts';
 import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
 import { LOG_TABLE } from './record.ts';
+import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
+import { schemaOf, siblingKey, tableKey } from '../catalog/schemas.ts';
 
 /** The keys of one batch, on the target (in the bookkeeping schema: no TEMPORARY privilege needed). */
 const BATCH_KEYS = 'batch_keys';
@@ -33,12 +35,15 @@ export async function createReplayBookkeeping(dst: Client, bookkeeping: string):
   );
 }
 
-/** `(expr)::type` for each key column, so a key logged as text compares as the column's own type. */
-export function keyCasts(t: Table, element: (i: number) => string): string[] {
+/**
+ * `(expr)::type` for each key column, so a key logged as text compares as the column's own type;
+ * `onTarget`: the type as the target names it (see Column.targetType).
+ */
+export function keyCasts(t: Table, element: (i: number) => string, onTarget = false): string[] {
   return t.key.map((k, i) => {
     const col = t.columns.find((c) => c.name === k);
     if (!col) throw new Error(`internal: key column ${k} is not a column of ${t.name}`);
-    return `(${element(i + 1)})::${col.type}`;
+    return `(${element(i + 1)})::${onTarget ? (col.targetType ?? col.type) : col.type}`;
   });
 }
 
@@ -46,9 +51,9 @@ const keyRow = (t: Table, alias: string) => `(${t.key.map((k) => `${alias}.${quo
 
 /** Target: delete the rows of every key the batch logged for the table. */
 export function deleteKeysSql(t: Table, schema: string, bookkeeping: string): string {
-  const casts = keyCasts(t, (i) => `k.key[${i}]`);
+  const casts = keyCasts(t, (i) => `k.key[${i}]`, true);
   const match = t.key.map((k, i) => `x.${quoteIdent(k)} = ${casts[i]}`).join(' AND ');
-  return `DELETE FROM ${rowsOf(schema, t)} x USING ${qualified(bookkeeping, BATCH_KEYS)} k WHERE k.tbl = ${quoteLiteral(t.name)} AND ${match}`;
+  return `DELETE FROM ${rowsOf(schema, t)} x USING ${qualified(bookkeeping, BATCH_KEYS)} k WHERE k.tbl = ${quoteLiteral(tableKey(t))} AND ${match}`;
 }
 
 /**
@@ -62,7 +67,7 @@ export function rowsForKeysSql(
   wholeCopied: string[],
 ): string {
   const cols = columnList(copiedColumns(t));
-  const keys = `SELECT ${keyCasts(t, (i) => `k.key[${i}]`).join(', ')} FROM ${qualified(shadow, LOG_TABLE)} k WHERE k.tbl = ${quoteLiteral(t.name)} AND k.op <> 'T'`;
+  const keys = `SELECT ${keyCasts(t, (i) => `k.key[${i}]`).join(', ')} FROM ${qualified(shadow, LOG_TABLE)} k WHERE k.tbl = ${quoteLiteral(tableKey(t))} AND k.op <> 'T'`;
   const skip = wholeCopied.length
     ? ` AND x.tableoid <> ALL (ARRAY[${wholeCopied.map((r) => `${quoteLiteral(qualified(sourceSchema, r))}::regclass`).join(', ')}])`
     : '';
@@ -83,10 +88,12 @@ export function truncateSql(t: Table, schema: string): string {
   return `TRUNCATE ${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
 }
 
-/** The table and every partition below it. */
-export function subtree(catalog: Catalog, name: string): string[] {
-  const below = catalog.tables.filter((t) => t.partitionOf?.parent === name).map((t) => t.name);
-  return [name, ...below.flatMap((b) => subtree(catalog, b))];
+/** The table and every partition below it (keys, catalog/schemas.ts). */
+export function subtree(catalog: Catalog, key: string): string[] {
+  const below = catalog.tables
+    .filter((t) => t.partitionOf !== undefined && siblingKey(t, t.partitionOf.parent) === key)
+    .map(tableKey);
+  return [key, ...below.flatMap((b) => subtree(catalog, b))];
 }
 
 export interface BatchPlan {
@@ -104,7 +111,7 @@ export function planBatch(
   summary: { tbl: string; truncated: boolean; keyed: boolean }[],
 ): BatchPlan {
   for (const s of summary)
-    if (!catalog.tables.some((t) => t.name === s.tbl))
+    if (!catalog.tables.some((t) => tableKey(t) === s.tbl))
       throw new Error(`the change log names table ${s.tbl}, which is not in the migration's catalog`);
   const whole = summary.filter((s) => s.truncated).map((s) => s.tbl);
   const wholeSet = new Set(whole.flatMap((w) => subtree(catalog, w)));
@@ -130,12 +137,12 @@ export async function lag(src: Client, shadow: string): Promise<Lag> {
 export interface Replayer {
   catalog: Catalog;
   shadow: string;
-  targetSchema: string;
+  /** The migrated schemas: each table is replayed into its source schema's target. */
+  schemas: readonly SchemaPair[];
 }
 
 async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
-  const { catalog, shadow, targetSchema } = r;
-  const source = catalog.schema;
+  const { catalog, shadow } = r;
   const keys = qualified(shadow, BATCH_KEYS);
   await dst.query(`TRUNCATE ${keys}`);
   await pipeCopy(
@@ -144,20 +151,33 @@ async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan
     `COPY (SELECT DISTINCT tbl, key FROM ${qualified(shadow, LOG_TABLE)} WHERE op <> 'T') TO STDOUT`,
     `COPY ${keys} (tbl, key) FROM STDIN`,
   );
-  for (const name of plan.keyed) await dst.query(deleteKeysSql(tableOf(catalog, name), targetSchema, shadow));
-  for (const name of plan.whole) await dst.query(truncateSql(tableOf(catalog, name), targetSchema));
+  // Key casts name the columns' types as the catalog rendered them, relative to the table's schema on each side.
+  let paths = ['', ''];
+  const at = async (key: string) => {
+    const t = tableOf(catalog, key);
+    const source = schemaOf(catalog, t);
+    const target = targetSchemaOf(r, source);
+    if (paths[0] !== source) await src.query(`SET LOCAL search_path = ${quoteIdent(source)}`);
+    if (paths[1] !== target) await dst.query(`SET LOCAL search_path = ${quoteIdent(target)}`);
+    paths = [source, target];
+    return { t, source, target };
+  };
+  for (const name of plan.keyed) {
+    const { t, target } = await at(name);
+    await dst.query(deleteKeysSql(t, target, shadow));
+  }
   for (const name of plan.whole) {
-    const t = tableOf(catalog, name);
-    await pipeCopy(src, dst, copyWholeSql(t, source), copyInSql(t, targetSchema));
+    const { t, target } = await at(name);
+    await dst.query(truncateSql(t, target));
+  }
+  for (const name of plan.whole) {
+    const { t, source, target } = await at(name);
+    await pipeCopy(src, dst, copyWholeSql(t, source), copyInSql(t, target));
   }
   for (const name of plan.keyed) {
-    const t = tableOf(catalog, name);
-    await pipeCopy(
-      src,
-      dst,
-      rowsForKeysSql(t, source, shadow, plan.skip.get(name) ?? []),
-      copyInSql(t, targetSchema),
-    );
+    const { t, source, target } = await at(name);
+    const whole = (plan.skip.get(name) ?? []).map((k) => tableOf(catalog, k).name);
+    await pipeCopy(src, dst, rowsForKeysSql(t, source, shadow, whole), copyInSql(t, target));
   }
   await dst.query(
     `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${keys} ON CONFLICT DO NOTHING`,
@@ -174,8 +194,6 @@ export async function replayBatch(src: Client, dst: Client, r: Replayer): Promis
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   let dstOpen = false;
   try {
-    // Key casts name the columns' types as the catalog rendered them, relative to each side's schema.
-    await src.query(`SET LOCAL search_path = ${quoteIdent(r.catalog.schema)}`);
     const { rows } = await src.query<{ tbl: string; truncated: boolean; keyed: boolean }>(
       `SELECT tbl, bool_or(op = 'T') AS truncated, bool_or(op <> 'T') AS keyed FROM ${qualified(r.shadow, LOG_TABLE)} GROUP BY tbl ORDER BY tbl`,
     );
@@ -186,7 +204,6 @@ export async function replayBatch(src: Client, dst: Client, r: Replayer): Promis
     const plan = planBatch(r.catalog, rows);
     await dst.query('BEGIN');
     dstOpen = true;
-    await dst.query(`SET LOCAL search_path = ${quoteIdent(r.targetSchema)}`);
     await applyBatch(src, dst, r, plan);
     const { rowCount } = await src.query(`DELETE FROM ${qualified(r.shadow, LOG_TABLE)}`);
     await dst.query('COMMIT');
@@ -208,19 +225,27 @@ export async function schemaDrift(
 ): Promise<string | undefined> {
   await src.query('BEGIN');
   try {
-    await src.query(`SET LOCAL search_path = ${quoteIdent(catalog.schema)}`);
-    const { rows } = await src.query<{ name: string; cols: string | null }>(
-      `SELECT t.name, (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                         FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
-         FROM unnest($2::text[]) AS t(name)
-         LEFT JOIN pg_class c ON c.relname = t.name AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)`,
-      [catalog.schema, tables],
-    );
-    for (const row of rows) {
-      const t = catalog.tables.find((x) => x.name === row.name)!;
-      const expected = t.columns.map((c) => `${c.name} ${c.type}`).join(', ');
-      if (row.cols !== expected)
-        return `the schema of table ${row.name} changed while its changes were being recorded (${row.cols === null ? 'table dropped' : `columns now: ${row.cols}`}); the replay cannot continue: fall back (ferry fallback) and start again`;
+    // Types render relative to the table's own schema, as the catalog captured them.
+    const bySchema = new Map<string, Table[]>();
+    for (const key of tables) {
+      const t = tableOf(catalog, key);
+      bySchema.set(schemaOf(catalog, t), [...(bySchema.get(schemaOf(catalog, t)) ?? []), t]);
+    }
+    for (const [schema, list] of bySchema) {
+      await src.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
+      const { rows } = await src.query<{ name: string; cols: string | null }>(
+        `SELECT t.name, (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
+           FROM unnest($2::text[]) AS t(name)
+           LEFT JOIN pg_class c ON c.relname = t.name AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)`,
+        [schema, list.map((t) => t.name)],
+      );
+      for (const row of rows) {
+        const t = list.find((x) => x.name === row.name)!;
+        const expected = t.columns.map((c) => `${c.name} ${c.type}`).join(', ');
+        if (row.cols !== expected)
+          return `the schema of table ${tableKey(t)} changed while its changes were being recorded (${row.cols === null ? 'table dropped' : `columns now: ${row.cols}`}); the replay cannot continue: fall back (ferry fallback) and start again`;
+      }
     }
     return undefined;
   } finally {

@@ -1,6 +1,8 @@
 // The DowntimeOptimized state kept in the shadow schema (key `uptime`): how far the bulk copy, the
 // replay and the cutover have come, so that a restarted run continues exactly there.
+import { multiSchema } from '../api/settings.ts';
 import { partitionRoot } from '../catalog/relations.ts';
+import { tableKey } from '../catalog/schemas.ts';
 import { withClient } from '../db/connect.ts';
 import { matchesAny } from '../plan/select.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -23,18 +25,26 @@ export interface UptimeState extends Approval {
   downtime?: { step: string; seconds: number }[];
 }
 
-/** Whether a table moves in uptime: spec.uptime.tables names roots, and a partition follows its root. */
-const inUptime = (ctx: Context, name: string) =>
-  matchesAny(partitionRoot(need(ctx.catalog, 'catalog').tables, name), ctx.settings.uptimeTables);
+/**
+ * Whether a table moves in uptime: spec.uptime.tables names roots, and a partition follows its root.
+ * With several schemas the patterns see `schema.table` (see plan/select.ts).
+ */
+const inUptime = (ctx: Context, key: string) =>
+  matchesAny(
+    partitionRoot(need(ctx.catalog, 'catalog').tables, key),
+    ctx.settings.uptimeTables,
+    multiSchema(ctx.settings),
+  );
 
+/** Keys (catalog/schemas.ts) of the tables copied in uptime. */
 export const uptimeTables = (ctx: Context) =>
   need(ctx.catalog, 'catalog')
-    .tables.map((t) => t.name)
+    .tables.map(tableKey)
     .filter((t) => inUptime(ctx, t));
 
 export const downtimeTables = (ctx: Context) =>
   need(ctx.catalog, 'catalog')
-    .tables.map((t) => t.name)
+    .tables.map(tableKey)
     .filter((t) => !inUptime(ctx, t));
 
 export async function readUptime(ctx: Context): Promise<UptimeState> {

@@ -3,7 +3,8 @@
 // same snapshot; then the recorded changes are replayed, again and again, until the cutover is
 // approved (cutover.ts). A transient failure of the replay (a dropped connection, a restarted server)
 // is retried; the run stops only for what retrying cannot fix (a schema change, a disabled trigger).
-import { postLoadSteps } from '../catalog/ddl.ts';
+import { targetPostLoadSteps } from '../catalog/ddl.ts';
+import { findTable, targetName } from '../catalog/schemas.ts';
 import { connect, withClient } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -57,7 +58,8 @@ async function bulkCopy(ctx: Context): Promise<void> {
 /** Keys, constraints and indexes of the uptime tables (the replay deletes by key); FKs wait for the cutover. */
 async function buildUptime(ctx: Context): Promise<void> {
   const tables = uptimeTables(ctx);
-  const steps = postLoadSteps(need(ctx.catalog, 'catalog'), ctx.settings.target.schema).filter(
+  const catalog = need(ctx.catalog, 'catalog');
+  const steps = targetPostLoadSteps(catalog, ctx.settings).filter(
     (s) => stageOf(s) === 'build' && s.table !== null && tables.includes(s.table),
   );
   await afterLoad(ctx, steps);
@@ -65,7 +67,8 @@ async function buildUptime(ctx: Context): Promise<void> {
     tables,
     ctx.settings.parallelism,
     () => connect(ctx.target, 'analyze'),
-    async (t, c) => void (await c.query(`ANALYZE ${qualified(ctx.settings.target.schema, t)}`)),
+    async (t, c) =>
+      void (await c.query(`ANALYZE ${targetName(ctx.settings, catalog, findTable(catalog, t))}`)),
     (c) => c.end(),
   );
 }

@@ -2,6 +2,8 @@
 // of 64-bit slices of each row's md5: order-independent (no sort needed) yet sensitive to a lost,
 // changed or duplicated row. Both sessions render values identically (see connect.ts: UTC,
 // ISO dates, hex bytea), so the text of a row is the same on either server.
+import { targetSchemaOf } from '../api/settings.ts';
+import { findTable, schemaOf, tableKey } from '../catalog/schemas.ts';
 import type { Validation } from '../api/migration.ts';
 import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
@@ -41,10 +43,10 @@ export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[
   for (const c of plan?.groups.flatMap((g) => g.chunks) ?? [])
     byTable.set(c.table, [...(byTable.get(c.table) ?? []), c]);
   return catalog.tables.filter(holdsRows).flatMap((t) => {
-    const chunks = byTable.get(t.name) ?? [];
+    const chunks = byTable.get(tableKey(t)) ?? [];
     return chunks.length > 1 && chunks.every((c) => c.range?.kind === 'key' && c.range.portable)
-      ? chunks.map((c) => ({ table: t.name, range: c.range }))
-      : [{ table: t.name, range: null }];
+      ? chunks.map((c) => ({ table: tableKey(t), range: c.range }))
+      : [{ table: tableKey(t), range: null }];
   });
 }
 
@@ -110,10 +112,10 @@ export async function validate(
     ctx.settings.parallelism,
     open,
     async (u, { src, dst }) => {
-      const t = catalog.tables.find((x) => x.name === u.table)!;
+      const t = findTable(catalog, u.table);
       const [a, b] = await Promise.all([
-        measure(src, measureSql(catalog.schema, t, u.range, how), [], opts.sourceSnapshot),
-        measure(dst, measureSql(ctx.settings.target.schema, t, u.range, how)),
+        measure(src, measureSql(schemaOf(catalog, t), t, u.range, how), [], opts.sourceSnapshot),
+        measure(dst, measureSql(targetSchemaOf(ctx.settings, schemaOf(catalog, t)), t, u.range, how)),
       ]);
       const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
       if (a.rows !== b.rows)
@@ -158,7 +160,9 @@ export async function validateTouched(
     );
     if (whole.length) await validate(ctx, catalog, undefined, { tables: whole.map((w) => w.tbl) });
     for (const name of tables) {
-      const t = catalog.tables.find((x) => x.name === name)!;
+      const t = findTable(catalog, name);
+      const source = schemaOf(catalog, t);
+      const target = targetSchemaOf(ctx.settings, source);
       for (let after: string[] = []; ;) {
         const { rows } = await dst.query<{ key: string[] }>(
           `SELECT key FROM ${qualified(ctx.shadow, 'touched')} WHERE tbl = $1 AND key > $2::text[] ORDER BY key LIMIT ${KEY_PAGE}`,
@@ -169,13 +173,11 @@ export async function validateTouched(
         keys += rows.length;
         const page = JSON.stringify(rows.map((r) => r.key));
         const [a, b] = await Promise.all([
-          inSchema(src, catalog.schema, () => measure(src, measureKeysSql(catalog.schema, t), [page])),
-          inSchema(dst, ctx.settings.target.schema, () =>
-            measure(dst, measureKeysSql(ctx.settings.target.schema, t), [page]),
-          ),
+          inSchema(src, source, () => measure(src, measureKeysSql(source, t), [page])),
+          inSchema(dst, target, () => measure(dst, measureKeysSql(target, t), [page])),
         ]);
         if (a.rows !== b.rows || a.checksum !== b.checksum) {
-          const rows = await differingRows(src, dst, catalog.schema, ctx.settings.target.schema, t, page);
+          const rows = await differingRows(src, dst, source, target, t, page);
           throw new ValidationError(
             name,
             `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}); ` +
