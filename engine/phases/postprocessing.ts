@@ -3,6 +3,7 @@
 // it), then ferry's own schemas are removed.
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
 import { objectReports, tableReports, type Report } from '../report.ts';
@@ -64,13 +65,16 @@ export async function postProcessing(ctx: Context): Promise<void> {
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
   const t0 = performance.now();
+  faultPoint('cleanup.before-drops');
   await withClient(ctx.target, 'cleanup', async (c) => {
     await dropSchema(c, ctx.shadow);
     // The migrated schema is the application's now: no marker left for a later fallback to act on.
     if (await schemaMarker(c, ctx.settings.target.schema, TARGET_SCHEMA_MARKER))
       await c.query(`COMMENT ON SCHEMA ${quoteIdent(ctx.settings.target.schema)} IS NULL`);
   });
+  faultPoint('cleanup.target-dropped');
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
+  faultPoint('cleanup.source-dropped');
   ctx.log.info(
     { shadow: ctx.shadow },
     'shadow schema and target bookkeeping removed; the fence is gone and the source writable: the application now belongs on the target',

@@ -6,6 +6,7 @@
 import { postLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
 import { connect, inTransaction, withClient, type Client } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneSteps, markStepDone } from '../state/progress.ts';
 import { runPool } from '../util/pool.ts';
@@ -48,6 +49,7 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
         `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
       );
     }
+    faultPoint('after-load.step-done');
     ctx.log.debug({ step: step.name, seconds: (performance.now() - t0) / 1000 }, 'post-load step done');
   };
   for (const [stage, concurrency] of [

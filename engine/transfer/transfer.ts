@@ -4,6 +4,7 @@
 // a server restart) are retried with backoff; anything else stops the run naming table and chunk.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Client } from '../db/connect.ts';
+import { faultPoint } from '../faults.ts';
 import { describeRange } from '../plan/chunks.ts';
 import type { Group } from '../plan/groups.ts';
 import { ProgressTracker } from '../progress.ts';
@@ -77,6 +78,7 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
       for (let attempt = 1; ; attempt++) {
         try {
           const d = await copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n));
+          faultPoint('transfer.chunk-committed');
           tracker.done(chunk.id, d.rows, d.bytes);
           results.push(d);
           ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
