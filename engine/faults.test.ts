@@ -3,9 +3,12 @@ import { FAULT_POINTS, faultPointsOf, parseFault } from './faults.ts';
 
 describe('FERRY_FAULT', () => {
   it('names a point, optionally the n-th time it is reached', () => {
-    expect(parseFault(undefined)).toBeUndefined();
-    expect(parseFault('Checks.start')).toEqual({ point: 'Checks.start', nth: 1 });
-    expect(parseFault('transfer.chunk-committed:3')).toEqual({ point: 'transfer.chunk-committed', nth: 3 });
+    expect(parseFault(undefined)).toEqual([]);
+    expect(parseFault('Checks.start')).toEqual([{ point: 'Checks.start', nth: 1 }]);
+    expect(parseFault('transfer.chunk-committed:3, fence.raised')).toEqual([
+      { point: 'transfer.chunk-committed', nth: 3 },
+      { point: 'fence.raised', nth: 1 },
+    ]);
   });
 
   it('refuses an unknown point or count, listing the points', () => {

@@ -1,7 +1,8 @@
 // Fault injection for rehearsals and tests: `FERRY_FAULT=<point>` (or `<point>:<n>`, the n-th time it
 // is reached) ends the process with SIGKILL at that point, so nothing gets to clean up, exactly as a
-// crashed node or an OOM kill would. `FERRY_FAULT_SIGNAL=SIGSTOP` stops it there instead (a test then
-// restarts a database and sends SIGCONT). Unset, a point costs one comparison.
+// crashed node or an OOM kill would. `FERRY_FAULT_SIGNAL=SIGSTOP` stops it there instead, at each of
+// the points listed (`a,b:2,c`): a test then restarts a database and sends SIGCONT. Unset, a point
+// costs one comparison.
 import type { Mode } from './api/migration.ts';
 import { PHASES, type Phase } from './phases/phase.ts';
 
@@ -44,6 +45,12 @@ export const FAULT_POINTS = {
 
 export type FaultPoint = keyof typeof FAULT_POINTS;
 
+/**
+ * Points past the migration's end: the shadow schema is gone, so a run killed there has completed
+ * (only its report is lost) and a new run starts afresh, refusing at Checks the tables it finds.
+ */
+export const AFTER_COMPLETION: readonly FaultPoint[] = ['cleanup.source-dropped', 'PostProcessing.end'];
+
 /** The points a run of the mode reaches. */
 export const faultPointsOf = (mode: Mode): FaultPoint[] =>
   (Object.keys(FAULT_POINTS) as FaultPoint[]).filter((p) => FAULT_POINTS[p].includes(mode));
@@ -54,29 +61,33 @@ export interface FaultSpec {
   nth: number;
 }
 
-/** Parses FERRY_FAULT; undefined when unset. Pure. */
-export function parseFault(value: string | undefined): FaultSpec | undefined {
-  if (!value) return undefined;
-  const m = /^(.*?)(?::(\d+))?$/.exec(value.trim())!;
-  const point = m[1]!;
-  if (!(point in FAULT_POINTS))
-    throw new Error(
-      `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${Object.keys(FAULT_POINTS).join(', ')})`,
-    );
-  const nth = m[2] === undefined ? 1 : Number(m[2]);
-  if (nth < 1) throw new Error(`FERRY_FAULT: ${value}: the count must be 1 or more`);
-  return { point: point as FaultPoint, nth };
+/** Parses FERRY_FAULT: points separated by commas, each optionally `:<n>`; [] when unset. Pure. */
+export function parseFault(value: string | undefined): FaultSpec[] {
+  if (!value?.trim()) return [];
+  return value.split(',').map((entry) => {
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.trim())!;
+    const point = m[1]!;
+    if (!(point in FAULT_POINTS))
+      throw new Error(
+        `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${Object.keys(FAULT_POINTS).join(', ')})`,
+      );
+    const nth = m[2] === undefined ? 1 : Number(m[2]);
+    if (nth < 1) throw new Error(`FERRY_FAULT: ${entry}: the count must be 1 or more`);
+    return { point: point as FaultPoint, nth };
+  });
 }
 
 const raw = process.env.FERRY_FAULT;
-let armed: FaultSpec | undefined;
-let reached = 0;
+let armed: FaultSpec[] | undefined;
+const reached = new Map<FaultPoint, number>();
 
 /** Ends (or stops) the process here when FERRY_FAULT names this point; a bad FERRY_FAULT fails the first point. */
 export function faultPoint(point: FaultPoint): void {
   if (!raw) return;
-  armed ??= parseFault(raw)!;
-  if (armed.point !== point || ++reached !== armed.nth) return;
+  armed ??= parseFault(raw);
+  const n = (reached.get(point) ?? 0) + 1;
+  reached.set(point, n);
+  if (!armed.some((f) => f.point === point && f.nth === n)) return;
   const signal = process.env.FERRY_FAULT_SIGNAL === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL';
   process.stderr.write(`ferry: fault point ${point} reached (FERRY_FAULT): ${signal}\n`);
   process.kill(process.pid, signal);

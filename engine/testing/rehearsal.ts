@@ -7,6 +7,7 @@ import pg from 'pg';
 import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
+import { ferry, startFerry, type CliResult } from './cli.ts';
 import { schemaDigests } from './snapshot.ts';
 
 export interface Rehearsal {
@@ -44,6 +45,10 @@ export async function resetTarget(pair: LocalPair): Promise<void> {
   for (const r of [{ x: 'shop' }, ...(await query<{ x: string }>(pair.target, FERRY_SCHEMAS))])
     await query(pair.target, `DROP SCHEMA IF EXISTS "${r.x}" CASCADE`);
 }
+
+/** Checks' refusal of a target that holds the migrated tables already (a migration completed there). */
+export const TARGET_TAKEN =
+  /ferry: error: target (table shop\.\w+ already exists|already has an object named shop\.\w+)/;
 
 /** Source and target digests of the shop schema, table by table. */
 export async function bothDigests(pair: LocalPair) {
@@ -90,4 +95,42 @@ export async function applicationCanWrite(roles: Roles): Promise<boolean> {
     await c.query('ROLLBACK').catch(() => {});
     await c.end();
   }
+}
+
+/** The replay of migration `dto` has applied changes on the target: when a user would approve the cutover. */
+async function replaying(pair: LocalPair): Promise<boolean> {
+  const touched = await query(
+    pair.target,
+    "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'touched'",
+  );
+  return (
+    touched.length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.touched LIMIT 1')).length > 0
+  );
+}
+
+/**
+ * `ferry run` of a DowntimeOptimized manifest named `dto`, approving the cutover with `ferry cutover`
+ * once the replay runs (unless the run ends first).
+ */
+export function runApproving(
+  r: Rehearsal,
+  file: string,
+  env: Record<string, string>,
+): { child: ReturnType<typeof startFerry>['child']; done: Promise<CliResult> } {
+  const run = startFerry(['run', '-f', file], env);
+  let ended = false;
+  const approve = async () => {
+    while (!ended && !(await replaying(r.pair).catch(() => false)))
+      await new Promise((res) => setTimeout(res, 200));
+    // Killed or completed meanwhile: nothing, or no need, to approve. A failure here shows as a run
+    // that waits for its approval forever.
+    if (!ended) await ferry(['cutover', '-f', file], r.roles.env);
+  };
+  const done = run.done.then(async (result) => {
+    ended = true;
+    await approving;
+    return result;
+  });
+  const approving = approve();
+  return { child: run.child, done };
 }
