@@ -45,8 +45,12 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
         await markStepDone(c, ctx.shadow, step.name, (performance.now() - t0) / 1000);
       });
     } catch (err) {
-      throw new Error(
-        `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+      // The code stays: a restarted server is worth another attempt (the cutover retries), bad SQL is not.
+      throw Object.assign(
+        new Error(
+          `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+        ),
+        { code: (err as { code?: string }).code },
       );
     }
     faultPoint('after-load.step-done');

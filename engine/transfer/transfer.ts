@@ -22,7 +22,11 @@ export function isTransient(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   if (/^(08|57P0|53300|40001|40P01)/.test(code)) return true;
   if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
-  return /Connection terminated|connection.*(closed|lost)/i.test(String((err as Error)?.message ?? err));
+  // node-postgres on a client whose server went away (no code): "Connection terminated unexpectedly",
+  // "Client has encountered a connection error and is not queryable".
+  return /Connection terminated|connection.*(closed|lost)|connection error and is not queryable/i.test(
+    String((err as Error)?.message ?? err),
+  );
 }
 
 export class TransferError extends Error {
