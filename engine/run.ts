@@ -2,6 +2,7 @@
 // run killed at any point continues from the phase (and, in Execution, the chunk) where it stopped.
 import type { Catalog } from './catalog/types.ts';
 import { ConfigError } from './db/password.ts';
+import { faultPoint } from './faults.ts';
 import { withClient } from './db/connect.ts';
 import type { Context } from './phases/context.ts';
 import { checks } from './phases/checks.ts';
@@ -75,6 +76,7 @@ export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
   ctx.observer.phase?.(record);
   ctx.log.info({ phase }, `phase ${phase} started`);
   const t0 = performance.now();
+  faultPoint(`${phase}.start`);
   await PHASE_ACTIONS[phase](ctx);
   record.endedAt = new Date().toISOString();
   record.seconds = Math.round(performance.now() - t0) / 1000;
@@ -83,6 +85,7 @@ export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
   const next = nextPhase(phase);
   if (next !== 'Completed' && PHASES.indexOf(phase) >= PHASES.indexOf('PreProcessing'))
     await recordPhase(ctx, next);
+  faultPoint(`${phase}.end`);
 }
 
 /** Runs (or resumes) the migration. With `stopAfter`, pauses after that phase: a later run continues. */

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { multiSchema } from '../api/settings.ts';
 import { schemaOf } from '../catalog/schemas.ts';
@@ -119,12 +120,15 @@ export async function raiseFence(ctx: Context): Promise<{ ended: number }> {
   return withClient(ctx.source, 'fence', async (c) => {
     const state = ctx.settings.fenceMode === 'Detect' ? 'detect' : 'refuse';
     if ((await readFence(c, ctx.shadow)).state !== state) await setFence(c, ctx, state);
+    let waited: { ended: number };
     try {
-      return await waitForWriters(ctx, c);
+      waited = await waitForWriters(ctx, c);
     } catch (err) {
       await setFence(c, ctx, 'open');
       throw err;
     }
+    faultPoint('fence.raised');
+    return waited;
   });
 }
 

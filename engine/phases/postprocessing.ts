@@ -5,6 +5,7 @@ import { catalogSchemas, findTable, objectsOf, tableKey, targetName } from '../c
 import type { Catalog } from '../catalog/types.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
 import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
@@ -78,6 +79,7 @@ export async function postProcessing(ctx: Context): Promise<void> {
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
   const t0 = performance.now();
+  faultPoint('cleanup.before-drops');
   await withClient(ctx.target, 'cleanup', async (c) => {
     await dropSchema(c, ctx.shadow);
     // The migrated schema is the application's now: no marker left for a later fallback to act on.
@@ -85,7 +87,9 @@ export async function postProcessing(ctx: Context): Promise<void> {
       if (await schemaMarker(c, target, TARGET_SCHEMA_MARKER))
         await c.query(`COMMENT ON SCHEMA ${quoteIdent(target)} IS NULL`);
   });
+  faultPoint('cleanup.target-dropped');
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
+  faultPoint('cleanup.source-dropped');
   ctx.log.info(
     { shadow: ctx.shadow },
     'shadow schema and target bookkeeping removed; the fence is gone and the source writable: the application now belongs on the target',

@@ -6,6 +6,7 @@
 import { targetPostLoadSteps, type PostLoadStep } from '../catalog/ddl.ts';
 import { connect, inTransaction, withClient, type Client } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneSteps, markStepDone } from '../state/progress.ts';
 import { runPool } from '../util/pool.ts';
@@ -44,10 +45,15 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
         await markStepDone(c, ctx.shadow, step.name, (performance.now() - t0) / 1000);
       });
     } catch (err) {
-      throw new Error(
-        `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+      // The code stays: a restarted server is worth another attempt (the cutover retries), bad SQL is not.
+      throw Object.assign(
+        new Error(
+          `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+        ),
+        { code: (err as { code?: string }).code },
       );
     }
+    faultPoint('after-load.step-done');
     ctx.log.debug({ step: step.name, seconds: (performance.now() - t0) / 1000 }, 'post-load step done');
   };
   for (const [stage, concurrency] of [

@@ -4,6 +4,7 @@
 // a server restart) are retried with backoff; anything else stops the run naming table and chunk.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Client } from '../db/connect.ts';
+import { faultPoint } from '../faults.ts';
 import { describeRange } from '../plan/chunks.ts';
 import type { Group } from '../plan/groups.ts';
 import { ProgressTracker } from '../progress.ts';
@@ -21,7 +22,11 @@ export function isTransient(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   if (/^(08|57P0|53300|40001|40P01)/.test(code)) return true;
   if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
-  return /Connection terminated|connection.*(closed|lost)/i.test(String((err as Error)?.message ?? err));
+  // node-postgres on a client whose server went away (no code): "Connection terminated unexpectedly",
+  // "Client has encountered a connection error and is not queryable".
+  return /Connection terminated|connection.*(closed|lost)|connection error and is not queryable/i.test(
+    String((err as Error)?.message ?? err),
+  );
 }
 
 export class TransferError extends Error {
@@ -77,6 +82,7 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
       for (let attempt = 1; ; attempt++) {
         try {
           const d = await copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n));
+          faultPoint('transfer.chunk-committed');
           tracker.done(chunk.id, d.rows, d.bytes);
           results.push(d);
           ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { refreshSequences } from '../catalog/extract.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { fenceFunctionDdl } from '../fence/ddl.ts';
 import { assertNoWritesSeen, FenceError, raiseFence, type FenceRecord } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -50,6 +51,7 @@ async function validateCutover(ctx: Context): Promise<void> {
 
 async function steps(ctx: Context, conns: Conns): Promise<void> {
   await downtimeStep(ctx, 'replay final delta', () => replay(ctx, conns, true));
+  faultPoint('cutover.final-drain');
   const rest = downtimeTables(ctx);
   if (rest.length)
     await downtimeStep(ctx, 'copy downtime tables', () =>
@@ -58,6 +60,7 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
   if (!(await readUptime(ctx)).validated) {
     await downtimeStep(ctx, 'validate', () => validateCutover(ctx));
     await writeUptime(ctx, { validated: true });
+    faultPoint('cutover.validated');
   }
   await downtimeStep(ctx, 'keys, foreign keys, sequences', async () => {
     ctx.catalog = await withClient(ctx.source, 'sequences', (c) =>
@@ -65,6 +68,7 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
     );
     await afterLoad(ctx);
   });
+  faultPoint('cutover.after-load');
 }
 
 /**

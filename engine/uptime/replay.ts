@@ -13,6 +13,7 @@ import type { Catalog, Table } from '../catalog/types.ts';
 import { rowsOf } from '../catalog/relations.ts';
 import { type Client } from '../db/connect.ts';
 import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { pipeCopy } from '../transfer/pipe.ts';
 import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
 import { LOG_TABLE } from './record.ts';
@@ -208,6 +209,7 @@ export async function replayBatch(src: Client, dst: Client, r: Replayer): Promis
     const { rowCount } = await src.query(`DELETE FROM ${qualified(r.shadow, LOG_TABLE)}`);
     await dst.query('COMMIT');
     dstOpen = false;
+    faultPoint('replay.target-committed');
     await src.query('COMMIT');
     return rowCount ?? 0;
   } catch (err) {

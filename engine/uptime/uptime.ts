@@ -7,6 +7,7 @@ import { targetPostLoadSteps } from '../catalog/ddl.ts';
 import { findTable, targetName } from '../catalog/schemas.ts';
 import { connect, withClient } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
+import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneChunks } from '../state/progress.ts';
 import { afterLoad, stageOf } from '../transfer/after-load.ts';
@@ -39,11 +40,13 @@ async function bulkCopy(ctx: Context): Promise<void> {
     const { rows } = await coordinator.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const snapshot = rows[0]!.s;
     await coordinator.query(`DELETE FROM ${qualified(ctx.shadow, LOG_TABLE)}`);
+    faultPoint('uptime.snapshot-exported');
     ctx.log.info(
       { tables: tables.length },
       'bulk copy from a consistent snapshot while the application writes',
     );
     await transferGroups(ctx, { tables, snapshot });
+    faultPoint('uptime.bulk-copied');
     await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, { tables, sourceSnapshot: snapshot });
     await coordinator.query('COMMIT');
   } catch (err) {

@@ -28,6 +28,30 @@ describe('throwaway PostgreSQL servers', () => {
     },
   );
 
+  it('restarts on the same data directory and port, by pid', async () => {
+    const server = await startPostgres({ version: 18 });
+    started.push(server);
+    const sql = async (q: string) => {
+      const c = new pg.Client({ connectionString: server.url() });
+      await c.connect();
+      try {
+        return (await c.query<{ n: number }>(q)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    await sql('CREATE TABLE kept AS SELECT 7 AS n');
+    const held = new pg.Client({ connectionString: server.url() });
+    held.on('error', () => {});
+    await held.connect();
+    const pid = server.pid;
+    await server.restart(200);
+    expect(server.pid).not.toBe(pid);
+    expect(() => process.kill(pid, 0)).toThrow();
+    await expect(held.query('SELECT 1')).rejects.toThrow();
+    expect(await sql('SELECT n FROM kept')).toEqual([{ n: 7 }]);
+  });
+
   it("ignores the user's PGDATABASE, PGUSER, PGHOST and PGSSLMODE", async () => {
     const vars = {
       PGDATABASE: 'nonexistent',

@@ -35,6 +35,8 @@ export interface PostgresServer {
   dataDir: string;
   /** Connection string for tests; carries the password, so never log it. */
   url(database?: string): string;
+  /** Fast shutdown by pid, `downMs` down, then started again on the same data directory and port. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -164,13 +166,17 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const logFile = join(root, 'server.log');
-  const log = openSync(logFile, 'a');
-  const child = spawn(join(bin, 'postgres'), args, { ...ids, detached: true, stdio: ['ignore', log, log] });
-  closeSync(log);
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`postgres ${version} did not start`);
-  writeFileSync(join(root, 'postgres.pid'), String(pid));
+  /** Starts the postmaster on the data directory; its pid goes into `server.pid`. */
+  const launch = async () => {
+    const log = openSync(logFile, 'a');
+    const child = spawn(join(bin, 'postgres'), args, { ...ids, detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`postgres ${version} did not start`);
+    server.pid = child.pid;
+    writeFileSync(join(root, 'postgres.pid'), String(child.pid));
+    await waitFor(() => isAccepting(port), 30_000, `postgres ${version} on port ${port} (log: ${logFile})`);
+  };
   const server: PostgresServer = {
     version,
     host: '127.0.0.1',
@@ -178,15 +184,20 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     user: 'postgres',
     password: PASSWORD,
     database: 'postgres',
-    pid,
+    pid: 0,
     dataDir,
     // Every parameter explicit (sslmode too), so a user's PGHOST, PGDATABASE, PGSSLMODE... change nothing.
     url: (database = 'postgres') =>
       `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
-    stop: () => stopPostgres(pid, root),
+    restart: async (downMs = 0) => {
+      await shutdown(server.pid);
+      await new Promise((res) => setTimeout(res, downMs));
+      await launch();
+    },
+    stop: () => stopPostgres(server.pid, root),
   };
   try {
-    await waitFor(() => isAccepting(port), 30_000, `postgres ${version} on port ${port} (log: ${logFile})`);
+    await launch();
   } catch (e) {
     await server.stop();
     throw e;
@@ -224,15 +235,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Fast shutdown of the postmaster we started (by its pid), then the data directory goes. */
-export async function stopPostgres(pid: number, root: string): Promise<void> {
-  if (alive(pid)) {
-    process.kill(pid, 'SIGINT');
-    try {
-      await waitFor(async () => !alive(pid), 30_000, `postgres pid ${pid} to stop`);
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
+/** Fast shutdown of the postmaster we started, by its pid (0: never started). */
+async function shutdown(pid: number): Promise<void> {
+  if (pid === 0 || !alive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  try {
+    await waitFor(async () => !alive(pid), 30_000, `postgres pid ${pid} to stop`);
+  } catch {
+    process.kill(pid, 'SIGKILL');
   }
+}
+
+/** Shuts the postmaster down, then the data directory goes. */
+export async function stopPostgres(pid: number, root: string): Promise<void> {
+  await shutdown(pid);
   rmSync(root, { recursive: true, force: true });
 }

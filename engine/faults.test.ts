@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { FAULT_POINTS, faultPointsOf, parseFault } from './faults.ts';
+
+describe('FERRY_FAULT', () => {
+  it('names a point, optionally the n-th time it is reached', () => {
+    expect(parseFault(undefined)).toEqual([]);
+    expect(parseFault('Checks.start')).toEqual([{ point: 'Checks.start', nth: 1 }]);
+    expect(parseFault('transfer.chunk-committed:3, fence.raised')).toEqual([
+      { point: 'transfer.chunk-committed', nth: 3 },
+      { point: 'fence.raised', nth: 1 },
+    ]);
+  });
+
+  it('refuses an unknown point or count, listing the points', () => {
+    expect(() => parseFault('Check.start')).toThrow(
+      /unknown fault point "Check.start" \(one of Preparation.start, /,
+    );
+    expect(() => parseFault('Checks.start:0')).toThrow(/count must be 1 or more/);
+  });
+
+  it('lists the points each mode reaches', () => {
+    expect(faultPointsOf('Standard')).not.toContain('replay.target-committed');
+    expect(faultPointsOf('DowntimeOptimized')).toEqual(Object.keys(FAULT_POINTS));
+  });
+});

@@ -1,0 +1,136 @@
+// Helpers for the fault and restart tests: a throwaway pair with the least-privilege roles and a small
+// shop database, manifests for the migrator, and what must hold after every recovered run.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
+import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
+import { createSampleDatabase } from '../../hack/sample/sample.ts';
+import { ferry, startFerry, type CliResult } from './cli.ts';
+import { schemaDigests } from './snapshot.ts';
+
+export interface Rehearsal {
+  pair: LocalPair;
+  roles: Roles;
+  /** A manifest file for the migrator; chunks small enough that every table group has several. */
+  manifest(name: string, spec?: Record<string, unknown>): string;
+}
+
+export async function startRehearsal(bytes = 2e6): Promise<Rehearsal> {
+  const pair = await startLocalPair();
+  const roles = await setUpRoles(pair, { populate: (c) => createSampleDatabase(c, 'shop', bytes) });
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-rehearsal-'));
+  return {
+    pair,
+    roles,
+    manifest: (name, spec = {}) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        roles.manifest(name, {
+          transfer: { parallelism: 2, splitAbove: '256Ki', chunkRows: 2000 },
+          ...spec,
+        }),
+      );
+      return file;
+    },
+  };
+}
+
+const FERRY_SCHEMAS = "SELECT nspname AS x FROM pg_namespace WHERE nspname LIKE 'ferry\\_%' ORDER BY 1";
+
+/** Drops the migrated schema and any ferry schema from the target. */
+export async function resetTarget(pair: LocalPair): Promise<void> {
+  for (const r of [{ x: 'shop' }, ...(await query<{ x: string }>(pair.target, FERRY_SCHEMAS))])
+    await query(pair.target, `DROP SCHEMA IF EXISTS "${r.x}" CASCADE`);
+}
+
+/** Checks' refusal of a target that holds the migrated tables already (a migration completed there). */
+export const TARGET_TAKEN =
+  /ferry: error: target (table shop\.\w+ already exists|already has an object named shop\.\w+)/;
+
+/** Source and target digests of the shop schema, table by table. */
+export async function bothDigests(pair: LocalPair) {
+  const [source, target] = await Promise.all([
+    schemaDigests(pair.source.url('shop'), 'shop'),
+    schemaDigests(pair.target.url('shop'), 'shop'),
+  ]);
+  return { source, target };
+}
+
+/** What ferry left behind: schemas on either side, triggers and event triggers on the source. */
+export async function ferryLeftovers(pair: LocalPair): Promise<string[]> {
+  return [
+    ...(await query<{ x: string }>(pair.source, FERRY_SCHEMAS)).map((r) => `source schema ${r.x}`),
+    ...(await query<{ x: string }>(pair.target, FERRY_SCHEMAS)).map((r) => `target schema ${r.x}`),
+    ...(
+      await query<{ x: string }>(
+        pair.source,
+        "SELECT tgrelid::regclass::text || ' ' || tgname AS x FROM pg_trigger WHERE tgname LIKE 'ferry\\_%' ORDER BY 1",
+      )
+    ).map((r) => `source trigger ${r.x}`),
+    ...(
+      await query<{ x: string }>(
+        pair.source,
+        "SELECT evtname AS x FROM pg_event_trigger WHERE evtname LIKE 'ferry\\_%'",
+      )
+    ).map((r) => `source event trigger ${r.x}`),
+  ];
+}
+
+/** Whether the application may write to every table (a write rolled back): the fence is down. */
+export async function applicationCanWrite(roles: Roles): Promise<boolean> {
+  const c = new pg.Client({ connectionString: roles.appUrl() });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    for (const t of ['customers', 'products', 'orders', 'order_items', 'events', 'audit_log'])
+      await c.query(`DELETE FROM shop.${t} WHERE false`);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '25006') return false;
+    throw err;
+  } finally {
+    await c.query('ROLLBACK').catch(() => {});
+    await c.end();
+  }
+}
+
+/** The replay of migration `dto` has applied changes on the target: when a user would approve the cutover. */
+async function replaying(pair: LocalPair): Promise<boolean> {
+  const touched = await query(
+    pair.target,
+    "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'touched'",
+  );
+  return (
+    touched.length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.touched LIMIT 1')).length > 0
+  );
+}
+
+/**
+ * `ferry run` of a DowntimeOptimized manifest named `dto`, approving the cutover with `ferry cutover`
+ * once the replay runs (unless the run ends first).
+ */
+export function runApproving(
+  r: Rehearsal,
+  file: string,
+  env: Record<string, string>,
+): { child: ReturnType<typeof startFerry>['child']; done: Promise<CliResult> } {
+  const run = startFerry(['run', '-f', file], env);
+  let ended = false;
+  const approve = async () => {
+    while (!ended && !(await replaying(r.pair).catch(() => false)))
+      await new Promise((res) => setTimeout(res, 200));
+    // Killed or completed meanwhile: nothing, or no need, to approve. A failure here shows as a run
+    // that waits for its approval forever.
+    if (!ended) await ferry(['cutover', '-f', file], r.roles.env);
+  };
+  const done = run.done.then(async (result) => {
+    ended = true;
+    await approving;
+    return result;
+  });
+  const approving = approve();
+  return { child: run.child, done };
+}

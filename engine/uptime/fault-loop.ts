@@ -1,0 +1,63 @@
+// DowntimeOptimized killed (SIGKILL, nothing cleans up) at fault points while the application writes
+// as shop_app, PostgreSQL 15 -> 18 as the least-privilege roles: the next run, with the cutover
+// approved by `ferry cutover` (again where needed), completes with the target exactly the source,
+// nothing of ferry's left and the fence down. Shared by the test files that split the points between
+// them (each file runs in a few minutes).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AFTER_COMPLETION, type FaultPoint } from '../faults.ts';
+import {
+  applicationCanWrite,
+  bothDigests,
+  ferryLeftovers,
+  resetTarget,
+  TARGET_TAKEN,
+  runApproving,
+  startRehearsal,
+  type Rehearsal,
+} from '../testing/rehearsal.ts';
+import { startWriters } from '../testing/writers.ts';
+
+export function describeKillsWithWriters(points: readonly FaultPoint[]): void {
+  let r: Rehearsal;
+  let file: string;
+
+  beforeAll(async () => {
+    r = await startRehearsal();
+    // customers and products move in the downtime: the cutover copies them.
+    file = r.manifest('dto', {
+      mode: 'DowntimeOptimized',
+      tables: { exclude: ['audit_log'] },
+      uptime: { tables: ['events', 'order*'] },
+    });
+  });
+  afterAll(async () => r?.pair.stop());
+
+  describe('DowntimeOptimized with writers, killed at a fault point', () => {
+    it.each(points)('killed at %s, the next run ends with the target exact', async (point) => {
+      await resetTarget(r.pair);
+      const writers = startWriters(r.roles.appUrl(), { sessions: 2, rate: 100, seed: point.length });
+      try {
+        const killed = await runApproving(r, file, { ...r.roles.env, FERRY_FAULT: point }).done;
+        expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
+        const again = await runApproving(r, file, r.roles.env).done;
+        if (AFTER_COMPLETION.includes(point)) {
+          // Nothing left to resume: the new run finds the target holding the tables and changes nothing.
+          expect(again.code).toBe(1);
+          expect(again.stderr).toMatch(TARGET_TAKEN);
+        } else {
+          expect(again.code, again.stderr).toBe(0);
+          expect(again.stdout).toMatch(/Migration dto Completed/);
+        }
+      } finally {
+        // The fence refused every writer at the cutover: none wrote after the migration completed.
+        const w = await writers.stop();
+        expect(w.refused).toBeGreaterThan(0);
+      }
+      const { source, target } = await bothDigests(r.pair);
+      delete source.audit_log;
+      expect(target).toEqual(source);
+      expect(await ferryLeftovers(r.pair)).toEqual([]);
+      expect(await applicationCanWrite(r.roles)).toBe(true);
+    });
+  });
+}
