@@ -46,6 +46,7 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
     } catch (err) {
       throw new Error(
         `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     ctx.log.debug({ step: step.name, seconds: (performance.now() - t0) / 1000 }, 'post-load step done');
