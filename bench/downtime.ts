@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { formatBytes } from '../engine/progress.ts';
 import type { Report } from '../engine/report.ts';
-import { FERRY } from '../engine/testing/cli.ts';
-import { startWriters, type WriterStats } from '../engine/testing/writers.ts';
+import { FERRY } from '../test/support/cli.ts';
+import { startWriters, type WriterStats } from '../test/support/writers.ts';
 import { manifestFor, query, startLocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 

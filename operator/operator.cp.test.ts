@@ -5,8 +5,8 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
-import { startWriters } from '../engine/testing/writers.ts';
-import { schemaDigests, snapshotDatabase } from '../engine/testing/snapshot.ts';
+import { startWriters } from '../test/support/writers.ts';
+import { schemaDigests, snapshotDatabase } from '../test/support/snapshot.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
 import { argoHealth } from '../charts/ferry/argocd/health.ts';
 import {
@@ -15,7 +15,7 @@ import {
   secretYaml,
   startOperator,
   type OperatorProcess,
-} from './testing.ts';
+} from '../test/support/operator.ts';
 
 // The operator runs under its ServiceAccount, bound to exactly the rules of rbac.ts (the chart's Role),
 // with leader election on, as installed.

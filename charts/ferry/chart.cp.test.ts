@@ -13,9 +13,9 @@ import { startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { freePort } from '../../hack/net.ts';
 import { podRunnerChartValues } from '../../hack/pod-runner/chart-values.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { schemaDigests } from '../../engine/testing/snapshot.ts';
+import { schemaDigests } from '../../test/support/snapshot.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
-import { migrationYaml, secretYaml } from '../../operator/testing.ts';
+import { migrationYaml, secretYaml } from '../../test/support/operator.ts';
 import { eventually, kubeconfig, kubectl } from '../../test/controlplane/kube.ts';
 
 const chart = resolve(import.meta.dirname);

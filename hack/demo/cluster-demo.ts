@@ -11,7 +11,7 @@ import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
 import { formatBytes } from '../../engine/progress.ts';
 import type { MigrationStatus } from '../../engine/api/status.ts';
-import { migrationYaml, secretYaml } from '../../operator/testing.ts';
+import { migrationYaml, secretYaml } from '../../test/support/operator.ts';
 import { binaries, startControlPlane } from '../controlplane/controlplane.ts';
 import { startLocalPair } from '../local-pair.ts';
 import { freePort } from '../net.ts';

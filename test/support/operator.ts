@@ -4,11 +4,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from './rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
 import { stringify } from 'yaml';
-import type { LocalPair } from '../hack/local-pair.ts';
-import { freePort } from '../hack/net.ts';
-import { FERRY } from '../engine/testing/cli.ts';
+import type { LocalPair } from '../../hack/local-pair.ts';
+import { freePort } from '../../hack/net.ts';
+import { FERRY } from './cli.ts';
 
 export interface OperatorProcess {
   child: ChildProcess;
