@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaries } from '../../hack/controlplane/controlplane.ts';
+import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { freePort } from '../../hack/net.ts';
 import { podRunnerChartValues } from '../../hack/pod-runner/chart-values.ts';
@@ -155,6 +155,7 @@ describe('chart: static', () => {
 describe('chart: helm install', () => {
   const release = 'ferry-helm';
   let pair: LocalPair;
+  let roles: Roles;
   let metricsPort: number;
   const restricted = (ns: string) => {
     kubectl(['create', 'namespace', ns]);
@@ -163,10 +164,8 @@ describe('chart: helm install', () => {
 
   beforeAll(async () => {
     pair = await startLocalPair();
-    const c = new pg.Client({ connectionString: pair.source.url('shop') });
-    await c.connect();
-    await createSampleDatabase(c, 'shop', 2e6);
-    await c.end();
+    // As users deploy: shop_app owns the data, ferry connects as ferry_migrator.
+    roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', 2e6) });
     metricsPort = await freePort();
   });
   afterAll(async () => {
@@ -217,8 +216,11 @@ describe('chart: helm install', () => {
 
     const ns = 'helm-shop';
     restricted(ns);
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', { transfer: { tableGroups: 2 } }));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(
+      ['-n', ns, 'apply', '-f', '-'],
+      migrationYaml(pair, 'shop', { transfer: { tableGroups: 2 } }, roles),
+    );
     try {
       kubectl([
         '-n',
