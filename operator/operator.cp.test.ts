@@ -208,19 +208,26 @@ describe('operator, faults', () => {
     const ns = namespace('transient');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
-    await eventually('the target tables', async () =>
-      (await query(pair.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop' AND tablename = 'orders'"))
-        .length
+    await eventually("ferry's bookkeeping on the target", async () =>
+      (
+        await query(
+          pair.target,
+          "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_shop' AND tablename = 'step_done'",
+        )
+      ).length
         ? true
         : undefined,
     );
-    // The post-load builds (run by the operator) wait behind this lock; the transfer's COPY does not.
-    const lock = await holdLock(pair.target.url('shop'), 'LOCK TABLE shop.orders IN ROW EXCLUSIVE MODE');
+    // Each post-load build (run by the operator) records itself in step_done in its own transaction:
+    // it waits behind this lock, while the transfer (COPY, TRUNCATE) goes on.
+    const lock = await holdLock(pair.target.url('shop'), 'LOCK TABLE ferry_shop.step_done IN SHARE MODE');
     try {
       const ended = new Set<number>();
       for (let i = 0; i < 3; i++) {
-        const pid = await eventually('a post-load build waiting on the lock', async () =>
-          (await waitingFerrySessions(pair.target, 'build')).find((p) => !ended.has(p)),
+        const pid = await eventually(
+          'a post-load build waiting on the lock',
+          async () => (await waitingFerrySessions(pair.target, 'build')).find((p) => !ended.has(p)),
+          180_000,
         );
         ended.add(pid);
         await query(pair.target, `SELECT pg_terminate_backend(${pid})`);
