@@ -224,13 +224,21 @@ describe('operator, faults', () => {
     try {
       const ended = new Set<number>();
       for (let i = 0; i < 3; i++) {
-        const pid = await eventually(
-          'a post-load build waiting on the lock',
-          async () => (await waitingFerrySessions(pair.target, 'build')).find((p) => !ended.has(p)),
+        // New sessions each time: the operator retried the builds after the last termination.
+        const pids = await eventually(
+          'post-load builds waiting on the lock',
+          async () => {
+            const waiting = (await waitingFerrySessions(pair.target, 'build')).filter((p) => !ended.has(p));
+            return waiting.length ? waiting : undefined;
+          },
           180_000,
         );
-        ended.add(pid);
-        await query(pair.target, `SELECT pg_terminate_backend(${pid})`);
+        pids.forEach((p) => ended.add(p));
+        // Every ferry session on the target ends, as an administrator (or a failover) would end them.
+        await query(
+          pair.target,
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ferry:shop:%'",
+        );
         const degraded = await eventually('Degraded/Retrying', () => {
           const c = conditionOf(ns, 'Degraded');
           return c?.status === 'True' && c.reason === 'Retrying' ? c : undefined;
@@ -348,6 +356,47 @@ describe('operator, faults', () => {
     );
     expect(m.status.progress.rows).toBeGreaterThan(20000);
     expect(m.metadata.finalizers ?? []).toEqual([]);
+  });
+
+  it('a Migration deleted after its Secret waits (Degraded, naming the way out); ferry.dev/abandon-cleanup lets it go with an Event', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('abandon');
+    const slow = { transfer: { parallelism: 1, tableGroups: 4, splitAbove: '256Ki', chunkRows: 1000 } };
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
+    await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
+    kubectl(['-n', ns, 'delete', 'secret', 'db-passwords']);
+    kubectl(['-n', ns, 'delete', 'migration', 'shop', '--wait=false']);
+    const degraded = await eventually('Degraded/SecretNotFound', () => {
+      const c = conditionOf(ns, 'Degraded');
+      return c?.status === 'True' && c.reason === 'SecretNotFound' ? c : undefined;
+    });
+    expect(degraded.message).toContain('kubectl annotate migration shop ferry.dev/abandon-cleanup=true');
+    expect(jsonOf(ns, 'migration/shop').metadata.finalizers).toContain('ferry.dev/fallback');
+    kubectl(['-n', ns, 'annotate', 'migration', 'shop', 'ferry.dev/abandon-cleanup=true']);
+    await eventually('the Migration to be gone', () => {
+      try {
+        kubectl(['-n', ns, 'get', 'migration', 'shop']);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    const events = kubectl([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '-o',
+      'jsonpath={range .items[*]}{.reason}: {.note}{"\\n"}{end}',
+    ]);
+    expect(events).toMatch(/CleanupAbandoned: .*Left behind: the shadow schema ferry_shop/);
+    // What it left is what the Event names; the next test starts clean.
+    expect(await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toHaveLength(
+      1,
+    );
+    await query(pair.source, 'DROP SCHEMA ferry_shop CASCADE');
+    await query(pair.target, 'DROP SCHEMA IF EXISTS ferry_shop CASCADE');
   });
 });
 
