@@ -9,6 +9,7 @@ import type { Context } from '../../engine/phases/context.ts';
 import { ForeignShadowError } from '../../engine/state/owner.ts';
 import { Reason } from '../conditions.ts';
 import { deletePods } from './children.ts';
+import { holdsFinalizer } from './decide.ts';
 import { engineContext } from './engine-context.ts';
 import { done, messageOf, SecretMissing, type Outcome } from './outcome.ts';
 import type { Observed, Pass } from './pass.ts';
@@ -70,8 +71,7 @@ export function leftBehind(pass: Pass, why: string): string {
  * it once this returns). Errors propagate (retried, or shown), naming the way out.
  */
 export async function finalize(pass: Pass, observed: Observed): Promise<Outcome> {
-  const phase = pass.m.status?.phase;
-  if (phase === 'Completed' || phase === 'RolledBack') return done;
+  if (!holdsFinalizer(pass.m.status?.phase)) return done;
   await stopPods(pass, observed);
   const abandon = pass.m.metadata.annotations?.[ABANDON_CLEANUP] === 'true';
   try {
