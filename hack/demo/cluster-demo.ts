@@ -122,7 +122,10 @@ try {
       `kubectl -n ${NS} get secret db-passwords -o jsonpath='{.data.target}' | base64 -d`,
       'the password for:',
     ],
-    [`psql -h 127.0.0.1 -p ${pair.target.port} -U ${pair.target.user} shop`, 'the migrated database'],
+    [
+      `psql -h 127.0.0.1 -p ${pair.target.port} -U ${roles.migrator.target.user} shop`,
+      'the migrated database',
+    ],
   ];
   const width = Math.max(...commands.map(([c]) => c.length)) + 2;
   for (const [c, why] of commands) console.log(why ? `${c.padEnd(width)}# ${why}` : c);
