@@ -388,7 +388,7 @@ describe('operator, faults', () => {
       'get',
       'events',
       '-o',
-      'jsonpath={range .items[*]}{.reason}: {.note}{"\\n"}{end}',
+      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
     ]);
     expect(events).toMatch(/CleanupAbandoned: .*Left behind: the shadow schema ferry_shop/);
     // What it left is what the Event names; the next test starts clean.
