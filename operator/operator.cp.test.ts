@@ -478,7 +478,11 @@ describe('invalid Migrations', () => {
 
   it('spec.fallback: true on a Failed migration ends RolledBack and leaves what ferry did not create', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
-    await query(pair.target, 'CREATE SCHEMA shop; CREATE TABLE shop.customers (mine int)');
+    // A target schema a DBA made for the migration role, holding a table ferry did not create.
+    await query(
+      pair.target,
+      'CREATE SCHEMA shop AUTHORIZATION ferry_migrator; CREATE TABLE shop.customers (mine int)',
+    );
     const ns = namespace('failedfb');
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
