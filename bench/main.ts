@@ -13,7 +13,7 @@ import { preLoadDdl } from '../engine/catalog/ddl.ts';
 import { qualified } from '../engine/db/ident.ts';
 import { formatBytes } from '../engine/progress.ts';
 import { runPool } from '../engine/util/pool.ts';
-import { FERRY } from '../engine/testing/cli.ts';
+import { FERRY } from '../test/support/cli.ts';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { benchDowntime } from './downtime.ts';

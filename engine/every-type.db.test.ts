@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { extractCatalog } from './catalog/extract.ts';
 import type { Catalog } from './catalog/types.ts';
-import { ferry } from './testing/cli.ts';
-import { schemaDigests } from './testing/snapshot.ts';
+import { ferry } from '../test/support/cli.ts';
+import { schemaDigests } from '../test/support/snapshot.ts';
 
 let pair: LocalPair;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-types-'));

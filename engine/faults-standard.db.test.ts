@@ -3,7 +3,7 @@
 // ferry's left; and a fallback after a kill anywhere before PostProcessing leaves the source as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AFTER_COMPLETION, faultPointsOf, type FaultPoint } from './faults.ts';
-import { ferry } from './testing/cli.ts';
+import { ferry } from '../test/support/cli.ts';
 import {
   applicationCanWrite,
   bothDigests,
@@ -12,8 +12,8 @@ import {
   TARGET_TAKEN,
   startRehearsal,
   type Rehearsal,
-} from './testing/rehearsal.ts';
-import { snapshotDatabase } from './testing/snapshot.ts';
+} from '../test/support/rehearsal.ts';
+import { snapshotDatabase } from '../test/support/snapshot.ts';
 
 let r: Rehearsal;
 let file: string;

@@ -8,8 +8,8 @@ import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
 import { query, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { PHASES } from './phases/phase.ts';
-import { ferry, startFerry } from './testing/cli.ts';
-import { schemaDigests, snapshotDatabase } from './testing/snapshot.ts';
+import { ferry, startFerry } from '../test/support/cli.ts';
+import { schemaDigests, snapshotDatabase } from '../test/support/snapshot.ts';
 
 let pair: LocalPair;
 let roles: Roles;

@@ -8,8 +8,8 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, query, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
-import { ferry } from './testing/cli.ts';
-import { schemaDigests, snapshotDatabase, type DatabaseSnapshot } from './testing/snapshot.ts';
+import { ferry } from '../test/support/cli.ts';
+import { schemaDigests, snapshotDatabase, type DatabaseSnapshot } from '../test/support/snapshot.ts';
 
 let pair: LocalPair;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-owner-'));

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresServer } from '../hack/postgres/server.ts';
 import { faultPointsOf, type FaultPoint } from './faults.ts';
-import { startFerry, type CliResult } from './testing/cli.ts';
+import { startFerry, type CliResult } from '../test/support/cli.ts';
 import {
   applicationCanWrite,
   bothDigests,
@@ -17,8 +17,8 @@ import {
   runApproving,
   startRehearsal,
   type Rehearsal,
-} from './testing/rehearsal.ts';
-import { startWriters, type Writers } from './testing/writers.ts';
+} from '../test/support/rehearsal.ts';
+import { startWriters, type Writers } from '../test/support/writers.ts';
 
 let r: Rehearsal;
 

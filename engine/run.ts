@@ -67,8 +67,16 @@ async function recordPhase(ctx: Context, current: Phase): Promise<void> {
   });
 }
 
-/** Runs one phase: records its start and end, and where the migration stands afterwards. */
-export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
+/**
+ * Runs one phase: records its start and end, and where the migration stands afterwards. `action`
+ * replaces the phase's own work where another process did most of it (the operator's Execution:
+ * transfer Pods, then the post-load builds here).
+ */
+export async function runPhase(
+  ctx: Context,
+  phase: Phase,
+  action: (ctx: Context) => Promise<void> = PHASE_ACTIONS[phase],
+): Promise<void> {
   const record: PhaseRecord = { phase, startedAt: new Date().toISOString() };
   const open = ctx.history.findIndex((r) => r.phase === phase && !r.endedAt);
   if (open >= 0) ctx.history.splice(open, 1);
@@ -77,7 +85,7 @@ export async function runPhase(ctx: Context, phase: Phase): Promise<void> {
   ctx.log.info({ phase }, `phase ${phase} started`);
   const t0 = performance.now();
   faultPoint(`${phase}.start`);
-  await PHASE_ACTIONS[phase](ctx);
+  await action(ctx);
   record.endedAt = new Date().toISOString();
   record.seconds = Math.round(performance.now() - t0) / 1000;
   ctx.observer.phase?.(record);

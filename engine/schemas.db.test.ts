@@ -10,8 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
-import { ferry, startFerry } from './testing/cli.ts';
-import { schemaDigests, snapshotDatabase } from './testing/snapshot.ts';
+import { ferry, startFerry } from '../test/support/cli.ts';
+import { schemaDigests, snapshotDatabase } from '../test/support/snapshot.ts';
 
 let pair: LocalPair;
 let roles: Roles;

@@ -14,6 +14,14 @@ export const Reason = {
   Completed: 'Completed',
   Failed: 'Failed',
   InvalidSpec: 'InvalidSpec',
+  ChecksFailed: 'ChecksFailed',
+  ValidationFailed: 'ValidationFailed',
+  FenceFailed: 'FenceFailed',
+  GroupFailed: 'GroupFailed',
+  /** A transient error (connection lost, apiserver unavailable): the pass is retried with backoff. */
+  Retrying: 'Retrying',
+  /** Deleted with ferry.dev/abandon-cleanup: the finalizer went without the cleanup. */
+  CleanupAbandoned: 'CleanupAbandoned',
   SecretNotFound: 'SecretNotFound',
   SecretFound: 'SecretFound',
   TransferRetrying: 'TransferRetrying',

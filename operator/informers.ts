@@ -11,8 +11,19 @@ export function watch<T extends k8s.KubernetesObject>(
   onChange: (obj: T, kind: 'add' | 'update' | 'delete') => void,
   log: Logger,
   labelSelector?: string,
-): { informer: k8s.Informer<T> & k8s.ObjectCache<T>; stop: () => Promise<void> } {
-  const informer = k8s.makeInformer<T>(kc, path, list, labelSelector);
+): { informer: k8s.Informer<T> & k8s.ObjectCache<T>; synced: () => boolean; stop: () => Promise<void> } {
+  let listed = false;
+  // Synced once a list has come back: the cache then holds every object (readiness waits for this).
+  const informer = k8s.makeInformer<T>(
+    kc,
+    path,
+    async () => {
+      const result = await list();
+      listed = true;
+      return result;
+    },
+    labelSelector,
+  );
   let stopped = false;
   let failures = 0;
   informer.on('add', (o) => onChange(o, 'add'));
@@ -32,6 +43,7 @@ export function watch<T extends k8s.KubernetesObject>(
   void informer.start().catch(() => {});
   return {
     informer,
+    synced: () => listed,
     stop: async () => {
       stopped = true;
       await informer.stop();

@@ -1,8 +1,7 @@
-// The operator's thin Kubernetes layer: typed objects, clients, the one status writer (merge patch
-// carrying resourceVersion, retried on conflict, skipped when nothing changed) and Events.
+// The operator's thin Kubernetes layer: typed objects, clients, metadata patches and Events (the
+// status writer is status-patch.ts).
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions, V1MicroTime } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import { API_GROUP, API_VERSION, type MigrationSpec } from '../engine/api/migration.ts';
 import type { MigrationStatus, TableGroupSpec, TableGroupStatus } from '../engine/api/status.ts';
 
@@ -71,47 +70,6 @@ export async function getMigration(
     if (code(err) === 404) return undefined;
     throw err;
   }
-}
-
-/**
- * Applies `change` to a fresh read of the status and writes it with a merge patch that carries the
- * resourceVersion, so a concurrent write makes it retry rather than be lost. No write when nothing
- * changed (our own status writes come back as watch events; this keeps them from looping).
- */
-export async function writeStatus<T extends Migration | TableGroup>(
-  c: Clients,
-  plural: 'migrations' | 'tablegroups',
-  namespace: string,
-  name: string,
-  change: (status: NonNullable<T['status']>, obj: T) => NonNullable<T['status']>,
-): Promise<T | undefined> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let obj: T;
-    try {
-      obj = (await c.custom.getNamespacedCustomObject({ ...gv, namespace, plural, name })) as T;
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
-    }
-    const before = (obj.status ?? {}) as NonNullable<T['status']>;
-    const after = change(structuredClone(before), obj);
-    if (isDeepStrictEqual(before, after)) return obj;
-    try {
-      return (await c.custom.patchNamespacedCustomObjectStatus(
-        {
-          ...gv,
-          namespace,
-          plural,
-          name,
-          body: { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: after },
-        },
-        mergePatch,
-      )) as T;
-    } catch (err) {
-      if (code(err) !== 409) throw err;
-    }
-  }
-  throw new Error(`status of ${plural} ${namespace}/${name}: too many conflicting writes`);
 }
 
 export async function patchMetadata(

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { createLogger } from '../engine/log.ts';
 import { clients, migrationLabel, type Migration, type TableGroup } from './kube.ts';
 import { acquireLeadership } from './leader.ts';
-import { metrics, serveMetrics } from './metrics.ts';
+import { forgetMigration, metrics, recordMigration, serveMetrics } from './metrics.ts';
 import { parseWatchNamespaces, WATCH_NAMESPACES_ENV, watchScoped } from './scope.ts';
 import { Reconciler } from './migration/reconcile.ts';
 import { WorkQueue } from './queue.ts';
@@ -42,10 +42,10 @@ export async function runOperator(argv: string[]): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const c = clients(kc);
-  let synced = false;
   let leading = false;
+  let synced = () => false;
   // A standby replica is ready (healthy, waiting for the Lease): gating it would stall rolling updates.
-  const server = serveMetrics(Number(values['metrics-port']), () => !leading || synced);
+  const server = serveMetrics(Number(values['metrics-port']), () => !leading || synced());
   const identity = `${hostname()}-${process.pid}`;
   const leaseNamespace = values['lease-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'default';
   const stopLeading =
@@ -68,8 +68,13 @@ export async function runOperator(argv: string[]): Promise<void> {
     (m, kind) => {
       const key = keyOf(m);
       const old = lastSeen.get(key);
-      if (kind === 'delete') lastSeen.delete(key);
-      else lastSeen.set(key, m);
+      if (kind === 'delete') {
+        lastSeen.delete(key);
+        forgetMigration(m.metadata.namespace!, m.metadata.name!);
+      } else {
+        lastSeen.set(key, m);
+        recordMigration(m);
+      }
       if (kind !== 'update' || migrationChanged(old, m)) enqueue(key);
     },
     log,
@@ -100,22 +105,7 @@ export async function runOperator(argv: string[]): Promise<void> {
   const queue = new WorkQueue(
     async (key) => {
       const r = await reconciler.reconcile(key);
-      metrics.reconciles.inc({ result: 'ok' });
-      const m = migrations.informer.get(key.split('/')[1]!, key.split('/')[0]);
-      if (m?.status) {
-        const l = { namespace: m.metadata.namespace!, name: m.metadata.name! };
-        metrics.rows.set(l, m.status.progress?.rows ?? 0);
-        metrics.bytes.set(l, m.status.progress?.bytes ?? 0);
-        if (m.status.lag) metrics.lag.set(l, m.status.lag.pending);
-        for (const p of m.status.phases ?? [])
-          if (p.endedAt)
-            metrics.phaseSeconds.set(
-              { ...l, phase: p.phase },
-              (Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000,
-            );
-        metrics.phase.reset();
-        metrics.phase.set({ ...l, phase: m.status.phase ?? 'Pending' }, 1);
-      }
+      metrics.reconciles.inc({ result: r.retry ? 'retry' : 'ok' });
       return r;
     },
     (key, err) => {
@@ -126,10 +116,8 @@ export async function runOperator(argv: string[]): Promise<void> {
   // Never trust the watch alone: every Migration is looked at again periodically.
   queueRef.current = queue;
   const relist = setInterval(() => migrations.informer.list().forEach((m) => enqueue(keyOf(m))), RELIST_MS);
-  setTimeout(() => {
-    synced = true;
-    migrations.informer.list().forEach((m) => enqueue(keyOf(m)));
-  }, 1000);
+  // Ready once every informer has listed (the listed Migrations are enqueued by their add events).
+  synced = () => migrations.synced() && groups.synced() && pods.synced();
   log.info({ identity, namespaces: namespaces.length ? namespaces : 'all' }, 'operator started');
 
   const shutdown = async () => {

@@ -1,6 +1,8 @@
 // /metrics (Prometheus), /healthz and /readyz.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MIGRATION_PHASES } from '../engine/api/status.ts';
+import type { Migration } from './kube.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -15,7 +17,7 @@ export const metrics = {
   }),
   phase: new Gauge({
     name: 'ferry_migration_phase',
-    help: '1 for the phase a migration is in.',
+    help: '1 for the phase a migration is in, 0 for the others (one series per phase and Migration).',
     labelNames: [...labels, 'phase'],
     registers: [registry],
   }),
@@ -44,6 +46,35 @@ export const metrics = {
     registers: [registry],
   }),
 };
+
+/** A Migration's series, from its status; other Migrations' series are left as they are. */
+export function recordMigration(m: Migration): void {
+  const l = { namespace: m.metadata.namespace!, name: m.metadata.name! };
+  const s = m.status ?? {};
+  const current = s.phase ?? 'Pending';
+  for (const phase of MIGRATION_PHASES) metrics.phase.set({ ...l, phase }, phase === current ? 1 : 0);
+  metrics.rows.set(l, s.progress?.rows ?? 0);
+  metrics.bytes.set(l, s.progress?.bytes ?? 0);
+  if (s.lag) metrics.lag.set(l, s.lag.pending);
+  for (const p of s.phases ?? [])
+    if (p.endedAt)
+      metrics.phaseSeconds.set(
+        { ...l, phase: p.phase },
+        (Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000,
+      );
+}
+
+/** A deleted Migration's series go with it. */
+export function forgetMigration(namespace: string, name: string): void {
+  const l = { namespace, name };
+  for (const phase of MIGRATION_PHASES) {
+    metrics.phase.remove({ ...l, phase });
+    metrics.phaseSeconds.remove({ ...l, phase });
+  }
+  metrics.rows.remove(l);
+  metrics.bytes.remove(l);
+  metrics.lag.remove(l);
+}
 
 export function serveMetrics(port: number, ready: () => boolean): Server {
   const server = createServer(async (req, res) => {

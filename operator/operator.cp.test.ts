@@ -1,35 +1,36 @@
 // The operator end to end: kubectl apply a Migration, and the operator drives it to Completed on
-// real databases, with transfer Pods run by the pod runner.
+// real databases, with transfer Pods run by the pod runner. As users deploy: the application role
+// shop_app owns and writes the data, ferry connects as the least-privilege ferry_migrator.
 import pg from 'pg';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
-import { startWriters } from '../engine/testing/writers.ts';
-import { schemaDigests, snapshotDatabase } from '../engine/testing/snapshot.ts';
+import { startWriters } from '../test/support/writers.ts';
+import { schemaDigests, snapshotDatabase } from '../test/support/snapshot.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
 import { argoHealth } from '../charts/ferry/argocd/health.ts';
+import { OPERATOR_RULES } from './rbac.ts';
 import {
   migrationYaml,
   operatorKubeconfig,
   secretYaml,
   startOperator,
   type OperatorProcess,
-} from './testing.ts';
+} from '../test/support/operator.ts';
 
 // The operator runs under its ServiceAccount, bound to exactly the rules of rbac.ts (the chart's Role),
 // with leader election on, as installed.
 const LEADER = ['--lease-namespace', 'ferry-system'];
 
 let pair: LocalPair;
+let roles: Roles;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
   pair = await startLocalPair();
-  const c = new pg.Client({ connectionString: pair.source.url('shop') });
-  await c.connect();
-  await createSampleDatabase(c, 'shop', 4e6);
-  await c.end();
+  roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', 4e6) });
 });
 afterAll(async () => {
   await operator?.stop();
@@ -79,10 +80,13 @@ describe('operator, Standard mode', () => {
   it('kubectl apply -> Completed: table groups, transfer pods, status, printer columns, events, data equal', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('std');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    const applied = migrationYaml(pair, 'shop', {
-      transfer: { parallelism: 2, tableGroups: 3, splitAbove: '1Mi', chunkRows: 5000 },
-    });
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    const applied = migrationYaml(
+      pair,
+      'shop',
+      { transfer: { parallelism: 2, tableGroups: 3, splitAbove: '1Mi', chunkRows: 5000 } },
+      roles,
+    );
     kubectl(['-n', ns, 'apply', '-f', '-'], applied);
     waitFor(ns, 'condition=Ready');
     await expectTargetEqualsSource();
@@ -121,8 +125,8 @@ describe('operator, failures and fallback', () => {
   it('an operator killed mid-transfer and started again ends Completed with exact data', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('killop');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
     await eventually('some chunks to commit', async () => ((await chunksDone()) >= 2 ? true : undefined));
     await operator.stop();
     operator = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
@@ -133,8 +137,8 @@ describe('operator, failures and fallback', () => {
   it('a transfer Pod deleted mid-transfer is retried, with exact data and no duplicates', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('delpod');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
     const pod = await eventually('a running transfer pod', () => {
       const pods = jsonOf(ns, 'pods').items as Json[];
       return pods.find((p) => p.status?.phase === 'Running')?.metadata.name as string | undefined;
@@ -158,8 +162,8 @@ describe('operator, failures and fallback', () => {
     const before = await snapshotDatabase(pair.source.url('shop'));
     const targetBefore = await snapshotDatabase(pair.target.url('shop'));
     const ns = namespace('fallback');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
     await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
     kubectl(['-n', ns, 'patch', 'migration', 'shop', '--type=merge', '-p', '{"spec":{"fallback":true}}']);
     waitFor(ns, 'jsonpath={.status.phase}=RolledBack');
@@ -168,6 +172,231 @@ describe('operator, failures and fallback', () => {
     await eventually('transfer pods to be gone', () =>
       (jsonOf(ns, 'pods').items as Json[]).every((p) => p.status?.phase !== 'Running') ? true : undefined,
     );
+  });
+});
+
+/** The Migration's condition of a type, from a fresh read. */
+const conditionOf = (ns: string, type: string): Json | undefined =>
+  ((jsonOf(ns, 'migration/shop').status?.conditions ?? []) as Json[]).find((c) => c.type === type);
+
+/** A session of ours holding a table lock in an open transaction, until released. */
+async function holdLock(url: string, sql: string): Promise<{ release: () => Promise<void> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query(sql);
+  return {
+    release: async () => {
+      await c.query('ROLLBACK').catch(() => {});
+      await c.end();
+    },
+  };
+}
+
+/** pids of ferry's sessions of a purpose (application_name ferry:shop:<purpose>) waiting on a lock. */
+const waitingFerrySessions = async (server: LocalPair['source'], purpose: string) =>
+  (
+    await query<{ pid: number }>(
+      server,
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'ferry:shop:${purpose}' AND wait_event_type = 'Lock'`,
+    )
+  ).map((r) => r.pid);
+
+describe('operator, faults', () => {
+  it('database sessions terminated during Execution are retried (Degraded/Retrying, same phase), then Completed and exact', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('transient');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
+    await eventually("ferry's bookkeeping on the target", async () =>
+      (
+        await query(
+          pair.target,
+          "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_shop' AND tablename = 'step_done'",
+        )
+      ).length
+        ? true
+        : undefined,
+    );
+    // Each post-load build (run by the operator) records itself in step_done in its own transaction:
+    // it waits behind this lock, while the transfer (COPY, TRUNCATE) goes on.
+    const lock = await holdLock(pair.target.url('shop'), 'LOCK TABLE ferry_shop.step_done IN SHARE MODE');
+    try {
+      const ended = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        // New sessions each time: the operator retried the builds after the last termination.
+        const pids = await eventually(
+          'post-load builds waiting on the lock',
+          async () => {
+            const waiting = (await waitingFerrySessions(pair.target, 'build')).filter((p) => !ended.has(p));
+            return waiting.length ? waiting : undefined;
+          },
+          180_000,
+        );
+        pids.forEach((p) => ended.add(p));
+        // Every ferry session on the target ends, as an administrator (or a failover) would end them.
+        await query(
+          pair.target,
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ferry:shop:%'",
+        );
+        const degraded = await eventually('Degraded/Retrying', () => {
+          const c = conditionOf(ns, 'Degraded');
+          return c?.status === 'True' && c.reason === 'Retrying' ? c : undefined;
+        });
+        expect(degraded.message).toMatch(/terminating connection due to administrator command/);
+        expect(jsonOf(ns, 'migration/shop').status.phase).toBe('Execution');
+      }
+    } finally {
+      await lock.release();
+    }
+    waitFor(ns, 'condition=Ready');
+    await expectTargetEqualsSource();
+    expect(conditionOf(ns, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(kubectl(['-n', ns, 'get', 'events', '-o', 'jsonpath={.items[*].reason}'])).toContain('Retrying');
+  });
+
+  it('an operator killed while a DowntimeOptimized Migration waits in PreProcessing continues there: Completed and exact', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('killprep');
+    // The application holds a write lock: ferry's recording trigger waits (and retries) behind it.
+    const lock = await holdLock(roles.appUrl(), 'LOCK TABLE shop.customers IN ROW EXCLUSIVE MODE');
+    try {
+      kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+      kubectl(
+        ['-n', ns, 'apply', '-f', '-'],
+        migrationYaml(
+          pair,
+          'shop',
+          { mode: 'DowntimeOptimized', tables: { exclude: ['audit_log'] }, cutover: { approved: true } },
+          roles,
+        ),
+      );
+      await eventually('PreProcessing waiting on the application', async () =>
+        jsonOf(ns, 'migration/shop').status?.phase === 'PreProcessing' &&
+        (await waitingFerrySessions(pair.source, 'preprocess')).length > 0
+          ? true
+          : undefined,
+      );
+      await operator.stop();
+      operator = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+      await eventually('the new operator in PreProcessing', async () =>
+        (await waitingFerrySessions(pair.source, 'preprocess')).length > 0 ? true : undefined,
+      );
+    } finally {
+      await lock.release();
+    }
+    waitFor(ns, 'condition=Ready');
+    await expectTargetEqualsSource(['audit_log']);
+    const m = jsonOf(ns, 'migration/shop');
+    expect(m.status.phases.map((p: { phase: string }) => p.phase)).toEqual([
+      'Preparation',
+      'Extraction',
+      'Configuration',
+      'Checks',
+      'PreProcessing',
+      'Execution',
+      'PostProcessing',
+      'Completed',
+    ]);
+  });
+
+  it('the engine finished but Completed was never written (operator gone right after the cleanup): Completed with its report', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('lostwrite');
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
+    await eventually('the shadow schema', async () =>
+      (
+        await query(
+          pair.source,
+          "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_shop' AND tablename = 'state'",
+        )
+      ).length
+        ? true
+        : undefined,
+    );
+    // The cleanup (DROP SCHEMA ferry_shop) waits behind this lock; the report is handed over before it.
+    const lock = await holdLock(pair.source.url('shop'), 'LOCK TABLE ferry_shop.state IN ACCESS SHARE MODE');
+    const rbac = (rules: typeof OPERATOR_RULES) =>
+      kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'ferry-operator' },
+          rules,
+        }),
+      );
+    try {
+      await eventually('the report in status', () => jsonOf(ns, 'migration/shop').status?.report, 180_000);
+      expect(jsonOf(ns, 'migration/shop').status.phase).toBe('PostProcessing');
+      // From here on the operator cannot write status (as if it had died), and the cleanup completes.
+      rbac(OPERATOR_RULES.filter((r) => !r.resources.includes('migrations/status')));
+    } finally {
+      await lock.release();
+    }
+    try {
+      await eventually('the shadow schema to be dropped', async () =>
+        (await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).length
+          ? undefined
+          : true,
+      );
+      await operator.stop();
+      expect(jsonOf(ns, 'migration/shop').status.phase).toBe('PostProcessing');
+    } finally {
+      rbac(OPERATOR_RULES);
+    }
+    operator = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    waitFor(ns, 'condition=Ready');
+    await expectTargetEqualsSource();
+    const m = jsonOf(ns, 'migration/shop');
+    expect(m.status.phase).toBe('Completed');
+    expect(m.status.report.map((t: { table: string }) => t.table)).toEqual(
+      expect.arrayContaining(['customers', 'orders', 'events']),
+    );
+    expect(m.status.progress.rows).toBeGreaterThan(20000);
+    expect(m.metadata.finalizers ?? []).toEqual([]);
+  });
+
+  it('a Migration deleted after its Secret waits (Degraded, naming the way out); ferry.dev/abandon-cleanup lets it go with an Event', async () => {
+    operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    const ns = namespace('abandon');
+    const slow = { transfer: { parallelism: 1, tableGroups: 4, splitAbove: '256Ki', chunkRows: 1000 } };
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
+    await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
+    kubectl(['-n', ns, 'delete', 'secret', 'db-passwords']);
+    kubectl(['-n', ns, 'delete', 'migration', 'shop', '--wait=false']);
+    const degraded = await eventually('Degraded/SecretNotFound', () => {
+      const c = conditionOf(ns, 'Degraded');
+      return c?.status === 'True' && c.reason === 'SecretNotFound' ? c : undefined;
+    });
+    expect(degraded.message).toContain('kubectl annotate migration shop ferry.dev/abandon-cleanup=true');
+    expect(jsonOf(ns, 'migration/shop').metadata.finalizers).toContain('ferry.dev/fallback');
+    kubectl(['-n', ns, 'annotate', 'migration', 'shop', 'ferry.dev/abandon-cleanup=true']);
+    await eventually('the Migration to be gone', () => {
+      try {
+        kubectl(['-n', ns, 'get', 'migration', 'shop']);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    const events = kubectl([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '-o',
+      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+    ]);
+    expect(events).toMatch(/CleanupAbandoned: .*Left behind: the shadow schema ferry_shop/);
+    // What it left is what the Event names; the next test starts clean.
+    expect(await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toHaveLength(
+      1,
+    );
+    await query(pair.source, 'DROP SCHEMA ferry_shop CASCADE');
+    await query(pair.target, 'DROP SCHEMA IF EXISTS ferry_shop CASCADE');
   });
 });
 
@@ -213,7 +442,7 @@ describe('invalid Migrations', () => {
     const ns = namespace('invalid');
     const bad = (spec: Record<string, unknown>) => {
       try {
-        kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', spec));
+        kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', spec, roles));
         return '';
       } catch (err) {
         return String((err as { stderr?: string }).stderr ?? err);
@@ -228,7 +457,7 @@ describe('invalid Migrations', () => {
   it('a missing Secret is reported in a condition with a clear reason, and nothing is changed', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('nosecret');
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
     waitFor(ns, 'condition=Degraded', '60s');
     const m = jsonOf(ns, 'migration/shop');
     const degraded = (m.status.conditions as Json[]).find((c) => c.type === 'Degraded')!;
@@ -238,7 +467,7 @@ describe('invalid Migrations', () => {
     expect(argoHealth('Migration', m)).toMatchObject({ status: 'Degraded' });
 
     // The Secret turns up later (as with External Secrets): the migration goes on and is no longer Degraded.
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     waitFor(ns, 'condition=Ready');
     const done = jsonOf(ns, 'migration/shop');
     expect((done.status.conditions as Json[]).find((c) => c.type === 'Degraded')).toMatchObject({
@@ -249,10 +478,14 @@ describe('invalid Migrations', () => {
 
   it('spec.fallback: true on a Failed migration ends RolledBack and leaves what ferry did not create', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
-    await query(pair.target, 'CREATE SCHEMA shop; CREATE TABLE shop.customers (mine int)');
+    // A target schema a DBA made for the migration role, holding a table ferry did not create.
+    await query(
+      pair.target,
+      'CREATE SCHEMA shop AUTHORIZATION ferry_migrator; CREATE TABLE shop.customers (mine int)',
+    );
     const ns = namespace('failedfb');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
     waitFor(ns, 'jsonpath={.status.phase}=Failed', '60s');
     const failed = jsonOf(ns, 'migration/shop');
     expect(failed.status.lastError).toMatchObject({ phase: 'Checks' });
@@ -268,8 +501,8 @@ describe('invalid Migrations', () => {
   it('source and target cannot change once the migration has started', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('immutable');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
     waitFor(ns, 'condition=Ready');
     let err = '';
     try {
@@ -294,12 +527,12 @@ describe('operator, DowntimeOptimized', () => {
   it('copies in uptime while the application writes; kubectl patch approves the cutover; Completed, exact, downtime shown', async () => {
     operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
     const ns = namespace('dto');
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    const writers = startWriters(pair.source.url('shop'), { sessions: 2, rate: 200 });
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    const writers = startWriters(roles.appUrl(), { sessions: 2, rate: 200 });
     try {
       kubectl(
         ['-n', ns, 'apply', '-f', '-'],
-        migrationYaml(pair, 'shop', { mode: 'DowntimeOptimized', tables: { exclude: ['audit_log'] } }),
+        migrationYaml(pair, 'shop', { mode: 'DowntimeOptimized', tables: { exclude: ['audit_log'] } }, roles),
       );
       waitFor(ns, 'condition=CutoverReady');
       // What Argo CD shows while the downtime waits for approval.

@@ -1,6 +1,7 @@
 // A work queue keyed by namespace/name: one reconcile per key at a time, a key added while it runs
-// is run again afterwards, failures back off exponentially (capped), results may ask for a requeue.
-export type Result = { requeueAfterMs?: number };
+// is run again afterwards, failures back off exponentially (capped), results may ask for a requeue
+// or for a retry (a transient error the reconciler has already reported: backed off like a failure).
+export type Result = { requeueAfterMs?: number; retry?: boolean };
 
 export class WorkQueue {
   private readonly state = new Map<
@@ -44,13 +45,17 @@ export class WorkQueue {
     s.running = true;
     s.again = false;
     let next: number | undefined;
+    const backoff = () => Math.min(500 * 2 ** s.failures++, this.maxBackoffMs);
     try {
-      next = (await this.work(key)).requeueAfterMs;
-      s.failures = 0;
+      const r = await this.work(key);
+      if (r.retry) next = backoff();
+      else {
+        s.failures = 0;
+        next = r.requeueAfterMs;
+      }
     } catch (err) {
-      s.failures++;
       this.onError(key, err);
-      next = Math.min(500 * 2 ** (s.failures - 1), this.maxBackoffMs);
+      next = backoff();
     }
     s.running = false;
     if (s.again) this.add(key);

@@ -68,7 +68,7 @@ export function watchScoped<T extends k8s.KubernetesObject>(
   resource: Watched,
   onChange: (obj: T, kind: 'add' | 'update' | 'delete') => void,
   log: Logger,
-): { informer: Cache<T>; stop: () => Promise<void> } {
+): { informer: Cache<T>; synced: () => boolean; stop: () => Promise<void> } {
   const scopes = namespaces.length ? namespaces : [undefined];
   const watches = new Map(
     scopes.map((ns) => {
@@ -86,6 +86,7 @@ export function watchScoped<T extends k8s.KubernetesObject>(
           : (of(ns)?.informer.list(ns) ?? []),
       get: (name, ns) => of(ns)?.informer.get(name, ns),
     },
+    synced: () => [...watches.values()].every((w) => w.synced()),
     stop: async () => {
       await Promise.all([...watches.values()].map((w) => w.stop()));
     },

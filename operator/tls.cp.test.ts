@@ -6,9 +6,9 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../hack/postgres/server.ts';
 import { testCa } from '../hack/tls/certs.ts';
-import { schemaDigests } from '../engine/testing/snapshot.ts';
+import { schemaDigests } from '../test/support/snapshot.ts';
 import { kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
-import { operatorKubeconfig, startOperator, type OperatorProcess } from './testing.ts';
+import { operatorKubeconfig, startOperator, type OperatorProcess } from '../test/support/operator.ts';
 
 let server: PostgresServer;
 let operator: OperatorProcess | undefined;

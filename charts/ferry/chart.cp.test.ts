@@ -5,17 +5,17 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaries } from '../../hack/controlplane/controlplane.ts';
+import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { freePort } from '../../hack/net.ts';
 import { podRunnerChartValues } from '../../hack/pod-runner/chart-values.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { schemaDigests } from '../../engine/testing/snapshot.ts';
+import { schemaDigests } from '../../test/support/snapshot.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
-import { migrationYaml, secretYaml } from '../../operator/testing.ts';
+import { migrationYaml, secretYaml } from '../../test/support/operator.ts';
 import { eventually, kubeconfig, kubectl } from '../../test/controlplane/kube.ts';
 
 const chart = resolve(import.meta.dirname);
@@ -215,6 +215,7 @@ describe('chart: static', () => {
 describe('chart: helm install', () => {
   const release = 'ferry-helm';
   let pair: LocalPair;
+  let roles: Roles;
   let metricsPort: number;
   const restricted = (ns: string) => {
     kubectl(['create', 'namespace', ns]);
@@ -223,10 +224,8 @@ describe('chart: helm install', () => {
 
   beforeAll(async () => {
     pair = await startLocalPair();
-    const c = new pg.Client({ connectionString: pair.source.url('shop') });
-    await c.connect();
-    await createSampleDatabase(c, 'shop', 2e6);
-    await c.end();
+    // As users deploy: shop_app owns the data, ferry connects as ferry_migrator.
+    roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', 2e6) });
     metricsPort = await freePort();
   });
   afterAll(async () => {
@@ -283,13 +282,13 @@ describe('chart: helm install', () => {
     });
     expect(holder).toBeTruthy();
 
-    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', elsewhere, 'apply', '-f', '-'], secretYaml(pair));
-    kubectl(['-n', elsewhere, 'apply', '-f', '-'], migrationYaml(pair, 'shop'));
+    kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', elsewhere, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectl(['-n', elsewhere, 'apply', '-f', '-'], migrationYaml(pair, 'shop', {}, roles));
     const evilImage = 'registry.example.com/other:1';
     kubectl(
       ['-n', ns, 'apply', '-f', '-'],
-      migrationYaml(pair, 'evil', { transferPod: { image: evilImage } }),
+      migrationYaml(pair, 'evil', { transferPod: { image: evilImage } }, roles),
     );
     const refused = await eventually('the image override to be refused', () => {
       const st = JSON.parse(
@@ -306,7 +305,10 @@ describe('chart: helm install', () => {
     });
     expect(kubectl(['-n', ns, 'get', 'pods', '-o', 'name']).trim()).toBe('');
     kubectl(['-n', ns, 'delete', 'migration', 'evil', '--timeout=60s']);
-    kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', { transfer: { tableGroups: 2 } }));
+    kubectl(
+      ['-n', ns, 'apply', '-f', '-'],
+      migrationYaml(pair, 'shop', { transfer: { tableGroups: 2 } }, roles),
+    );
     try {
       kubectl([
         '-n',

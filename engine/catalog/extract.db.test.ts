@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../hack/postgres/server.ts';
 import { quoteIdent } from '../db/ident.ts';
-import { loadEveryType } from '../testing/every-type.ts';
+import { loadEveryType } from '../../test/support/every-type.ts';
 import { droppedForeignKeys, postLoadSteps, preLoadDdl } from './ddl.ts';
 import { catalogDifferences } from './diff.ts';
 import { extractCatalog, refreshSequences } from './extract.ts';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import type { Report } from '../report.ts';
-import { ferry } from '../testing/cli.ts';
-import { snapshotDatabase } from '../testing/snapshot.ts';
+import { ferry } from '../../test/support/cli.ts';
+import { snapshotDatabase } from '../../test/support/snapshot.ts';
 
 let pair: LocalPair;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-objects-'));

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, query, queryOne, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
-import { ferry } from '../testing/cli.ts';
-import { schemaDigests, schemaRelations, snapshotDatabase } from '../testing/snapshot.ts';
+import { ferry } from '../../test/support/cli.ts';
+import { schemaDigests, schemaRelations, snapshotDatabase } from '../../test/support/snapshot.ts';
 import { catalogDifferences } from './diff.ts';
 import { extractCatalog } from './extract.ts';
 

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { ferry } from '../testing/cli.ts';
-import { schemaDigests, snapshotDatabase } from '../testing/snapshot.ts';
-import { startWriters } from '../testing/writers.ts';
+import { ferry } from '../../test/support/cli.ts';
+import { schemaDigests, snapshotDatabase } from '../../test/support/snapshot.ts';
+import { startWriters } from '../../test/support/writers.ts';
 
 let pair: LocalPair;
 let roles: Roles;

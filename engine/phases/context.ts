@@ -17,6 +17,11 @@ export interface Observer {
   progress?(snapshot: ProgressSnapshot, phase: Phase): void;
   /** DowntimeOptimized: changes recorded but not yet replayed. */
   lag?(lag: Lag): void;
+  /**
+   * PostProcessing hands the report over before it removes the shadow schema that holds it: a
+   * caller killed after the cleanup still has it (the operator records it in status).
+   */
+  report?(report: Report): Promise<void>;
 }
 
 export interface Context {

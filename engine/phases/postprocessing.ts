@@ -78,6 +78,13 @@ export async function postProcessing(ctx: Context): Promise<void> {
     return r;
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
+  const downtimeSoFar = () => {
+    if (!uptime?.cutoverStartedAt) return;
+    report.downtime = [...recorded];
+    report.downtimeSeconds = (Date.now() - Date.parse(uptime.cutoverStartedAt)) / 1000;
+  };
+  downtimeSoFar();
+  await ctx.observer.report?.(report);
   const t0 = performance.now();
   faultPoint('cleanup.before-drops');
   await withClient(ctx.target, 'cleanup', async (c) => {
@@ -94,12 +101,10 @@ export async function postProcessing(ctx: Context): Promise<void> {
     { shadow: ctx.shadow },
     'shadow schema and target bookkeeping removed; the fence is gone and the source writable: the application now belongs on the target',
   );
-  if (uptime?.cutoverStartedAt) {
-    report.downtime = [
-      ...recorded,
-      { step: 'remove triggers and shadow schema', seconds: (performance.now() - t0) / 1000 },
-    ];
-    report.downtimeSeconds = (Date.now() - Date.parse(uptime.cutoverStartedAt)) / 1000;
-  }
+  downtimeSoFar();
+  report.downtime?.push({
+    step: 'remove triggers and shadow schema',
+    seconds: (performance.now() - t0) / 1000,
+  });
   ctx.report = report;
 }

@@ -49,6 +49,7 @@ export async function afterLoad(ctx: Context, steps?: PostLoadStep[]): Promise<v
       throw Object.assign(
         new Error(
           `building ${step.name}${step.table ? ` on table ${step.table}` : ''} failed: ${(err as Error).message}`,
+          { cause: err },
         ),
         { code: (err as { code?: string }).code },
       );

@@ -32,8 +32,8 @@ export function isTransient(err: unknown): boolean {
 export class TransferError extends Error {
   override name = 'TransferError';
   readonly table: string;
-  constructor(table: string, message: string) {
-    super(message);
+  constructor(table: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.table = table;
   }
 }
@@ -91,7 +91,9 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
           tracker.restart(chunk.id);
           const where = `table ${chunk.table}, chunk ${chunk.id} (${describeRange(chunk.range)})`;
           if (!isTransient(err) || attempt >= ATTEMPTS)
-            throw new TransferError(chunk.table, `copying ${where} failed: ${(err as Error).message}`);
+            throw new TransferError(chunk.table, `copying ${where} failed: ${(err as Error).message}`, {
+              cause: err,
+            });
           ctx.log.warn(
             { chunk: chunk.id, attempt, error: (err as Error).message },
             'chunk copy failed, retrying',

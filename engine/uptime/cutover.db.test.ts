@@ -8,8 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { ferry, startFerry, type CliResult } from '../testing/cli.ts';
-import { schemaDigests, snapshotDatabase } from '../testing/snapshot.ts';
+import { ferry, startFerry, type CliResult } from '../../test/support/cli.ts';
+import { schemaDigests, snapshotDatabase } from '../../test/support/snapshot.ts';
 
 let pair: LocalPair;
 let roles: Roles;

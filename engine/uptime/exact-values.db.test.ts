@@ -2,7 +2,7 @@
 // after a DowntimeOptimized run whose application changed them while ferry recorded and replayed.
 // ferry runs as the least-privilege migration role, the application owns and writes its tables.
 // Compared value by value as text rendered under fixed settings (hack/fixtures/edge-values.ts), and
-// by the independent table digests of engine/testing/snapshot.ts.
+// by the independent table digests of test/support/snapshot.ts.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,8 @@ import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { shadowSchemaName } from '../state/shadow.ts';
-import { ferry, startFerry } from '../testing/cli.ts';
-import { schemaDigests } from '../testing/snapshot.ts';
+import { ferry, startFerry } from '../../test/support/cli.ts';
+import { schemaDigests } from '../../test/support/snapshot.ts';
 
 let pair: LocalPair;
 let roles: Roles;

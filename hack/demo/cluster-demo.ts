@@ -8,11 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
-import pg from 'pg';
 import { formatBytes } from '../../engine/progress.ts';
 import type { MigrationStatus } from '../../engine/api/status.ts';
-import { migrationYaml, secretYaml } from '../../operator/testing.ts';
+import { migrationYaml, secretYaml } from '../../test/support/operator.ts';
 import { binaries, startControlPlane } from '../controlplane/controlplane.ts';
+import { setUpRoles } from '../fixtures/roles.ts';
 import { startLocalPair } from '../local-pair.ts';
 import { freePort } from '../net.ts';
 import { podRunnerChartValues } from '../pod-runner/chart-values.ts';
@@ -49,11 +49,11 @@ let code = 1;
 try {
   step(`databases: PostgreSQL 15 (source) and 18 (target), sample shop of ~${formatBytes(bytes)}`);
   pair = await startLocalPair();
-  const c = new pg.Client({ connectionString: pair.source.url('shop') });
-  await c.connect();
-  await createSampleDatabase(c, 'shop', bytes);
-  await c.end();
-  console.log(`source 127.0.0.1:${pair.source.port}, target 127.0.0.1:${pair.target.port}`);
+  // As in production: the application role shop_app owns the data, ferry runs as ferry_migrator.
+  const roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', bytes) });
+  console.log(
+    `source 127.0.0.1:${pair.source.port}, target 127.0.0.1:${pair.target.port}; ferry connects as ${roles.migrator.source.user}`,
+  );
 
   step('helm install ferry charts/ferry (CRDs, RBAC, the operator Deployment)');
   const metricsPort = await freePort();
@@ -80,10 +80,15 @@ try {
   const manifest = join(dir, 'migration.yaml');
   writeFileSync(
     manifest,
-    `${secretYaml(pair)}---\n${migrationYaml(pair, 'shop', {
-      transfer: { parallelism: 2, tableGroups: 4, splitAbove: '8Mi', chunkRows: 50000 },
-      validation: 'Checksum',
-    })}`,
+    `${secretYaml(pair, roles)}---\n${migrationYaml(
+      pair,
+      'shop',
+      {
+        transfer: { parallelism: 2, tableGroups: 4, splitAbove: '8Mi', chunkRows: 50000 },
+        validation: 'Checksum',
+      },
+      roles,
+    )}`,
   );
   await kubectl(['create', 'namespace', NS]);
   process.stdout.write(await kubectl(['-n', NS, 'apply', '-f', manifest]));
@@ -117,7 +122,10 @@ try {
       `kubectl -n ${NS} get secret db-passwords -o jsonpath='{.data.target}' | base64 -d`,
       'the password for:',
     ],
-    [`psql -h 127.0.0.1 -p ${pair.target.port} -U ${pair.target.user} shop`, 'the migrated database'],
+    [
+      `psql -h 127.0.0.1 -p ${pair.target.port} -U ${roles.migrator.target.user} shop`,
+      'the migrated database',
+    ],
   ];
   const width = Math.max(...commands.map(([c]) => c.length)) + 2;
   for (const [c, why] of commands) console.log(why ? `${c.padEnd(width)}# ${why}` : c);

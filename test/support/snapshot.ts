@@ -2,7 +2,7 @@
 // outside the system schemas, every trigger and event trigger, and an ordered digest of every
 // table's rows. Independent of the engine's own checksum, so a test does not trust what it tests.
 import pg from 'pg';
-import { qualified, quoteIdent } from '../db/ident.ts';
+import { qualified, quoteIdent } from '../../engine/db/ident.ts';
 
 export interface DatabaseSnapshot {
   objects: string[];

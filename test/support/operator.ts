@@ -4,11 +4,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from './rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
 import { stringify } from 'yaml';
-import type { LocalPair } from '../hack/local-pair.ts';
-import { freePort } from '../hack/net.ts';
-import { FERRY } from '../engine/testing/cli.ts';
+import type { Roles } from '../../hack/fixtures/roles.ts';
+import type { LocalPair } from '../../hack/local-pair.ts';
+import { freePort } from '../../hack/net.ts';
+import { FERRY } from './cli.ts';
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -41,22 +42,31 @@ export async function startOperator(
   };
 }
 
-export function secretYaml(pair: LocalPair): string {
+/** The Secret with the databases' passwords: the migration role's with `roles`, else the superuser's. */
+export function secretYaml(pair: LocalPair, roles?: Roles): string {
+  const password = (side: 'source' | 'target') =>
+    roles ? roles.env[roles.migrator[side].passwordEnv]! : pair[side].password;
   return stringify({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'db-passwords' },
-    stringData: { source: pair.source.password, target: pair.target.password },
+    stringData: { source: password('source'), target: password('target') },
   });
 }
 
-export function migrationYaml(pair: LocalPair, name: string, spec: Record<string, unknown> = {}): string {
-  const conn = (s: LocalPair['source'], key: string) => ({
+/** A Migration of the `shop` schema; with `roles`, ferry connects as the migration role (as users deploy). */
+export function migrationYaml(
+  pair: LocalPair,
+  name: string,
+  spec: Record<string, unknown> = {},
+  roles?: Roles,
+): string {
+  const conn = (s: LocalPair['source'], key: 'source' | 'target') => ({
     engine: 'postgres',
     host: s.host,
     port: s.port,
     database: 'shop',
-    user: s.user,
+    user: roles ? roles.migrator[key].user : s.user,
     schema: 'shop',
     password: { secretKeyRef: { name: 'db-passwords', key } },
   });

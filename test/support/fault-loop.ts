@@ -4,7 +4,7 @@
 // nothing of ferry's left and the fence down. Shared by the test files that split the points between
 // them (each file runs in a few minutes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AFTER_COMPLETION, type FaultPoint } from '../faults.ts';
+import { AFTER_COMPLETION, type FaultPoint } from '../../engine/faults.ts';
 import {
   applicationCanWrite,
   bothDigests,
@@ -14,8 +14,8 @@ import {
   runApproving,
   startRehearsal,
   type Rehearsal,
-} from '../testing/rehearsal.ts';
-import { startWriters } from '../testing/writers.ts';
+} from './rehearsal.ts';
+import { startWriters } from './writers.ts';
 
 export function describeKillsWithWriters(points: readonly FaultPoint[]): void {
   let r: Rehearsal;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { quoteIdent } from '../db/ident.ts';
+import { quoteIdent } from '../../engine/db/ident.ts';
 
 export const EVERY_TYPE_SQL = join(import.meta.dirname, 'every-type.sql');
 

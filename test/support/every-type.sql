@@ -1,5 +1,5 @@
 -- A schema with every common type and shape of table, for end-to-end tests. Runs with search_path
--- set to the schema that receives it (engine/testing/every-type.ts loads it into a named schema).
+-- set to the schema that receives it (test/support/every-type.ts loads it into a named schema).
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'it''s complicated');
 CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
 -- Types made of other types: they must be created in dependency order, not in name or oid order.

@@ -1,0 +1,70 @@
+// One reconcile pass over a Migration: the object as observed, the status transactions collected
+// on the way, and the one write that sends them. A pass flushes once at its end; an in-process
+// phase that may run long (PreProcessing waiting on the application's locks) and the report the
+// engine hands over before its cleanup are written when they happen, so status never lags the work.
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../engine/log.ts';
+import { recordEvent, type Clients, type Migration, type TableGroup } from '../kube.ts';
+import { patchStatus } from '../status-patch.ts';
+import type { Tx } from './status.ts';
+
+export interface Observed {
+  groups: TableGroup[];
+  pods: k8s.V1Pod[];
+}
+
+export class Pass {
+  readonly c: Clients;
+  readonly log: Logger;
+  readonly generation: number;
+  /** The Migration as last read or written. */
+  m: Migration;
+  private pending: Tx[] = [];
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(c: Clients, m: Migration, log: Logger) {
+    this.c = c;
+    this.m = m;
+    this.log = log;
+    this.generation = m.metadata.generation ?? 0;
+  }
+
+  get ns(): string {
+    return this.m.metadata.namespace!;
+  }
+
+  get name(): string {
+    return this.m.metadata.name!;
+  }
+
+  update(...txs: Tx[]): void {
+    this.pending.push(...txs);
+  }
+
+  /** Writes what was collected (serialized: a checkpoint and the final write never race). */
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  event(type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    return recordEvent(this.c, this.m, type, reason, note);
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const txs = this.pending;
+    const before = this.m.status?.phases?.length ?? 0;
+    this.m = await patchStatus(this.c, 'migrations', this.m, txs);
+    this.pending = this.pending.slice(txs.length);
+    // One Event per phase entered (the history only grows).
+    for (const p of this.m.status?.phases?.slice(before) ?? []) {
+      const message =
+        this.m.status?.phase === p.phase
+          ? (this.m.status.conditions?.find((c) => c.type === 'Ready')?.message ?? p.phase)
+          : `${p.phase} running`;
+      this.log.info({ phase: p.phase }, `migration phase ${p.phase}`);
+      await this.event(p.phase === 'Failed' ? 'Warning' : 'Normal', `Phase${p.phase}`, message);
+    }
+  }
+}
