@@ -7,39 +7,8 @@ import {
   preLoadDdl,
   sequenceSteps,
 } from './ddl.ts';
-import type { Catalog, Column, Table } from './types.ts';
-
-function column(name: string, over: Partial<Column> = {}): Column {
-  return {
-    name,
-    type: 'integer',
-    typeOid: 23,
-    builtinType: true,
-    notNull: false,
-    default: null,
-    identity: '',
-    generated: null,
-    collation: null,
-    ...over,
-  };
-}
-
-function table(name: string, over: Partial<Table> = {}): Table {
-  return {
-    name,
-    columns: [column('id', { notNull: true })],
-    key: ['id'],
-    keyIsPrimary: true,
-    constraints: [],
-    indexes: [],
-    identitySequences: [],
-    rowEstimate: 0,
-    totalBytes: 0,
-    heapBytes: 0,
-    pages: 0,
-    ...over,
-  };
-}
+import { column, table } from '../../test/support/catalog.ts';
+import type { Catalog, Table } from './types.ts';
 
 function catalog(tables: Table[], over: Partial<Catalog> = {}): Catalog {
   return { schema: 'src', serverVersion: 15, types: [], sequences: [], tables, ...over };

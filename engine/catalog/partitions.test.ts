@@ -10,39 +10,21 @@ import { copyOutSql } from '../transfer/pipe.ts';
 import { measureSql, validationUnits } from '../validate/compare.ts';
 import { keySteps, postLoadSteps, preLoadDdl, tablesDdl } from './ddl.ts';
 import { parentsFirst, recordsRows, rowsOf } from './relations.ts';
-import type { Catalog, Column, Table } from './types.ts';
+import { column, table as baseTable } from '../../test/support/catalog.ts';
+import type { Catalog, Table } from './types.ts';
 
-function column(name: string, over: Partial<Column> = {}): Column {
-  return {
-    name,
-    type: 'integer',
-    typeOid: 23,
-    builtinType: true,
-    notNull: false,
-    default: null,
-    identity: '',
-    generated: null,
-    collation: null,
-    ...over,
-  };
-}
-
-function table(name: string, over: Partial<Table> = {}): Table {
-  return {
-    name,
+// Tables that hold a page of rows, keyed by nothing unless a test says so.
+const table = (name: string, over: Partial<Table> = {}): Table =>
+  baseTable(name, {
     columns: [column('id', { notNull: true }), column('at', { type: 'date', notNull: true })],
     key: [],
     keyIsPrimary: false,
-    constraints: [],
-    indexes: [],
-    identitySequences: [],
     rowEstimate: 10,
     totalBytes: 8192,
     heapBytes: 8192,
     pages: 1,
     ...over,
-  };
-}
+  });
 
 const part = (name: string, parent: string, bound: string, over: Partial<Table> = {}) =>
   table(name, { partitionOf: { parent, bound }, ...over });

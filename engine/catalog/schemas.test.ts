@@ -5,35 +5,18 @@ import { targetPostLoadSteps, targetPreLoadDdl } from './ddl.ts';
 import { mergeSchemas } from './merge.ts';
 import { retargetPart, type OidHints } from './retarget.ts';
 import { findTable, schemaParts, sourceName, tableKey, targetName } from './schemas.ts';
+import { column as baseColumn, table as baseTable } from '../../test/support/catalog.ts';
 import type { Catalog, Column, Table } from './types.ts';
 
-const column = (name: string, over: Partial<Column> = {}): Column => ({
-  name,
-  type: 'bigint',
-  typeOid: 20,
-  builtinType: true,
-  notNull: true,
-  default: null,
-  identity: '',
-  generated: null,
-  collation: null,
-  ...over,
-});
+const column = (name: string, over: Partial<Column> = {}): Column =>
+  baseColumn(name, { type: 'bigint', typeOid: 20, notNull: true, ...over });
 
-const table = (name: string, over: Partial<Table> = {}): Table => ({
-  name,
-  columns: [column('id')],
-  key: ['id'],
-  keyIsPrimary: true,
-  constraints: [{ name: `${name}_pkey`, kind: 'p', definition: 'PRIMARY KEY (id)', references: null }],
-  indexes: [],
-  identitySequences: [],
-  rowEstimate: 0,
-  totalBytes: 0,
-  heapBytes: 0,
-  pages: 0,
-  ...over,
-});
+const table = (name: string, over: Partial<Table> = {}): Table =>
+  baseTable(name, {
+    columns: [column('id')],
+    constraints: [{ name: `${name}_pkey`, kind: 'p', definition: 'PRIMARY KEY (id)', references: null }],
+    ...over,
+  });
 
 const settings = {
   schemas: [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { column, table as baseTable } from '../../test/support/catalog.ts';
 import type { Table } from '../catalog/types.ts';
 import {
   chunkCount,
@@ -12,34 +13,16 @@ import {
 import { costFromReport, planGroups } from './groups.ts';
 import { selectTables } from './select.ts';
 
-function table(name: string, over: Partial<Table> = {}): Table {
-  return {
-    name,
-    columns: [
-      {
-        name: 'id',
-        type: 'bigint',
-        typeOid: 20,
-        builtinType: true,
-        notNull: true,
-        default: null,
-        identity: '',
-        generated: null,
-        collation: null,
-      },
-    ],
-    key: ['id'],
-    keyIsPrimary: true,
-    constraints: [],
-    indexes: [],
-    identitySequences: [],
+// A bigint-keyed table of about 80 kB.
+const table = (name: string, over: Partial<Table> = {}): Table =>
+  baseTable(name, {
+    columns: [column('id', { type: 'bigint', typeOid: 20, notNull: true })],
     rowEstimate: 1000,
     totalBytes: 100_000,
     heapBytes: 80_000,
     pages: 10,
     ...over,
-  };
-}
+  });
 
 describe('table selection', () => {
   const names = ['orders', 'order_items', 'customers', 'Audit Log'];

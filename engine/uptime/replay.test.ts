@@ -1,32 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { Catalog, Column, Table } from '../catalog/types.ts';
+import { column, table as baseTable } from '../../test/support/catalog.ts';
+import type { Catalog, Table } from '../catalog/types.ts';
 import { deleteKeysSql, planBatch, rowsForKeysSql, subtree, truncateSql } from './replay.ts';
 
-const col = (name: string, type: string): Column => ({
-  name,
-  type,
-  typeOid: 20,
-  builtinType: true,
-  notNull: true,
-  default: null,
-  identity: '',
-  generated: null,
-  collation: null,
-});
-const table = (name: string, extra: Partial<Table> = {}): Table => ({
-  name,
-  columns: [col('id', 'bigint'), col('at', 'timestamp with time zone'), col('v', 'text')],
-  key: ['id', 'at'],
-  keyIsPrimary: true,
-  constraints: [],
-  indexes: [],
-  identitySequences: [],
-  rowEstimate: 0,
-  totalBytes: 0,
-  heapBytes: 0,
-  pages: 0,
-  ...extra,
-});
+// Keyed by (id, at): a key whose text reads back only as its own type.
+const table = (name: string, extra: Partial<Table> = {}): Table =>
+  baseTable(name, {
+    columns: [
+      column('id', { type: 'bigint', notNull: true }),
+      column('at', { type: 'timestamp with time zone', notNull: true }),
+      column('v', { type: 'text' }),
+    ],
+    key: ['id', 'at'],
+    ...extra,
+  });
 // orders: a partitioned root with a sub-partitioned partition; items: plain; base/child: inheritance.
 const catalog: Catalog = {
   schema: 'app',
