@@ -32,7 +32,12 @@ import {
   type UptimeState,
 } from './state.ts';
 
-const TRANSIENT_ATTEMPTS = 3;
+/**
+ * How long the cutover keeps retrying transient failures (a restarted server, dropped connections)
+ * before it gives up and lowers the fence: the downtime lasts that much longer, but an approval is
+ * not thrown away for a blip.
+ */
+const TRANSIENT_WINDOW_MS = 60_000;
 /** Post-load steps (by kind, the step name's prefix) that undoCutover takes back. */
 const UNDONE_STEPS = ['fk', 'setval', 'trigger', 'policy', 'rls', 'refresh'];
 
@@ -169,14 +174,16 @@ export async function cutover(ctx: Context, conns: Conns): Promise<boolean> {
     });
     ctx.log.warn({ endedSessions: ended }, 'cutover: application writes fenced off, downtime started');
   }
+  let interruptedSince: number | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       await steps(ctx, conns);
       return true;
     } catch (err) {
-      if (isTransient(err) && attempt < TRANSIENT_ATTEMPTS) {
+      interruptedSince ??= Date.now();
+      if (isTransient(err) && Date.now() - interruptedSince < TRANSIENT_WINDOW_MS) {
         ctx.log.warn({ error: (err as Error).message, attempt }, 'cutover step interrupted, retrying');
-        await sleep(1000 * attempt);
+        await sleep(Math.min(5000, 500 * 2 ** attempt));
         await closeConns(conns);
         Object.assign(conns, await reopen(ctx));
         continue;
