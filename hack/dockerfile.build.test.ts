@@ -286,7 +286,8 @@ describe('Dockerfile, built without Docker', () => {
 
   it('the operator loads with the production dependencies alone (`ferry operator` as the Deployment runs it)', () => {
     const operator = join(app, 'operator/main.ts');
-    const loaded = start(node24, [
+    // The image's Node (the copy the image user can run), not this checkout's.
+    const loaded = start(join(pathDir, 'node'), [
       '-e',
       `import(${JSON.stringify(operator)}).then((m) => console.log(typeof m.runOperator))`,
     ]);
