@@ -18,7 +18,8 @@ export const metrics = {
   reconcileSeconds: new Histogram({
     name: 'ferry_reconcile_duration_seconds',
     help: 'Time one reconcile of a Migration took, failed ones included.',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    // A pass that runs a phase in the operator (Preparation, the builds) takes minutes.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   }),
   phase: new Gauge({
