@@ -1,4 +1,5 @@
-// `npm run bench [-- --size 1GB] [-- --parallelism N]`: ferry's memory pipe against the raw pipe
+// `npm run bench [-- --size 1GB] [-- --parallelism N]` (`-- --scenario operator [--migrations N
+// --groups M]`: the operator at scale, see operator.ts): ferry's memory pipe against the raw pipe
 // people use today (per table `psql -c "COPY ... TO STDOUT" | psql -c "COPY ... FROM STDIN"`),
 // between the same two servers (PostgreSQL 15 -> 18), at the same parallelism, in one run. Each
 // side runs twice, alternating, and the better time counts, so cache warm-up favours neither.
@@ -17,6 +18,7 @@ import { FERRY } from '../test/support/cli.ts';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { benchDowntime } from './downtime.ts';
+import { benchOperator } from './operator.ts';
 import { parseQuantity } from '../engine/api/settings.ts';
 
 const { values } = parseArgs({
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     parallelism: { type: 'string', default: '4' },
     scenario: { type: 'string', default: 'all' },
     rate: { type: 'string', default: '500' },
+    migrations: { type: 'string', default: '50' },
+    groups: { type: 'string', default: '20' },
   },
 });
 const bytes = parseQuantity(values.size!.replace(/B$/, ''));
@@ -161,4 +165,9 @@ if (values.scenario === 'all' || values.scenario === 'standard') {
 if (values.scenario === 'all' || values.scenario === 'downtime') {
   console.log('\n== DowntimeOptimized: downtime at two data sizes under the same write load ==');
   await benchDowntime([bytes / 4, bytes], Number(values.rate));
+}
+// Not in `all`: it needs the local control plane (built the first time).
+if (values.scenario === 'operator') {
+  console.log(`\n== Operator at scale: ${values.migrations} Migrations of ${values.groups} table groups ==`);
+  await benchOperator(Number(values.migrations), Number(values.groups));
 }

@@ -104,9 +104,14 @@ export async function runOperator(argv: string[]): Promise<void> {
   const reconciler = new Reconciler(c, log, observe);
   const queue = new WorkQueue(
     async (key) => {
-      const r = await reconciler.reconcile(key);
-      metrics.reconciles.inc({ result: r.retry ? 'retry' : 'ok' });
-      return r;
+      const end = metrics.reconcileSeconds.startTimer();
+      try {
+        const r = await reconciler.reconcile(key);
+        metrics.reconciles.inc({ result: r.retry ? 'retry' : 'ok' });
+        return r;
+      } finally {
+        end();
+      }
     },
     (key, err) => {
       metrics.reconciles.inc({ result: 'error' });

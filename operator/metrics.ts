@@ -1,6 +1,6 @@
 // /metrics (Prometheus), /healthz and /readyz.
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MIGRATION_PHASES } from '../engine/api/status.ts';
 import type { Migration } from './kube.ts';
 
@@ -13,6 +13,13 @@ export const metrics = {
     name: 'ferry_reconciles_total',
     help: 'Reconciles run.',
     labelNames: ['result'],
+    registers: [registry],
+  }),
+  reconcileSeconds: new Histogram({
+    name: 'ferry_reconcile_duration_seconds',
+    help: 'Time one reconcile of a Migration took, failed ones included.',
+    // A pass that runs a phase in the operator (Preparation, the builds) takes minutes.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   }),
   phase: new Gauge({
