@@ -9,6 +9,7 @@ import { manifestFor, queryOne, startLocalPair, type LocalPair } from '../hack/l
 import { extractCatalog } from './catalog/extract.ts';
 import type { Catalog } from './catalog/types.ts';
 import { ferry } from '../test/support/cli.ts';
+import { EVERY_TYPE_SQL } from '../test/support/every-type.ts';
 import { schemaDigests } from '../test/support/snapshot.ts';
 
 let pair: LocalPair;
@@ -18,9 +19,12 @@ beforeAll(async () => {
   pair = await startLocalPair();
   const c = new pg.Client({ connectionString: pair.source.url('shop') });
   await c.connect();
-  await c.query('CREATE SCHEMA "Kitchen Sink"; SET search_path = "Kitchen Sink"');
-  await c.query(readFileSync(join(import.meta.dirname, 'testing/every-type.sql'), 'utf8'));
-  await c.end();
+  try {
+    await c.query('CREATE SCHEMA "Kitchen Sink"; SET search_path = "Kitchen Sink"');
+    await c.query(readFileSync(EVERY_TYPE_SQL, 'utf8'));
+  } finally {
+    await c.end();
+  }
 });
 afterAll(async () => pair?.stop());
 
