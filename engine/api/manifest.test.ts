@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest, SpecError } from './manifest.ts';
+import { parseManifest } from './manifest.ts';
 import { parseQuantity, resolveSettings } from './settings.ts';
+import { problems } from '../../test/support/manifest.ts';
 
 const base = `
 apiVersion: ferry.dev/v1alpha1
@@ -10,16 +11,6 @@ spec:
   source: { engine: postgres, host: 127.0.0.1, port: 5432, database: app, user: app, password: { env: SRC_PW } }
   target: { engine: postgres, host: 127.0.0.1, port: 5433, database: app, user: app, password: { env: DST_PW } }
 `;
-
-function problems(yaml: string): string[] {
-  try {
-    parseManifest(yaml, 'm.yaml');
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe('manifest', () => {
   it('accepts a minimal manifest and fills every default', () => {

@@ -1,7 +1,8 @@
 // spec.schemas: resolution into Settings, and the manifest's refusals.
 import { describe, expect, it } from 'vitest';
-import { parseManifest, SpecError } from './manifest.ts';
+import { parseManifest } from './manifest.ts';
 import { resolveSettings, targetSchemaOf } from './settings.ts';
+import { problems } from '../../test/support/manifest.ts';
 
 const manifest = (spec: string, schemaFields = '') => `
 apiVersion: ferry.dev/v1alpha1
@@ -11,16 +12,6 @@ spec:
   source: { engine: postgres, host: db1, database: app, user: app, password: { env: PW }${schemaFields} }
   target: { engine: postgres, host: db2, database: app, user: app, password: { env: PW } }
 ${spec}`;
-
-function problems(yaml: string): string[] {
-  try {
-    parseManifest(yaml, 'm.yaml');
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe('spec.schemas', () => {
   it('resolves each schema with its target, defaulting to the source name; the first is source/target.schema', () => {
