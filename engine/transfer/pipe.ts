@@ -29,7 +29,7 @@ export interface ChunkCopy {
  * Counts the bytes flowing through. copy-from already coalesces writes (cork/_writev), so chunks pass
  * through untouched: no copies, no garbage beyond what the driver makes.
  */
-class Meter extends Transform {
+export class Meter extends Transform {
   bytes = 0;
   private readonly onBytes: (n: number) => void;
   constructor(onBytes: (n: number) => void) {
