@@ -19,9 +19,9 @@ import type { Client } from '../db/connect.ts';
 import { quoteLiteral } from '../db/ident.ts';
 import { fsyncDir } from '../dump/directory.ts';
 import { DumpError, type ChunkFile } from '../dump/format.ts';
-import { markChunkDone, type ChunkDone } from '../state/progress.ts';
+import type { ChunkDone } from '../state/progress.ts';
 import type { Measure } from '../validate/compare.ts';
-import { copyInSql, copyOutSql, Meter, type ChunkCopy } from './pipe.ts';
+import { copyInSql, copyOutSql, loadChunk, Meter, type ChunkCopy } from './pipe.ts';
 
 /** Hashes and counts what flows through, passing it on untouched. */
 class Digest extends Transform {
@@ -117,9 +117,7 @@ export async function importChunk(
   const path = join(dir, rec.file);
   if (rec.format !== (c.binary ? 'binary' : 'text'))
     throw new DumpError(`${path}: exported in ${rec.format} COPY format, the catalog says otherwise`);
-  const started = performance.now();
-  await dst.query('BEGIN');
-  try {
+  return loadChunk(dst, c, async () => {
     const file = createReadStream(path);
     const digest = new Digest();
     const unzip = createZstdDecompress();
@@ -132,9 +130,7 @@ export async function importChunk(
       if (broken)
         throw new DumpError(
           `${path}: ${explainFileError(broken)} (chunk ${rec.chunk}); nothing of it was imported`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       throw err;
     }
@@ -147,17 +143,6 @@ export async function importChunk(
       throw new DumpError(
         `${path}: delivered ${rows} rows, the export wrote ${rec.rows}; nothing of it was imported`,
       );
-    const done: ChunkDone = {
-      chunk: c.chunkId,
-      rows,
-      bytes: rec.rawBytes,
-      seconds: (performance.now() - started) / 1000,
-    };
-    await markChunkDone(dst, c.progressSchema, done);
-    await dst.query('COMMIT');
-    return done;
-  } catch (err) {
-    await dst.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
+    return { rows, bytes: rec.rawBytes };
+  });
 }
