@@ -298,6 +298,7 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
 export async function validateCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
   const ctx: Context = createContext(s, log);
   const resume = await readResume(ctx);
+  if (resume?.move) throw new UsageError(movedAway(s.name, resume.move));
   if (resume) Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   else await extraction(ctx);
   const how = s.validation === 'None' ? 'Checksum' : s.validation;
