@@ -390,7 +390,13 @@ export async function exportCommand(s: Settings, log: Logger, o: CommandOptions)
     );
     return 0;
   }
-  const e = await exportMigration(ctx);
+  const e = await exportMigration(ctx, o.stopAfter);
+  if (!e) {
+    process.stdout.write(
+      `Export of ${s.name} paused after ${o.stopAfter}; run ferry export again to continue, or fall back\n`,
+    );
+    return 0;
+  }
   const ratio = e.bytes ? (e.rawBytes / e.bytes).toFixed(1) : '-';
   process.stdout.write(
     [

@@ -24,7 +24,8 @@ import { manifestFor, query, queryOne, startLocalPair, type LocalPair } from '..
 import { startPostgres, type PostgresServer } from '../../hack/postgres/server.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
 import { ferry, type CliResult } from '../../test/support/cli.ts';
-import { applicationCanWrite } from '../../test/support/rehearsal.ts';
+import { applicationCanWrite, runApproving } from '../../test/support/rehearsal.ts';
+import { startWriters } from '../../test/support/writers.ts';
 import { schemaDigests, schemaRelations, snapshotDatabase } from '../../test/support/snapshot.ts';
 import { exportChunk, importChunk } from '../transfer/dump-file.ts';
 import type { ChunkCopy } from '../transfer/pipe.ts';
@@ -335,7 +336,9 @@ describe('refusals before anything changes', () => {
 
     const dump = join(work, 'exported');
     const exp = manifest('move', dump);
-    ok(await ferry(['export', '-f', exp, '--stop-after', 'Checks'], roles.env));
+    const paused = ok(await ferry(['export', '-f', exp, '--stop-after', 'PreProcessing'], roles.env));
+    expect(paused.stdout).toMatch(/Export of move paused after PreProcessing/);
+    expect(existsSync(dump)).toBe(false);
     ok(await ferry(['export', '-f', exp], roles.env));
     refused(
       await ferry(['run', '-f', exp], roles.env),
@@ -378,6 +381,35 @@ describe('ferry run with method Dump', () => {
   );
 });
 
+describe('DowntimeOptimized with method Dump (ferry run)', () => {
+  it('copies the bulk through files while the application writes, replays, cuts over: exact', async () => {
+    await resetTargets();
+    const dump = join(work, 'dto-run');
+    const file = manifest('dto', dump, pair.target, {
+      mode: 'DowntimeOptimized',
+      tables: { exclude: ['audit_log'] },
+      uptime: { tables: ['events', 'order*'] },
+    });
+    const writers = startWriters(roles.appUrl(), { sessions: 2, rate: 100, seed: 7 });
+    const rehearsal = { pair, roles, manifest: () => file };
+    try {
+      const r = ok(await runApproving(rehearsal, file, roles.env).done);
+      expect(r.stdout).toMatch(/Migration dto Completed/);
+      expect(r.stderr).toMatch(/exported \d+ chunks: .* of files \(zstd\)/);
+    } finally {
+      // The fence refused them at the cutover: none wrote after the migration completed.
+      expect((await writers.stop()).refused).toBeGreaterThan(0);
+    }
+    const [src, dst] = await Promise.all([
+      schemaDigests(pair.source.url('shop'), 'shop'),
+      schemaDigests(pair.target.url('shop'), 'shop'),
+    ]);
+    delete src.audit_log;
+    expect(dst).toEqual(src);
+    expect(existsSync(dump)).toBe(false);
+  });
+});
+
 describe('a chunk file read back', () => {
   it('that does not match its record is refused inside the transaction: no row and no done-row land', async () => {
     const dir = mkdtempSync(join(work, 'chunk-'));
@@ -410,6 +442,8 @@ describe('a chunk file read back', () => {
       const p = join(dir, rec.file);
       expect(rec.rows).toBeGreaterThan(0);
       expect(statSync(p).size).toBe(rec.bytes);
+      // The application's rows: readable by their owner only.
+      expect(statSync(p).mode & 0o777).toBe(0o600);
       expect(existsSync(`${p}.tmp`)).toBe(false);
       const good = readFileSync(p);
       const bad = Buffer.from(good);

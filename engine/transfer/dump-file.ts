@@ -17,11 +17,14 @@ import { constants, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Client } from '../db/connect.ts';
 import { quoteLiteral } from '../db/ident.ts';
-import { fsyncDir } from '../dump/directory.ts';
+import { FILE_MODE, fsyncDir } from '../dump/directory.ts';
 import { DumpError, type ChunkFile } from '../dump/format.ts';
 import type { ChunkDone } from '../state/progress.ts';
 import type { Measure } from '../validate/compare.ts';
 import { copyInSql, copyOutSql, loadChunk, Meter, type ChunkCopy } from './pipe.ts';
+
+/** zlib's output pieces: larger than its 16 KiB default, fewer writes into COPY and onto disk. */
+const STREAM_CHUNK = 128 * 1024;
 
 /** Hashes and counts what flows through, passing it on untouched. */
 class Digest extends Transform {
@@ -63,9 +66,9 @@ export async function exportChunk(
     await pipeline(
       copy,
       meter,
-      createZstdCompress({ params: { [constants.ZSTD_c_checksumFlag]: 1 } }),
+      createZstdCompress({ chunkSize: STREAM_CHUNK, params: { [constants.ZSTD_c_checksumFlag]: 1 } }),
       digest,
-      createWriteStream(tmp),
+      createWriteStream(tmp, { mode: FILE_MODE }),
     );
     // The COPY's row count arrives with its completion, which the COMMIT queues behind.
     await src.query('COMMIT');
@@ -120,7 +123,7 @@ export async function importChunk(
   return loadChunk(dst, c, async () => {
     const file = createReadStream(path);
     const digest = new Digest();
-    const unzip = createZstdDecompress();
+    const unzip = createZstdDecompress({ chunkSize: STREAM_CHUNK });
     let broken: Error | undefined;
     for (const s of [file, unzip]) s.once('error', (e: Error) => (broken ??= e));
     const into = dst.query(copyFrom(copyInSql(c)));

@@ -145,7 +145,9 @@ async function runChunks<T>(
     side: Endpoint;
     verb: 'exporting' | 'importing';
     parallelism: number;
+    /** Reported as the transfer's progress unless `quiet` (an overlapped export: the import's counts). */
     tracker: ProgressTracker;
+    quiet?: boolean;
     skip: (chunk: Chunk) => boolean;
     stop?: Stop;
   },
@@ -155,7 +157,7 @@ async function runChunks<T>(
   const purpose = o.verb === 'exporting' ? 'export' : 'import';
   const open = async () => ({ c: await connect(o.side, purpose) });
   const close = async (w: { c: Client }) => void (await w.c.end().catch(() => {}));
-  await reporting(ctx, o.tracker, () =>
+  const run = () =>
     runPool(
       groups,
       o.parallelism,
@@ -178,8 +180,8 @@ async function runChunks<T>(
         }
       },
       close,
-    ),
-  );
+    );
+  await (o.quiet ? run() : reporting(ctx, o.tracker, run));
 }
 
 /** Exports the groups' chunks that have no durable file yet; seals the manifest once every chunk has one. */
@@ -188,7 +190,13 @@ export async function exportGroups(
   dir: string,
   m: DumpManifest,
   groups: readonly Group[],
-  opts: { parallelism: number; snapshot?: string; announce?: (f: ChunkFile) => void; stop?: Stop },
+  opts: {
+    parallelism: number;
+    snapshot?: string;
+    /** Overlapped: each chunk's record as soon as it is written, for the import waiting on it. */
+    announce?: (f: ChunkFile) => void;
+    stop?: Stop;
+  },
 ): Promise<DumpManifest> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
@@ -210,6 +218,7 @@ export async function exportGroups(
       verb: 'exporting',
       parallelism: opts.parallelism,
       tracker,
+      quiet: opts.announce !== undefined,
       skip: (c) => have.has(c.id),
       stop: opts.stop,
     },
