@@ -213,11 +213,18 @@ export async function removeDump(dir: string, m: DumpManifest): Promise<number> 
   return removed;
 }
 
-/** Free bytes on the filesystem that holds (or will hold) `dir`: its nearest existing ancestor's. */
-export async function freeBytesAt(dir: string): Promise<{ at: string; free: number }> {
+/** The directory itself, or its nearest existing ancestor: where it lives, or would be created. */
+export async function nearestExisting(dir: string): Promise<{ at: string; isDirectory: boolean }> {
   for (let at = resolve(dir); ; at = dirname(at)) {
-    const fs = await statfs(at).catch(() => undefined);
-    if (fs) return { at, free: fs.bavail * fs.bsize };
+    const st = await stat(at).catch(() => undefined);
+    if (st) return { at, isDirectory: st.isDirectory() };
     if (dirname(at) === at) throw new DumpError(`${dir}: no existing directory on its path`);
   }
+}
+
+/** Free bytes on the filesystem that holds (or will hold) `dir`. */
+export async function freeBytesAt(dir: string): Promise<{ at: string; free: number }> {
+  const { at } = await nearestExisting(dir);
+  const fs = await statfs(at);
+  return { at, free: fs.bavail * fs.bsize };
 }

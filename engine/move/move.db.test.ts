@@ -324,7 +324,7 @@ describe('broken input', () => {
 });
 
 describe('refusals before anything changes', () => {
-  it('DowntimeOptimized cannot be moved: refused with the reason; ferry run refuses an exported migration', async () => {
+  it('DowntimeOptimized cannot be moved, nor a dumpDir made under a file: refused with the reason; ferry run refuses an exported migration', async () => {
     await resetTargets();
     const before = await sourceSnapshot();
     const dto = manifest('dto', join(work, 'dto'), pair.target, { mode: 'DowntimeOptimized' });
@@ -333,6 +333,12 @@ describe('refusals before anything changes', () => {
       /spec\.mode: DowntimeOptimized cannot be moved with ferry export\/import: .*both databases/,
     );
     expect(await sourceSnapshot()).toEqual(before);
+    const file = join(work, 'a-file');
+    writeFileSync(file, '');
+    refused(
+      await ferry(['run', '-f', manifest('move', join(file, 'dump'))], roles.env),
+      new RegExp(`spec\\.transfer\\.dumpDir: ${file} is not a directory`),
+    );
 
     const dump = join(work, 'exported');
     const exp = manifest('move', dump);
