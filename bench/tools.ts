@@ -49,7 +49,7 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
   return { ...env, ...extra };
 }
 
-/** Runs a command to completion; resolves with its stdout, rejects with the tail of its stderr. */
+/** Runs a command to completion; resolves with its stdout, rejects with the tail of its stderr (argv holds no secret). */
 export function exec(cmd: string, args: readonly string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,7 +62,9 @@ export function exec(cmd: string, args: readonly string[], env: Record<string, s
     child.on('close', (code) =>
       code === 0
         ? resolve(out)
-        : reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${err.slice(-2000).trim()}`)),
+        : reject(
+            new Error(`${[cmd, ...args].join(' ').slice(0, 300)} exited ${code}: ${err.slice(-2000).trim()}`),
+          ),
     );
   });
 }
