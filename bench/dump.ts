@@ -1,15 +1,13 @@
 // The Dump method's benchmark (spec.transfer.method: Dump), for `npm run bench` to call as
-// `benchDump(bytes, parallelism)`: on the same sample data and servers (PostgreSQL 15 -> 18), the
-// export alone, the import alone, both overlapped, ferry's memory pipe, and `pg_dump -Fd -j N` +
-// `pg_restore -j N --section=data` (the target's tables made beforehand, so both load rows only);
-// then the dump's size on disk and its compression ratio, and the same of pg_dump's directory. Each
-// ferry variant runs in this process through the engine, from a migration stopped after
-// PreProcessing with the fence raised, so the times are the transfer's alone.
-import { spawn } from 'node:child_process';
+// `benchDump(bytes, parallelism)`: on the standard scenario's generated database (hack/sample/
+// bench-data.ts), PostgreSQL 15 -> 18, the export alone, the import alone, both overlapped, ferry's
+// memory pipe, and `pg_dump -Fd -j N` + `pg_restore -j N --section=data` (the target's tables made
+// beforehand with --section=pre-data, so both load rows only); then the dump's size on disk and its
+// compression ratio, and pg_dump's. Each ferry variant runs in this process through the engine, from
+// a migration stopped after PreProcessing with its fence raised, so the times are the transfer's alone.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { parseManifest } from '../engine/api/manifest.ts';
 import { resolveSettings } from '../engine/api/settings.ts';
 import { exportedChunks, readManifest } from '../engine/dump/directory.ts';
@@ -22,21 +20,12 @@ import { runMigration } from '../engine/run.ts';
 import { dumpTransfer, type DumpStage } from '../engine/transfer/dump.ts';
 import { transferGroups } from '../engine/transfer/transfer.ts';
 import { manifestFor, query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
-import { createSampleDatabase } from '../hack/sample/sample.ts';
+import { createBenchDatabase } from '../hack/sample/bench-data.ts';
+import { childEnv, conninfo, exec, writePgpass } from './tools.ts';
 
+const SCHEMA = 'shop';
 /** Chunks small enough that an overlapped import has files to start on while the export goes on. */
 const SPLIT_ABOVE = '16Mi';
-
-function sh(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`)),
-    );
-  });
-}
 
 /** Bytes of the regular files under `dir`. */
 function sizeOf(dir: string): number {
@@ -45,15 +34,15 @@ function sizeOf(dir: string): number {
     .reduce((a, e) => a + statSync(join(e.parentPath, e.name)).size, 0);
 }
 
-const timed = async (fn: () => Promise<unknown>) => {
+async function timed(work: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
-  await fn();
+  await work();
   return (performance.now() - t0) / 1000;
-};
+}
 
-/** A migration of the shop schema stopped after PreProcessing, its downtime begun: ready to transfer. */
+/** A migration of the schema stopped after PreProcessing, its downtime begun: ready to transfer. */
 async function prepared(pair: LocalPair, name: string, transfer: Record<string, unknown>): Promise<Context> {
-  await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
+  await query(pair.target, `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   const s = resolveSettings(
     parseManifest(manifestFor(pair, name, { transfer, validation: 'None' }), `${name}.yaml`),
   );
@@ -105,28 +94,32 @@ async function ferryPipe(pair: LocalPair, parallelism: number): Promise<number> 
   return seconds;
 }
 
-/** pg_dump -Fd -j N of the shop schema, then pg_restore -j N of its data into tables made beforehand. */
+/** pg_dump -Fd -j N of the schema, then pg_restore -j N of its data into tables made beforehand. */
 async function pgDumpRestore(
   pair: LocalPair,
   dir: string,
   parallelism: number,
 ): Promise<{ dump: number; restore: number; diskBytes: number }> {
   const out = join(dir, 'pg_dump');
-  rmSync(out, { recursive: true, force: true });
-  const conn = (s: LocalPair['source']) => ['-h', s.host, '-p', String(s.port), '-U', s.user, '-d', 'shop'];
+  const env = childEnv({ PGPASSFILE: writePgpass(dir, [pair.source, pair.target]) });
+  const jobs = ['-j', String(parallelism)];
   const dump = await timed(() =>
-    sh('pg_dump', [...conn(pair.source), '-n', 'shop', '-Fd', '-j', String(parallelism), '-f', out], {
-      PGPASSWORD: pair.source.password,
-    }),
+    exec('pg_dump', ['-Fd', ...jobs, '-n', SCHEMA, '-f', out, '-d', conninfo(pair.source, 'shop')], env),
   );
-  await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
+  await query(pair.target, `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   const restore = (section: string) =>
-    sh(
+    exec(
       'pg_restore',
-      [...conn(pair.target), '--no-owner', `--section=${section}`, '-j', String(parallelism), out],
-      {
-        PGPASSWORD: pair.target.password,
-      },
+      [
+        '--no-owner',
+        '--exit-on-error',
+        `--section=${section}`,
+        ...jobs,
+        '-d',
+        conninfo(pair.target, 'shop'),
+        out,
+      ],
+      env,
     );
   await restore('pre-data');
   const seconds = await timed(() => restore('data'));
@@ -135,37 +128,40 @@ async function pgDumpRestore(
   return { dump, restore: seconds, diskBytes };
 }
 
-/** Runs the Dump benchmark on a fresh server pair with about `bytes` of sample data and prints the results. */
+/** Runs the Dump benchmark on a fresh server pair with about `bytes` of generated data and prints the results. */
 export async function benchDump(bytes: number, parallelism: number): Promise<void> {
   const pair = await startLocalPair();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-dump-'));
   try {
-    const c = new pg.Client({ connectionString: pair.source.url('shop') });
-    await c.connect();
-    await createSampleDatabase(c, 'shop', bytes);
-    const { rows } = await c.query<{ b: string }>(
-      "SELECT sum(pg_relation_size(format('%I.%I', schemaname, tablename)))::text AS b FROM pg_tables WHERE schemaname = 'shop'",
+    await createBenchDatabase(pair.source.url('shop'), SCHEMA, bytes);
+    const [sum] = await query<{ b: string }>(
+      pair.source,
+      `SELECT sum(pg_relation_size(c.oid))::text AS b FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r'`,
+      [SCHEMA],
     );
-    await c.end();
-    const heap = Number(rows[0]!.b);
-    console.log(`source tables: ${formatBytes(heap)} of heap; parallelism ${parallelism}`);
+    const heap = Number(sum!.b);
+    console.log(
+      `source tables: ${formatBytes(heap)} of heap, PostgreSQL ${pair.source.version} -> ${pair.target.version}, parallelism ${parallelism}`,
+    );
     const staged = await ferryDump(pair, dir, parallelism, false);
     const overlapped = await ferryDump(pair, dir, parallelism, true);
     const pipe = await ferryPipe(pair, parallelism);
     const pgd = await pgDumpRestore(pair, dir, parallelism);
-    const s = (x: number | undefined) => `${(x ?? NaN).toFixed(2)} s`;
-    console.log(`ferry export (files):               ${s(staged.seconds.export)}`);
-    console.log(`ferry import (files):               ${s(staged.seconds.import)}`);
-    console.log(`ferry export + import, overlapped:  ${s(overlapped.seconds.both)}`);
-    console.log(`ferry memory pipe:                  ${s(pipe)}`);
-    console.log(`pg_dump -Fd -j ${parallelism}:                    ${s(pgd.dump)}`);
-    console.log(`pg_restore -j ${parallelism} (data section):      ${s(pgd.restore)}`);
+    const rows: [string, number | undefined][] = [
+      ['ferry export (files)', staged.seconds.export],
+      ['ferry import (files)', staged.seconds.import],
+      ['ferry export + import, overlapped', overlapped.seconds.both],
+      ['ferry memory pipe', pipe],
+      [`pg_dump -Fd -j ${parallelism}`, pgd.dump],
+      [`pg_restore -j ${parallelism} --section=data`, pgd.restore],
+    ];
+    for (const [what, seconds] of rows) console.log(`${what.padEnd(36)} ${(seconds ?? NaN).toFixed(2)} s`);
     console.log(
       `ferry dump on disk: ${formatBytes(staged.diskBytes)} for ${formatBytes(staged.rawBytes)} of COPY data ` +
-        `(${(staged.rawBytes / staged.diskBytes).toFixed(2)}x, ${(staged.diskBytes / heap).toFixed(2)} of the heap; Checks estimates 0.5)`,
+        `(${(staged.rawBytes / staged.diskBytes).toFixed(2)}x; ${(staged.diskBytes / heap).toFixed(2)} of the heap, Checks estimates 0.5)`,
     );
     console.log(
-      `pg_dump directory on disk: ${formatBytes(pgd.diskBytes)} (${(heap / pgd.diskBytes).toFixed(2)}x of the heap)`,
+      `pg_dump directory on disk: ${formatBytes(pgd.diskBytes)} (${(pgd.diskBytes / heap).toFixed(2)} of the heap)`,
     );
   } finally {
     await pair.stop();
