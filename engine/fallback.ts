@@ -25,6 +25,8 @@ import {
   type Recorded,
 } from './state/owner.ts';
 import { dropSchema, getState, readIdentity, schemaMarker, type Identity } from './state/shadow.ts';
+import type { MoveState } from './run.ts';
+import { removeOwnDump } from './transfer/dump.ts';
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
 
@@ -105,6 +107,9 @@ export function targetCleanup(
 interface Shadow {
   owner: Recorded;
   created: Created | null;
+  /** ferry export's shadow: it created nothing on any target. */
+  move?: MoveState;
+  exportId: string;
 }
 
 /** Objects of the schema that are neither one `created` lists nor dependent on one (indexes, owned sequences, array types). */
@@ -157,7 +162,49 @@ async function recorded(c: Client, ctx: Context): Promise<Shadow | undefined> {
     throw new FallbackRefused(
       `${describeOwner(owner)} was ${moved}; fall back with the manifest it was started with. Nothing dropped`,
     );
-  return { owner, created: (await getState<Created>(c, ctx.shadow, 'created')) ?? null };
+  const move = await getState<MoveState>(c, ctx.shadow, 'move');
+  return {
+    owner,
+    created: (await getState<Created>(c, ctx.shadow, 'created')) ?? null,
+    ...(move && { move }),
+    exportId: stored ? readIdentity(stored).uid : '',
+  };
+}
+
+/**
+ * Undoes PreProcessing on the target for `owner`, inside the caller's transaction: every target
+ * schema cleaned up as the single one is, the bookkeeping dropped once. Returns what was dropped.
+ */
+export async function cleanTarget(
+  c: Client,
+  ctx: Context,
+  owner: Recorded,
+  created: Created | null,
+): Promise<string[]> {
+  const targets = [
+    { schema: ctx.settings.target.schema, created },
+    ...(created?.moreSchemas ?? []).map((m) => ({ schema: m.targetSchema, created: m as Created })),
+  ];
+  const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
+  const plans: TargetCleanup[] = [];
+  for (const [i, t] of targets.entries()) {
+    const plan = targetCleanup(
+      owner,
+      t.created,
+      {
+        bookkeeping,
+        targetSchema: await schemaMarker(c, t.schema, TARGET_SCHEMA_MARKER),
+        strangers: await strangers(c, t.schema, t.created),
+      },
+      t.schema,
+      ctx.shadow,
+    );
+    if ('refuse' in plan) throw new FallbackRefused(plan.refuse);
+    const once = i === 0 || !plan.statements.length;
+    plans.push(once ? plan : { statements: plan.statements.slice(1), dropped: plan.dropped.slice(1) });
+  }
+  for (const sql of plans.flatMap((p) => p.statements)) await c.query(sql);
+  return plans.flatMap((p) => p.dropped);
 }
 
 export async function fallback(ctx: Context): Promise<FallbackResult> {
@@ -167,36 +214,15 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
       done: false,
       reason: `no shadow schema ${ctx.shadow} on the source: nothing to fall back (never started, or completed)`,
     };
-  // Several schemas: each target schema is cleaned up as the single one is; the bookkeeping goes once.
-  const targets = [
-    { schema: ctx.settings.target.schema, created: rec.created },
-    ...(rec.created?.moreSchemas ?? []).map((m) => ({ schema: m.targetSchema, created: m as Created })),
-  ];
-  const cleanup = await withClient(ctx.target, 'fallback', (c) =>
-    inTransaction(c, async () => {
-      const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
-      const plans: TargetCleanup[] = [];
-      for (const [i, t] of targets.entries()) {
-        const plan = targetCleanup(
-          rec.owner,
-          t.created,
-          {
-            bookkeeping,
-            targetSchema: await schemaMarker(c, t.schema, TARGET_SCHEMA_MARKER),
-            strangers: await strangers(c, t.schema, t.created),
-          },
-          t.schema,
-          ctx.shadow,
-        );
-        if ('refuse' in plan) throw new FallbackRefused(plan.refuse);
-        const once = i === 0 || !plan.statements.length;
-        plans.push(once ? plan : { statements: plan.statements.slice(1), dropped: plan.dropped.slice(1) });
-      }
-      for (const sql of plans.flatMap((p) => p.statements)) await c.query(sql);
-      return { statements: [], dropped: plans.flatMap((p) => p.dropped) };
-    }),
-  );
-  const dropped = [...cleanup.dropped];
+  // ferry export created nothing on a target (ferry import falls back its own side).
+  const dropped = rec.move
+    ? []
+    : await withClient(ctx.target, 'fallback', (c) =>
+        inTransaction(c, () => cleanTarget(c, ctx, rec.owner, rec.created)),
+      );
+  // The dump's files go before the shadow schema that tells whose they are.
+  const files = await removeOwnDump(ctx, rec.exportId);
+  if (files !== undefined) dropped.push(`dump ${ctx.settings.dumpDir} (${files} files)`);
   let fenced = false;
   await withClient(ctx.source, 'fallback', async (c) => {
     fenced = (await readFence(c, ctx.shadow)).state !== 'open';

@@ -43,7 +43,21 @@ export const FAULT_POINTS = {
   'cleanup.source-dropped': BOTH,
 } as const satisfies Record<string, readonly Mode[]>;
 
-export type FaultPoint = keyof typeof FAULT_POINTS;
+/** Points only the Dump method reaches (spec.transfer.method: Dump; ferry export and ferry import). */
+export const DUMP_FAULT_POINTS = {
+  /** A chunk's file is durable and its record written (the export). */
+  'dump.chunk-exported': BOTH,
+  /** Every chunk is exported and the manifest sealed (ferry export), nothing imported by it. */
+  'dump.sealed': BOTH,
+  /** A chunk's file and its done-row committed on the target (the import). */
+  'dump.chunk-imported': BOTH,
+  /** ferry import: the completion record is in the directory, the target bookkeeping not yet dropped. */
+  'dump.completion-written': BOTH,
+} as const satisfies Record<string, readonly Mode[]>;
+
+export type FaultPoint = keyof typeof FAULT_POINTS | keyof typeof DUMP_FAULT_POINTS;
+
+const ALL_POINTS: Record<FaultPoint, readonly Mode[]> = { ...FAULT_POINTS, ...DUMP_FAULT_POINTS };
 
 /**
  * Points past the migration's end: the shadow schema is gone, so a run killed there has completed
@@ -51,9 +65,9 @@ export type FaultPoint = keyof typeof FAULT_POINTS;
  */
 export const AFTER_COMPLETION: readonly FaultPoint[] = ['cleanup.source-dropped', 'PostProcessing.end'];
 
-/** The points a run of the mode reaches. */
+/** The points a run of the mode reaches (with the memory pipe; the Dump method's are DUMP_FAULT_POINTS). */
 export const faultPointsOf = (mode: Mode): FaultPoint[] =>
-  (Object.keys(FAULT_POINTS) as FaultPoint[]).filter((p) => FAULT_POINTS[p].includes(mode));
+  (Object.keys(FAULT_POINTS) as (keyof typeof FAULT_POINTS)[]).filter((p) => FAULT_POINTS[p].includes(mode));
 
 export interface FaultSpec {
   point: FaultPoint;
@@ -67,9 +81,9 @@ export function parseFault(value: string | undefined): FaultSpec[] {
   return value.split(',').map((entry) => {
     const m = /^(.*?)(?::(\d+))?$/.exec(entry.trim())!;
     const point = m[1]!;
-    if (!(point in FAULT_POINTS))
+    if (!(point in ALL_POINTS))
       throw new Error(
-        `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${Object.keys(FAULT_POINTS).join(', ')})`,
+        `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${Object.keys(ALL_POINTS).join(', ')})`,
       );
     const nth = m[2] === undefined ? 1 : Number(m[2]);
     if (nth < 1) throw new Error(`FERRY_FAULT: ${entry}: the count must be 1 or more`);

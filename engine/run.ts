@@ -38,6 +38,14 @@ export interface Resume {
   history: PhaseRecord[];
   catalog: Catalog;
   plan: Plan;
+  /** A system move's export (ferry export): its target is reached by ferry import, not from here. */
+  move?: MoveState;
+}
+
+/** What the shadow schema of ferry export records (key `move`). */
+export interface MoveState {
+  side: 'export';
+  dumpDir: string;
 }
 
 /** The state a started migration left in its shadow schema, or undefined for a fresh start. */
@@ -55,13 +63,19 @@ export async function readResume(ctx: Context): Promise<Resume | undefined> {
     const phase = await getState<StoredPhase>(c, ctx.shadow, 'phase');
     const catalog = await getState<Catalog>(c, ctx.shadow, 'catalog');
     const plan = await getState<Plan>(c, ctx.shadow, 'plan');
+    const move = await getState<MoveState>(c, ctx.shadow, 'move');
     if (!phase || !catalog || !plan) return undefined;
-    return { phase: phase.current, history: phase.history, catalog, plan };
+    return { phase: phase.current, history: phase.history, catalog, plan, ...(move && { move }) };
   });
 }
 
+/** Why a command that needs both databases refuses an exported migration. */
+export const movedAway = (name: string, move: MoveState) =>
+  `migration ${name} was exported for a system move (ferry export, into ${move.dumpDir}): ` +
+  'continue it with ferry import on the target side, then ferry export --complete here; or fall back (ferry fallback)';
+
 async function recordPhase(ctx: Context, current: Phase): Promise<void> {
-  await withClient(ctx.source, 'state', async (c) => {
+  await withClient(ctx.stateAt, 'state', async (c) => {
     if (await schemaExists(c, ctx.shadow))
       await putState(c, ctx.shadow, 'phase', { current, history: ctx.history } satisfies StoredPhase);
   });
@@ -103,6 +117,7 @@ export async function runMigration(ctx: Context, stopAfter?: Phase): Promise<Rep
     if (err instanceof ForeignShadowError) return undefined;
     throw err;
   });
+  if (resume?.move) throw new ConfigError(movedAway(ctx.settings.name, resume.move));
   if (resume) {
     Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
     ctx.history.push(...resume.history);

@@ -158,8 +158,23 @@ export function schemaProblems(doc: unknown): string[] {
   return problems;
 }
 
+/** The dump directory goes with the Dump method, and only with it. */
+function dump(doc: unknown): string[] {
+  const t = (doc as { spec?: { transfer?: Record<string, unknown> } } | null)?.spec?.transfer;
+  if (t?.method === 'Dump')
+    return t.dumpDir === undefined
+      ? ['spec.transfer.dumpDir: required with method Dump (the directory that receives the files)']
+      : [];
+  return (['dumpDir', 'overlap'] as const)
+    .filter((f) => t?.[f] !== undefined)
+    .map(
+      (f) =>
+        `spec.transfer.${f}: only used with method Dump (got method ${JSON.stringify(t?.method ?? 'Pipe')})`,
+    );
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc)];
+  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc), ...dump(doc)];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

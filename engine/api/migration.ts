@@ -180,7 +180,19 @@ export const Transfer = Type.Object(
       }),
     ),
     dumpDir: Type.Optional(
-      Type.String({ minLength: 1, description: 'Dump method: directory that receives the exported files.' }),
+      Type.String({
+        minLength: 1,
+        description:
+          'Dump method (required with it): directory that receives the exported files and the dump manifest ' +
+          '(ferry-dump.json); a system move (ferry export, ferry import --from) carries it to the target side.',
+      }),
+    ),
+    overlap: Type.Optional(
+      Type.Boolean({
+        description:
+          'Dump method: import each chunk as soon as its file is complete (true), or only after the whole ' +
+          'export (false). Default: true.',
+      }),
     ),
   },
   { additionalProperties: false, description: 'How the rows move.' },

@@ -55,6 +55,8 @@ export interface Settings {
   splitAboveBytes: number;
   chunkRows: number;
   dumpDir: string | undefined;
+  /** Dump method: chunks import as soon as their file is complete. */
+  dumpOverlap: boolean;
   validation: Validation;
   /** DowntimeOptimized: globs of the tables copied in uptime. */
   uptimeTables: string[];
@@ -132,6 +134,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
     splitAboveBytes: parseQuantity(s.transfer?.splitAbove ?? '256Mi'),
     chunkRows: s.transfer?.chunkRows ?? 500_000,
     dumpDir: s.transfer?.dumpDir,
+    dumpOverlap: s.transfer?.overlap ?? true,
     validation: s.validation ?? 'Checksum',
     uptimeTables: s.uptime?.tables ?? ['*'],
     cutoverApproved: s.cutover?.approved ?? false,

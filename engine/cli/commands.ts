@@ -13,7 +13,11 @@ import { buildPlan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
 import type { Report } from '../report.ts';
 import { formatBytes, formatDuration, formatProgress } from '../progress.ts';
-import { readResume, runMigration } from '../run.ts';
+import { movedAway, readResume, runMigration } from '../run.ts';
+import { anyManifest, completionPath, exportedChunks, readManifest } from '../dump/directory.ts';
+import { completeExport, exportContext, exportMigration } from '../move/export.ts';
+import { importContext, importFallback, importMigration } from '../move/import.ts';
+import { dumpTransfer, type DumpStage } from '../transfer/dump.ts';
 import type { Phase } from '../phases/phase.ts';
 import { doneChunks } from '../state/progress.ts';
 import { schemaExists } from '../state/shadow.ts';
@@ -36,6 +40,12 @@ export interface CommandOptions {
   reportOut?: string;
   groups?: number[];
   stopAfter?: Phase;
+  /** import, fallback: the dump directory (a system move's, copied to this side); export --complete: where the completion record is. */
+  from?: string;
+  /** export: the import succeeded; remove the shadow schema and the fence. */
+  complete?: boolean;
+  /** transfer with the Dump method: only this stage. */
+  stage?: DumpStage;
 }
 
 /** The process's peak resident memory so far, in bytes. */
@@ -165,6 +175,12 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
     );
     return 0;
   }
+  printReport(s, report, o);
+  return 0;
+}
+
+/** Writes the run report and prints its summary. */
+function printReport(s: Settings, report: Report, o: CommandOptions): void {
   const path = o.reportOut ?? `${s.name}.report.json`;
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   const lines = [
@@ -193,7 +209,6 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
     `Report written to ${path} (feed it to the next run's plan with --previous-report)`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  return 0;
 }
 
 export async function statusCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
@@ -204,9 +219,12 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
     process.stdout.write(o.json ? JSON.stringify({ migration: s.name, phase: null }) + '\n' : msg + '\n');
     return 0;
   }
-  const done = await withClient(ctx.target, 'status', async (c) =>
-    (await schemaExists(c, ctx.shadow)) ? doneChunks(c, ctx.shadow) : new Map(),
-  );
+  // An export's chunks are done when their files are; its target is not reached from here.
+  const done: Map<string, { rows: number }> = resume.move
+    ? await exportedSoFar(resume.move.dumpDir, s)
+    : await withClient(ctx.target, 'status', async (c) =>
+        (await schemaExists(c, ctx.shadow)) ? doneChunks(c, ctx.shadow) : new Map(),
+      );
   const chunks = resume.plan.groups.flatMap((g) => g.chunks);
   const tables = resume.catalog.tables.map((t) => {
     const mine = chunks.filter((c) => c.table === tableKey(t));
@@ -226,6 +244,7 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
     const doc = {
       migration: s.name,
       phase: resume.phase,
+      ...(resume.move && { export: resume.move }),
       history: resume.history,
       tables,
       lag: replayLag,
@@ -243,9 +262,21 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
     ),
     '',
     table(
-      ['TABLE', 'CHUNKS DONE', 'ROWS COPIED'],
+      [
+        'TABLE',
+        resume.move ? 'CHUNKS EXPORTED' : 'CHUNKS DONE',
+        resume.move ? 'ROWS EXPORTED' : 'ROWS COPIED',
+      ],
       tables.map((t) => [t.table, `${t.done}/${t.chunks}`, t.rows]),
     ),
+    ...(resume.move
+      ? [
+          '',
+          resume.phase === 'PostProcessing'
+            ? `Exported to ${resume.move.dumpDir}: import it on the target side (ferry import --from), then ferry export --complete here`
+            : `Exporting to ${resume.move.dumpDir} (ferry export continues it)`,
+        ]
+      : []),
     '',
     fence.state === 'open'
       ? 'Source: open for writes'
@@ -267,6 +298,7 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
 export async function validateCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
   const ctx: Context = createContext(s, log);
   const resume = await readResume(ctx);
+  if (resume?.move) throw new UsageError(movedAway(s.name, resume.move));
   if (resume) Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   else await extraction(ctx);
   const how = s.validation === 'None' ? 'Checksum' : s.validation;
@@ -277,8 +309,11 @@ export async function validateCommand(s: Settings, log: Logger, _o: CommandOptio
   return 0;
 }
 
-export async function fallbackCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
-  const r = await fallback(createContext(s, log));
+/** With --from, the import side of a system move (the target only); otherwise the source side (and ferry run's target). */
+export async function fallbackCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const r = o.from
+    ? await importFallback(importContext(s, log, o.from))
+    : await fallback(createContext(s, log));
   process.stdout.write(
     r.done ? `fallback of ${s.name} done; dropped: ${r.dropped.join(', ')}\n` : `${r.reason}\n`,
   );
@@ -287,12 +322,21 @@ export async function fallbackCommand(s: Settings, log: Logger, _o: CommandOptio
 
 /** The transfer Pod's command: copy the given table groups of a migration in PreProcessing or later. */
 export async function transferCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
-  const ctx = createContext(s, log, progressObserver(log));
+  if (o.stage && s.method !== 'Dump')
+    throw new UsageError(`--stage: only the Dump method has stages (spec.transfer.method is ${s.method})`);
+  // --stage export writes files only: its target may be out of reach (a system move's export).
+  const ctx =
+    o.stage === 'export'
+      ? exportContext(s, log, progressObserver(log))
+      : createContext(s, log, progressObserver(log));
   const resume = await readResume(ctx);
   if (!resume)
     throw new UsageError(
       `migration ${s.name} has no plan yet (its shadow schema ${ctx.shadow} does not exist)`,
     );
+  if (resume.move && o.stage !== 'export') throw new UsageError(movedAway(s.name, resume.move));
+  // Only a system move's export measures the digests its import validates against.
+  if (!resume.move) delete ctx.move;
   Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   // Standard mode copies in the downtime only: from a fenced source, never from a moving one.
   if (
@@ -306,7 +350,10 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
   const unknown = groups.filter((g) => !resume.plan.groups.some((x) => x.id === g));
   if (unknown.length)
     throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
-  const done = await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
+  const opts = { groups, parallelism: o.groups ? 1 : s.parallelism };
+  const done = await (s.method === 'Dump'
+    ? dumpTransfer(ctx, { ...opts, stage: o.stage })
+    : transferGroups(ctx, opts));
   log.info({ groups, chunks: done.length, peakRssBytes: peakRss() }, 'transfer done');
   return 0;
 }
@@ -321,6 +368,63 @@ export async function cutoverCommand(s: Settings, log: Logger, _o: CommandOption
   await writeUptime(ctx, explicitApproval);
   process.stdout.write(
     `cutover of ${s.name} approved: the running migration fences the source's writes and replays the final delta\n`,
+  );
+  return 0;
+}
+
+/** The chunks of a dump exported so far, or none when the directory holds no dump (yet). */
+async function exportedSoFar(dir: string, s: Settings): Promise<Map<string, { rows: number }>> {
+  if ((await anyManifest(dir)) === undefined) return new Map();
+  return exportedChunks(dir, await readManifest(dir, s));
+}
+
+/** ferry export: a system move's source side, up to the files; --complete once the import succeeded. */
+export async function exportCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  const ctx = exportContext(s, log, progressObserver(log));
+  if (o.complete) {
+    const c = await completeExport(ctx, o.from);
+    process.stdout.write(
+      `Migration ${s.name} Completed: imported into ${c.target} at ${c.importedAt} (${c.rows.toLocaleString('en-US')} rows, ` +
+        `validation ${c.validation}); the source's shadow schema and write fence are removed. ` +
+        `The dump in ${s.dumpDir} is no longer needed\n`,
+    );
+    return 0;
+  }
+  const e = await exportMigration(ctx, o.stopAfter);
+  if (!e) {
+    process.stdout.write(
+      `Export of ${s.name} paused after ${o.stopAfter}; run ferry export again to continue, or fall back\n`,
+    );
+    return 0;
+  }
+  const ratio = e.bytes ? (e.rawBytes / e.bytes).toFixed(1) : '-';
+  process.stdout.write(
+    [
+      `Migration ${s.name} exported to ${e.dir}: ${Object.keys(e.manifest.chunks ?? {}).length} chunks, ` +
+        `${e.rows.toLocaleString('en-US')} rows, ${formatBytes(e.rawBytes)} of COPY data in ${formatBytes(e.bytes)} of files (${ratio}x)`,
+      'The source stays fenced (its shadow schema kept) until the import succeeds. Next:',
+      `  1. copy ${e.dir} to the target side (cp -r, rsync, a volume)`,
+      '  2. there: ferry import -f <manifest> --from <the copy>   (the manifest may name another target)',
+      '  3. here:  ferry export -f <manifest> --complete [--from <dir with the copied-back ferry-import-done.json>]',
+      '  or fall back: ferry fallback -f <manifest> (here; removes the dump files too)',
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
+
+/** ferry import: a system move's target side, from a copied dump directory; the source is not reached. */
+export async function importCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  if (!o.from) throw new UsageError('ferry import needs --from DIR: the dump directory ferry export wrote');
+  const report = await importMigration(importContext(s, log, o.from, progressObserver(log)), o.stopAfter);
+  if (!report) {
+    process.stdout.write(
+      `Import of ${s.name} paused after ${o.stopAfter}; run again to continue, or fall back\n`,
+    );
+    return 0;
+  }
+  printReport(s, report, o);
+  process.stdout.write(
+    `Completion recorded in ${completionPath(o.from)}: copy it to the source side and run ferry export -f <manifest> --complete there\n`,
   );
   return 0;
 }

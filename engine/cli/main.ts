@@ -5,7 +5,9 @@ import { SpecError } from '../api/manifest.ts';
 import { createLogger } from '../log.ts';
 import {
   cutoverCommand,
+  exportCommand,
   fallbackCommand,
+  importCommand,
   planCommand,
   runCommand,
   statusCommand,
@@ -33,6 +35,14 @@ const COMMANDS = {
     'DowntimeOptimized: approve the cutover (lock the source, replay the last delta, switch)',
   ],
   transfer: [transferCommand, 'copy table groups of a started migration (what a transfer Pod runs)'],
+  export: [
+    exportCommand,
+    'system move, source side: run up to the files in spec.transfer.dumpDir and stop (--complete: the import succeeded)',
+  ],
+  import: [
+    importCommand,
+    'system move, target side: finish the migration from a copied dump directory (--from)',
+  ],
 } as const;
 
 const USAGE = `usage: ferry <command> -f migration.yaml [options]
@@ -48,7 +58,11 @@ options:
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
       --group N[,N...]      transfer: the table groups to copy
-      --stop-after PHASE    run: pause after this phase (a later run continues)
+      --stop-after PHASE    run, export, import: pause after this phase (a later run continues)
+      --from DIR            import, fallback: the copied dump directory (fallback --from: the import side);
+                            export --complete: the directory with the import's completion record
+      --complete            export: the import succeeded; remove the shadow schema and the fence
+      --stage S             transfer with method Dump: export or import only
   -h, --help
 `;
 
@@ -63,6 +77,9 @@ export async function main(argv: string[]): Promise<number> {
       'report-out': { type: 'string' },
       group: { type: 'string' },
       'stop-after': { type: 'string' },
+      from: { type: 'string' },
+      complete: { type: 'boolean', default: false },
+      stage: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -82,7 +99,13 @@ export async function main(argv: string[]): Promise<number> {
   const stopAfter = values['stop-after'];
   if (stopAfter !== undefined && !isPhase(stopAfter))
     throw new UsageError(`--stop-after: ${stopAfter} is not a phase (${PHASES.join(', ')})`);
+  const stage = values.stage;
+  if (stage !== undefined && stage !== 'export' && stage !== 'import')
+    throw new UsageError(`--stage: ${stage} is not a stage (export, import)`);
   const options: CommandOptions = {
+    from: values.from,
+    complete: values.complete,
+    stage,
     stopAfter,
     json: values.json,
     previousReport: values['previous-report'],

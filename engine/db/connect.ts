@@ -31,15 +31,18 @@ export class ConnectError extends Error {
 export interface Endpoint {
   role: Role;
   conn: ResolvedConnection;
-  password: string;
+  /** Read on first use: a side ferry never connects to needs no password there (a system move). */
+  readonly password: string;
   /** The CA (PEM) that must sign the server's certificate (verify-ca, verify-full). */
-  rootCert: string | undefined;
+  readonly rootCert: string | undefined;
   applicationName: string;
+  /** Why this side is never connected to (ferry export: the target; ferry import: the source). */
+  offline?: string;
 }
 
 /**
  * `password` and `rootCert` are given by callers that read them themselves (the operator, from
- * Secrets and ConfigMaps).
+ * Secrets and ConfigMaps); otherwise they are read (environment, file) when first needed.
  */
 export function endpoint(
   role: Role,
@@ -47,19 +50,29 @@ export function endpoint(
   migration: string,
   password?: string,
   rootCert?: string,
+  offline?: string,
 ): Endpoint {
   if (conn.engine !== 'postgres')
     throw new ConfigError(
       `spec.${role}.engine: ${conn.engine} is not supported by this version of ferry (postgres is)`,
     );
+  let ca: { pem: string | undefined } | undefined;
   return {
     role,
     conn,
-    password: password ?? resolvePassword(role, conn.password),
-    rootCert: checksCertificate(conn.sslMode)
-      ? (rootCert ?? resolveRootCert(role, conn.sslRootCert))
-      : undefined,
+    get password() {
+      return (password ??= resolvePassword(role, conn.password));
+    },
+    get rootCert() {
+      ca ??= {
+        pem: checksCertificate(conn.sslMode)
+          ? (rootCert ?? resolveRootCert(role, conn.sslRootCert))
+          : undefined,
+      };
+      return ca.pem;
+    },
     applicationName: `ferry:${migration}`,
+    ...(offline !== undefined && { offline }),
   };
 }
 
@@ -89,6 +102,7 @@ function explain(e: Endpoint, err: unknown): ConnectError {
 }
 
 export async function connect(e: Endpoint, purpose = 'ferry'): Promise<Client> {
+  if (e.offline !== undefined) throw new ConfigError(e.offline);
   const client = new pg.Client({
     host: e.conn.host,
     port: e.conn.port,

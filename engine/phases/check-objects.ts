@@ -84,7 +84,7 @@ async function checkConflicts(c: Client, schema: string, o: SchemaObjects): Prom
  * target included) refuses the run naming each, or with spec.objects.skipUnsupported is left out
  * and stays in the inventory for the report.
  */
-export async function checkObjects(c: Client, ctx: Context, catalog: Catalog): Promise<Catalog> {
+export async function checkObjects(c: Client | undefined, ctx: Context, catalog: Catalog): Promise<Catalog> {
   let out = catalog;
   for (const source of catalogSchemas(catalog)) {
     const objects = objectsOf(catalog, source);
@@ -93,18 +93,23 @@ export async function checkObjects(c: Client, ctx: Context, catalog: Catalog): P
   return out;
 }
 
+/** Without a target connection (ferry export) only what no target can change is checked: the import checks the rest there. */
 async function checkSchemaObjects(
-  c: Client,
+  c: Client | undefined,
   ctx: Context,
   source: string,
   found: SchemaObjects,
 ): Promise<SchemaObjects> {
   const schema = targetSchemaOf(ctx.settings, source);
-  const { rows } = await c.query<{ name: string }>(
-    'SELECT rolname::text AS name FROM pg_roles WHERE rolname = ANY($1)',
-    [rolesNamed(found)],
-  );
-  const objects = settle(withoutMissingRoles(found, new Set(rows.map((r) => r.name)), schema));
+  const present = c
+    ? (
+        await c.query<{ name: string }>(
+          'SELECT rolname::text AS name FROM pg_roles WHERE rolname = ANY($1)',
+          [rolesNamed(found)],
+        )
+      ).rows.map((r) => r.name)
+    : rolesNamed(found);
+  const objects = settle(withoutMissingRoles(found, new Set(present), schema));
   const unsupported = describeUnsupported(objects.inventory);
   if (unsupported.length && !ctx.settings.skipUnsupported)
     throw new CheckError(
@@ -113,6 +118,7 @@ async function checkSchemaObjects(
     );
   for (const u of unsupported)
     ctx.log.warn({ object: u }, `not migrated (spec.objects.skipUnsupported): ${u}`);
+  if (!c) return objects;
   await checkExtensions(c, ctx, objects, schema);
   await checkConflicts(c, schema, objects);
   return objects;

@@ -3,7 +3,9 @@
 import { targetSchemaOf } from '../api/settings.ts';
 import { schemaParts, tableKey } from '../catalog/schemas.ts';
 import { statfs } from 'node:fs/promises';
-import { recordsRows } from '../catalog/relations.ts';
+import { holdsRows, recordsRows } from '../catalog/relations.ts';
+import { anyManifest, freeBytesAt } from '../dump/directory.ts';
+import { dumpBytesNeeded, dumpSpaceProblem } from '../dump/format.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { checkObjects } from './check-objects.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
@@ -126,8 +128,8 @@ async function checkSpace(c: Client, ctx: Context, needed: number): Promise<void
   ctx.log.info({ free, needed }, 'target free space checked');
 }
 
-export async function checks(ctx: Context): Promise<void> {
-  const catalog = need(ctx.catalog, 'catalog');
+/** What the catalog itself rules out, whatever the servers hold. */
+function checkCatalog(ctx: Context, catalog: Catalog): void {
   if (catalog.unrewritable?.length)
     throw new CheckError(
       `references between the migrated schemas that ferry cannot point at the renamed target schemas: ${catalog.unrewritable.join('; ')}. ` +
@@ -142,13 +144,55 @@ export async function checks(ctx: Context): Promise<void> {
           `without one: ${keyless.join(', ')} (exclude them with spec.tables.exclude, or migrate them in Standard mode)`,
       );
   }
+}
+
+/** Dump method: the directory holds no dump yet, and its filesystem has room for the export. */
+async function checkDumpSpace(ctx: Context, catalog: Catalog): Promise<void> {
+  const dir = ctx.settings.dumpDir;
+  if (ctx.settings.method !== 'Dump' || !dir) return;
+  const there = (await anyManifest(dir)) as { migration?: { name?: string }; createdAt?: string } | undefined;
+  if (there !== undefined)
+    throw new CheckError(
+      `spec.transfer.dumpDir ${dir} already holds a ferry dump (of migration ${there.migration?.name ?? 'unknown'}, ` +
+        `created ${there.createdAt ?? 'at an unknown time'}): remove it or choose another directory`,
+    );
+  const heap = catalog.tables.filter(holdsRows).reduce((a, t) => a + t.heapBytes, 0);
+  const { at, free } = await freeBytesAt(dir);
+  const problem = dumpSpaceProblem(dir, at, free, heap);
+  if (problem) throw new CheckError(problem);
+  ctx.log.info({ free, needed: dumpBytesNeeded(heap), dir }, 'dump directory free space checked');
+}
+
+/** The source side: no foreign shadow schema; with the Dump method, room for the files. */
+async function checkSource(ctx: Context, catalog: Catalog): Promise<void> {
   await withClient(ctx.source, 'check', async (c) => {
     await checkShadow(c, ctx);
   });
+  await checkDumpSpace(ctx, catalog);
+}
+
+/** The target side: nothing in the way, the objects it can take, room for the data. */
+export async function checkTarget(ctx: Context): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
     await checkTargetObjects(c, ctx, catalog);
     ctx.catalog = await checkObjects(c, ctx, catalog);
     await checkSpace(c, ctx, needed);
   });
+}
+
+export async function checks(ctx: Context): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  checkCatalog(ctx, catalog);
+  await checkSource(ctx, catalog);
+  await checkTarget(ctx);
+}
+
+/** ferry export's Checks: the source side, and the objects as far as no target is needed (ferry import checks the rest). */
+export async function checkExport(ctx: Context): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  checkCatalog(ctx, catalog);
+  await checkSource(ctx, catalog);
+  ctx.catalog = await checkObjects(undefined, ctx, catalog);
 }

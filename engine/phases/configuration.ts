@@ -14,9 +14,13 @@ async function freeConnections(e: Endpoint): Promise<number> {
   });
 }
 
-export async function configuration(ctx: Context): Promise<void> {
+/** `sides`: both, or the one a system move's step works on (ferry export: the source; ferry import: the target). */
+export async function configuration(
+  ctx: Context,
+  sides: readonly Endpoint[] = [ctx.source, ctx.target],
+): Promise<void> {
   const needed = ctx.settings.parallelism + 2;
-  for (const e of [ctx.source, ctx.target]) {
+  for (const e of sides) {
     const free = await freeConnections(e);
     if (free < needed)
       throw new ConfigError(

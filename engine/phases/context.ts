@@ -30,6 +30,10 @@ export interface Context {
   target: Endpoint;
   /** Name of the shadow schema on the source, and of ferry's bookkeeping schema on the target. */
   shadow: string;
+  /** Where the shadow state (phase, catalog, plan) lives: the source, or the target for ferry import. */
+  stateAt: Endpoint;
+  /** A system move's side: ferry export works with the source only, ferry import with the target only. */
+  move?: 'export' | 'import';
   log: Logger;
   observer: Observer;
   previousReport?: PreviousReport;
@@ -48,6 +52,7 @@ export interface Passwords {
 /** CA certificates (PEM) read by the caller (the operator, from Secrets or ConfigMaps). */
 export type RootCerts = Partial<Passwords>;
 
+/** `offline`: sides this process never connects to, each with the reason (a system move). */
 export function createContext(
   settings: Settings,
   log: Logger,
@@ -55,12 +60,17 @@ export function createContext(
   previousReport?: PreviousReport,
   passwords?: Passwords,
   rootCerts?: RootCerts,
+  offline: Partial<Record<'source' | 'target', string>> = {},
 ): Context {
+  const at = (role: 'source' | 'target') =>
+    endpoint(role, settings[role], settings.name, passwords?.[role], rootCerts?.[role], offline[role]);
+  const source = at('source');
   return {
     settings,
-    source: endpoint('source', settings.source, settings.name, passwords?.source, rootCerts?.source),
-    target: endpoint('target', settings.target, settings.name, passwords?.target, rootCerts?.target),
+    source,
+    target: at('target'),
     shadow: shadowSchemaName(settings.name),
+    stateAt: source,
     log,
     observer,
     previousReport,

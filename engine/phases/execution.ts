@@ -3,7 +3,7 @@
 // whenever and by whichever process it is copied, reads the same unchanging source.
 import { assertFenceHeld, assertNoWritesSeen, raiseFence } from '../fence/fence.ts';
 import { afterLoad } from '../transfer/after-load.ts';
-import { transferGroups } from '../transfer/transfer.ts';
+import { transferData } from '../transfer/dump.ts';
 import { executeDowntimeOptimized } from '../uptime/uptime.ts';
 import type { Context } from './context.ts';
 
@@ -28,6 +28,6 @@ export async function finishCopy(ctx: Context): Promise<void> {
 export async function execution(ctx: Context): Promise<void> {
   if (ctx.settings.mode === 'DowntimeOptimized') return executeDowntimeOptimized(ctx);
   await beginDowntime(ctx);
-  await transferGroups(ctx);
+  await transferData(ctx);
   await finishCopy(ctx);
 }

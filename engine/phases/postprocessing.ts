@@ -11,7 +11,16 @@ import { allChunks } from '../plan/plan.ts';
 import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
-import { dropSchema, getState, putState, schemaMarker } from '../state/shadow.ts';
+import {
+  dropSchema,
+  getState,
+  putState,
+  readIdentity,
+  schemaMarker,
+  type Identity,
+} from '../state/shadow.ts';
+import { completionPath } from '../dump/directory.ts';
+import { dumpDigests, dumpDirOf, recordCompletion, removeOwnDump } from '../transfer/dump.ts';
 import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
 import { validate } from '../validate/compare.ts';
@@ -55,10 +64,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const uptime = ctx.settings.mode === 'DowntimeOptimized' ? await readUptime(ctx) : undefined;
   const step = (name: string, fn: () => Promise<void>) => (uptime ? downtimeStep(ctx, name, fn) : fn());
-  // DowntimeOptimized validated in the cutover, before it built anything.
+  // DowntimeOptimized validated in the cutover, before it built anything. ferry import has no source:
+  // it validates against the digests the export measured (the source fenced, in the same transactions).
   if (!uptime) {
-    if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
-    await validate(ctx, catalog, ctx.plan);
+    if (ctx.settings.fenceMode === 'Detect' && ctx.move !== 'import') await assertNoWritesSeen(ctx);
+    await validate(ctx, catalog, ctx.plan, ctx.move === 'import' ? { expected: await dumpDigests(ctx) } : {});
   }
   await step('analyze', () =>
     runPool(
@@ -70,7 +80,7 @@ export async function postProcessing(ctx: Context): Promise<void> {
       (c) => c.end(),
     ),
   );
-  const report = await withClient(ctx.source, 'report', async (c) => {
+  const report = await withClient(ctx.stateAt, 'report', async (c) => {
     const stored = await getState<Report>(c, ctx.shadow, 'report');
     if (stored) return stored;
     const r = await buildReport(ctx);
@@ -85,6 +95,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
   };
   downtimeSoFar();
   await ctx.observer.report?.(report);
+  if (ctx.move === 'import') {
+    const done = await recordCompletion(ctx, report);
+    ctx.log.info({ file: completionPath(dumpDirOf(ctx)), rows: done.rows }, 'import completion recorded');
+    faultPoint('dump.completion-written');
+  }
   const t0 = performance.now();
   faultPoint('cleanup.before-drops');
   await withClient(ctx.target, 'cleanup', async (c) => {
@@ -95,6 +110,18 @@ export async function postProcessing(ctx: Context): Promise<void> {
         await c.query(`COMMENT ON SCHEMA ${quoteIdent(target)} IS NULL`);
   });
   faultPoint('cleanup.target-dropped');
+  if (ctx.move === 'import') {
+    ctx.log.info(
+      { bookkeeping: ctx.shadow },
+      'target bookkeeping removed; on the source, ferry export --complete (with the completion record) removes the shadow schema and the fence',
+    );
+    return void (ctx.report = report);
+  }
+  // ferry run's dump files were a means of transport: they go before the shadow schema that names them.
+  const identity = await withClient(ctx.source, 'cleanup', (c) =>
+    getState<Identity>(c, ctx.shadow, 'identity'),
+  );
+  if (identity) await removeOwnDump(ctx, readIdentity(identity).uid);
   await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
   faultPoint('cleanup.source-dropped');
   ctx.log.info(

@@ -1,14 +1,18 @@
 // Preparation: the spec makes sense, both servers answer, their versions are supported and the
 // users hold the privileges the migration needs (all that is knowable without the catalog). Read-only.
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import zlib from 'node:zlib';
 import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
+import { nearestExisting } from '../dump/directory.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
 import { schemaExists } from '../state/shadow.ts';
 import type { Context } from './context.ts';
 import { selectedBySchema, selectedTables } from './extraction.ts';
-import { privilegeError, sourceNeedsOf, targetNeedsOf } from './privileges.ts';
-import { multiSchema, type SchemaPair } from '../api/settings.ts';
+import { privilegeError, sourceNeedsOf, targetNeedsOf, type SideGrants } from './privileges.ts';
+import { multiSchema, type SchemaPair, type Settings } from '../api/settings.ts';
 
 export const MIN_SOURCE_VERSION = 12;
 export const MIN_TARGET_VERSION = 12;
@@ -42,27 +46,46 @@ async function sameDatabase(ctx: Context): Promise<boolean> {
   );
 }
 
-export async function preparation(ctx: Context): Promise<void> {
+/** What one side's Preparation found: the server's version and what the role lacks there. */
+interface Side {
+  v: number;
+  missing: SideGrants;
+}
+
+/** The spec's own sense, before any server is asked; returns a target that is also a migrated source schema. */
+function checkSpec(ctx: Context): SchemaPair | undefined {
   const s = ctx.settings;
-  if (s.method === 'Dump')
-    throw new ConfigError('spec.transfer.method: Dump is not supported by this version of ferry; use Pipe');
   for (const [i, p] of s.schemas.entries())
     if (p.target.startsWith('ferry_'))
       throw new ConfigError(
         `${multiSchema(s) ? `spec.schemas[${i}].target` : 'spec.target.schema'}: ${p.target} is named like ferry's own schemas (ferry_*; this migration's is ${ctx.shadow}), ` +
           'which fallback drops: choose another target schema',
       );
-  const sameSchema = (p: SchemaPair) =>
-    `spec.target: source and target are the same schema${multiSchema(s) ? ` (${p.source})` : ''} of the same database`;
-  const sameServer =
-    s.source.host === s.target.host &&
-    s.source.port === s.target.port &&
-    s.source.database === s.target.database;
+  if (s.method === 'Dump' && typeof zlib.createZstdCompress !== 'function')
+    throw new ConfigError(
+      `spec.transfer.method: Dump compresses with zstd, which this Node.js (${process.version}) lacks; run ferry on Node.js 22.15 or newer`,
+    );
   // With several schemas a target may also not be another migrated source schema of that database.
-  const clash = s.schemas.find((p) => s.schemas.some((q) => q.source === p.target));
-  if (sameServer && clash) throw new ConfigError(sameSchema(clash));
+  return s.schemas.find((p) => s.schemas.some((q) => q.source === p.target));
+}
 
-  const source = await withClient(ctx.source, 'prepare', async (c) => {
+const sameSchema = (s: Settings, p: SchemaPair) =>
+  `spec.target: source and target are the same schema${multiSchema(s) ? ` (${p.source})` : ''} of the same database`;
+
+/** The dump directory can be made: its nearest existing ancestor is a directory ferry may write. */
+async function checkDumpWritable(dir: string): Promise<void> {
+  const { at, isDirectory } = await nearestExisting(dir);
+  if (!isDirectory)
+    throw new ConfigError(`spec.transfer.dumpDir: ${at} is not a directory (dumpDir is ${dir})`);
+  await access(at, constants.W_OK | constants.X_OK).catch(() => {
+    throw new ConfigError(`spec.transfer.dumpDir: ferry may not write into ${at} (dumpDir is ${dir})`);
+  });
+}
+
+async function prepareSource(ctx: Context): Promise<Side> {
+  const s = ctx.settings;
+  if (s.method === 'Dump' && s.dumpDir) await checkDumpWritable(s.dumpDir);
+  return withClient(ctx.source, 'prepare', async (c) => {
     const v = await version(c);
     if (v < MIN_SOURCE_VERSION)
       throw new ConfigError(
@@ -82,7 +105,11 @@ export async function preparation(ctx: Context): Promise<void> {
     );
     return { v, missing: await missingGrantsOn(c, ctx.source, needs) };
   });
-  const target = await withClient(ctx.target, 'prepare', async (c) => {
+}
+
+async function prepareTarget(ctx: Context): Promise<Side> {
+  const s = ctx.settings;
+  return withClient(ctx.target, 'prepare', async (c) => {
     const v = await version(c);
     if (v < MIN_TARGET_VERSION)
       throw new ConfigError(
@@ -94,9 +121,21 @@ export async function preparation(ctx: Context): Promise<void> {
     const needs = targetNeedsOf(s.target.database, schemas);
     return { v, missing: await missingGrantsOn(c, ctx.target, needs) };
   });
+}
+
+export async function preparation(ctx: Context): Promise<void> {
+  const s = ctx.settings;
+  const clash = checkSpec(ctx);
+  const sameServer =
+    s.source.host === s.target.host &&
+    s.source.port === s.target.port &&
+    s.source.database === s.target.database;
+  if (sameServer && clash) throw new ConfigError(sameSchema(s, clash));
+  const source = await prepareSource(ctx);
+  const target = await prepareTarget(ctx);
   if (clash && (await sameDatabase(ctx)))
     throw new ConfigError(
-      `${sameSchema(clash)} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
+      `${sameSchema(s, clash)} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
     );
   const refused = privilegeError([source.missing, target.missing]);
   if (refused) throw refused;
@@ -106,4 +145,13 @@ export async function preparation(ctx: Context): Promise<void> {
       'the target runs an older PostgreSQL than the source',
     );
   ctx.log.info({ sourceVersion: source.v, targetVersion: target.v }, 'both servers reachable');
+}
+
+/** Preparation of one side of a system move: ferry export asks the source only, ferry import the target only. */
+export async function prepareSide(ctx: Context, side: 'source' | 'target'): Promise<void> {
+  checkSpec(ctx);
+  const found = side === 'source' ? await prepareSource(ctx) : await prepareTarget(ctx);
+  const refused = privilegeError([found.missing]);
+  if (refused) throw refused;
+  ctx.log.info({ [`${side}Version`]: found.v }, `${side} reachable`);
 }

@@ -119,54 +119,73 @@ async function installRecorder(c: Client, ctx: Context): Promise<void> {
   ctx.log.info({ tables: tables.length }, 'change recording triggers installed');
 }
 
-export async function preProcessing(ctx: Context): Promise<void> {
+/** What the target holds before PreProcessing: the target schemas that exist, the installed extensions. */
+export interface TargetBefore {
+  existed: Set<string>;
+  extensions: Set<string>;
+}
+
+export async function targetBefore(ctx: Context): Promise<TargetBefore> {
+  return withClient(ctx.target, 'preprocess', async (c) => ({
+    existed: new Set(
+      (
+        await Promise.all(
+          ctx.settings.schemas.map(async (p) => ((await schemaExists(c, p.target)) ? [p.target] : [])),
+        )
+      ).flat(),
+    ),
+    extensions: new Set(
+      (await c.query<{ name: string }>('SELECT extname::text AS name FROM pg_extension')).rows.map(
+        (r) => r.name,
+      ),
+    ),
+  }));
+}
+
+/** What PreProcessing will create on the target (fallback removes exactly that). */
+export function createdOn(ctx: Context, before: TargetBefore): Created {
+  const catalog = need(ctx.catalog, 'catalog');
+  const extensionsMissing = new Set(
+    catalogSchemas(catalog)
+      .flatMap((x) => objectsOf(catalog, x)?.extensions ?? [])
+      .map((e) => e.name)
+      .filter((n) => !before.extensions.has(n)),
+  );
+  const [first, ...more] = ctx.settings.schemas.map((p) => ({
+    targetSchema: p.target,
+    ...createdIn(catalog, p.source, before.existed.has(p.target), extensionsMissing),
+  }));
+  const { targetSchema: _first, ...created }: Created & { targetSchema: string } = first!;
+  if (more.length) created.moreSchemas = more;
+  return created;
+}
+
+/**
+ * The source side: plan, shadow schema (identity, catalog, plan, what the target will get, and any
+ * `extra` state), write fence and, DowntimeOptimized, the recording. A resumed run finds it made and
+ * reads the stored plan. Returns the owner the target's markers name.
+ */
+export async function preProcessSource(
+  ctx: Context,
+  created: Created | null,
+  extra: Record<string, unknown> = {},
+): Promise<Recorded> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  const [existed, extensionsPresent] = await withClient(
-    ctx.target,
-    'preprocess',
-    async (c) =>
-      [
-        new Set(
-          (
-            await Promise.all(
-              s.schemas.map(async (p) => ((await schemaExists(c, p.target)) ? [p.target] : [])),
-            )
-          ).flat(),
-        ),
-        new Set(
-          (await c.query<{ name: string }>('SELECT extname::text AS name FROM pg_extension')).rows.map(
-            (r) => r.name,
-          ),
-        ),
-      ] as const,
-  );
-
-  const owner = await withClient(ctx.source, 'preprocess', async (c): Promise<Recorded> => {
+  return withClient(ctx.source, 'preprocess', async (c): Promise<Recorded> => {
     const recorded = await ownShadow(c, ctx.shadow, claimantOf(s));
     if (recorded) {
       ctx.plan = need(await getState(c, ctx.shadow, 'plan'), 'stored plan');
       return recorded;
     }
     const plan = await buildPlan(c, catalog, s, ctx.previousReport);
-    const extensionsMissing = new Set(
-      catalogSchemas(catalog)
-        .flatMap((x) => objectsOf(catalog, x)?.extensions ?? [])
-        .map((e) => e.name)
-        .filter((n) => !extensionsPresent.has(n)),
-    );
-    const [first, ...more] = s.schemas.map((p) => ({
-      targetSchema: p.target,
-      ...createdIn(catalog, p.source, existed.has(p.target), extensionsMissing),
-    }));
-    const { targetSchema: _first, ...created }: Created & { targetSchema: string } = first!;
-    if (more.length) created.moreSchemas = more;
     const identity = identityOf(s, randomUUID());
     await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {
       await createShadow(c, ctx.shadow, identity);
       await putState(c, ctx.shadow, 'catalog', catalog);
       await putState(c, ctx.shadow, 'plan', plan);
       await putState(c, ctx.shadow, 'created', created);
+      for (const [key, value] of Object.entries(extra)) await putState(c, ctx.shadow, key, value);
       await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
       // The write fence, open until the downtime: installing it now takes no lock in the downtime.
       for (const sql of fenceDdl(ctx.shadow, s.name, s.source.schema, catalog.tables)) await c.query(sql);
@@ -179,7 +198,20 @@ export async function preProcessing(ctx: Context): Promise<void> {
     );
     return identity;
   });
+}
 
+/**
+ * The target side: the target schemas ferry creates (marked for `owner`), the bare tables, the
+ * bookkeeping schema; `within` adds to the same transaction (ferry import: its state). Done once:
+ * a bookkeeping schema of this owner means it committed.
+ */
+export async function preProcessTarget(
+  ctx: Context,
+  owner: Recorded,
+  within: (c: Client) => Promise<void> = async () => {},
+): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const s = ctx.settings;
   await withClient(ctx.target, 'preprocess', async (c) => {
     const bookkeeping = await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER);
     if (bookkeeping && sameOwner(bookkeeping, owner)) return;
@@ -199,10 +231,17 @@ export async function preProcessing(ctx: Context): Promise<void> {
       for (const sql of targetPreLoadDdl(catalog, s)) await c.query(sql);
       await createProgressSchema(c, ctx.shadow, owner);
       if (s.mode === 'DowntimeOptimized') await createReplayBookkeeping(c, ctx.shadow);
+      await within(c);
     });
     ctx.log.info(
       { schema: s.schemas.map((p) => p.target).join(', '), tables: catalog.tables.length },
       'target tables created',
     );
   });
+}
+
+export async function preProcessing(ctx: Context): Promise<void> {
+  const created = createdOn(ctx, await targetBefore(ctx));
+  const owner = await preProcessSource(ctx, created);
+  await preProcessTarget(ctx, owner);
 }

@@ -92,12 +92,17 @@ export async function schemaExists(c: Client, schema: string): Promise<boolean> 
   return rowCount === 1;
 }
 
+/** The key-value state table (getState, putState): in the shadow schema, or in ferry import's bookkeeping. */
+export async function createStateTable(c: Client, schema: string): Promise<void> {
+  await c.query(
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, 'state')} (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+  );
+}
+
 export async function createShadow(c: Client, schema: string, identity: Identity): Promise<void> {
   await c.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   await markSchema(c, schema, SHADOW_MARKER, identity);
-  await c.query(
-    `CREATE TABLE ${qualified(schema, 'state')} (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
-  );
+  await createStateTable(c, schema);
   await putState(c, schema, 'identity', identity);
 }
 

@@ -5,8 +5,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Client } from '../db/connect.ts';
 import { faultPoint } from '../faults.ts';
-import { describeRange } from '../plan/chunks.ts';
+import { describeRange, type Chunk } from '../plan/chunks.ts';
 import type { Group } from '../plan/groups.ts';
+import type { Plan } from '../plan/plan.ts';
 import { ProgressTracker } from '../progress.ts';
 import { doneChunks, type ChunkDone } from '../state/progress.ts';
 import { withClient } from '../db/connect.ts';
@@ -43,6 +44,36 @@ interface Conns {
   dst: Client;
 }
 
+/**
+ * One chunk's transfer, attempted again on fresh connections (`reconnect`) after a transient
+ * failure; anything else, or too many attempts, stops the run naming table and chunk.
+ */
+export async function retryChunk<T>(
+  ctx: Context,
+  chunk: Chunk,
+  verb: string,
+  attempt: () => Promise<T>,
+  reconnect: () => Promise<void>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const where = `table ${chunk.table}, chunk ${chunk.id} (${describeRange(chunk.range)})`;
+      if (!isTransient(err) || n >= ATTEMPTS)
+        throw new TransferError(chunk.table, `${verb} ${where} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      ctx.log.warn(
+        { chunk: chunk.id, attempt: n, error: (err as Error).message },
+        `${verb} a chunk failed, retrying`,
+      );
+      await sleep(500 * 2 ** n);
+      await reconnect();
+    }
+  }
+}
+
 export interface TransferOptions {
   /** Only these groups (a transfer Pod copies one); all by default. */
   groups?: number[];
@@ -53,14 +84,18 @@ export interface TransferOptions {
   snapshot?: string;
 }
 
+/** The plan's groups the options ask for, each with only the chunks of the tables asked for. */
+export const selectGroups = (plan: Plan, opts: Pick<TransferOptions, 'groups' | 'tables'>): Group[] =>
+  plan.groups
+    .filter((g) => !opts.groups || opts.groups.includes(g.id))
+    .map((g) => ({ ...g, chunks: g.chunks.filter((c) => !opts.tables || opts.tables.includes(c.table)) }))
+    .filter((g) => g.chunks.length > 0);
+
 export async function transferGroups(ctx: Context, opts: TransferOptions = {}): Promise<ChunkDone[]> {
   const plan = need(ctx.plan, 'plan');
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  const groups = plan.groups
-    .filter((g) => !opts.groups || opts.groups.includes(g.id))
-    .map((g) => ({ ...g, chunks: g.chunks.filter((c) => !opts.tables || opts.tables.includes(c.table)) }))
-    .filter((g) => g.chunks.length > 0);
+  const groups = selectGroups(plan, opts);
   const chunks = groups.flatMap((g) => g.chunks);
   const tracker = new ProgressTracker(chunks);
   const done = await withClient(ctx.target, 'transfer', (c) => doneChunks(c, ctx.shadow));
@@ -79,30 +114,21 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
     for (const chunk of g.chunks) {
       if (done.has(chunk.id)) continue;
       const spec = { ...chunkCopy(catalog, chunk, s, ctx.shadow), snapshot: opts.snapshot };
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const d = await copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n));
-          faultPoint('transfer.chunk-committed');
-          tracker.done(chunk.id, d.rows, d.bytes);
-          results.push(d);
-          ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
-          break;
-        } catch (err) {
+      const d = await retryChunk(
+        ctx,
+        chunk,
+        'copying',
+        () => copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n)),
+        async () => {
           tracker.restart(chunk.id);
-          const where = `table ${chunk.table}, chunk ${chunk.id} (${describeRange(chunk.range)})`;
-          if (!isTransient(err) || attempt >= ATTEMPTS)
-            throw new TransferError(chunk.table, `copying ${where} failed: ${(err as Error).message}`, {
-              cause: err,
-            });
-          ctx.log.warn(
-            { chunk: chunk.id, attempt, error: (err as Error).message },
-            'chunk copy failed, retrying',
-          );
-          await sleep(500 * 2 ** attempt);
           await close(conns);
           Object.assign(conns, await open());
-        }
-      }
+        },
+      );
+      faultPoint('transfer.chunk-committed');
+      tracker.done(chunk.id, d.rows, d.bytes);
+      results.push(d);
+      ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
     }
   };
   try {

@@ -11,7 +11,7 @@ import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneChunks } from '../state/progress.ts';
 import { afterLoad, stageOf } from '../transfer/after-load.ts';
-import { transferGroups } from '../transfer/transfer.ts';
+import { transferData } from '../transfer/dump.ts';
 import { validate } from '../validate/compare.ts';
 import { runPool } from '../util/pool.ts';
 import { cutover, undoCutover } from './cutover.ts';
@@ -19,7 +19,10 @@ import { closeConns, openConns, replay } from './loop.ts';
 import { LOG_TABLE } from './record.ts';
 import { readUptime, uptimeTables, writeUptime } from './state.ts';
 
-/** The bulk copy from one exported snapshot; log entries already in the snapshot are discarded with it. */
+/**
+ * The bulk copy from one exported snapshot; log entries already in the snapshot are discarded with it.
+ * With the Dump method it goes through files (the cutover's downtime tables take the pipe).
+ */
 async function bulkCopy(ctx: Context): Promise<void> {
   const tables = uptimeTables(ctx);
   const started = await withClient(
@@ -30,7 +33,7 @@ async function bulkCopy(ctx: Context): Promise<void> {
   if (started) {
     // A killed bulk copy lost its snapshot: the rest is copied from fresh ones, and the whole log since
     // the triggers went in is replayed (the replay re-reads current rows, so the result converges).
-    await transferGroups(ctx, { tables });
+    await transferData(ctx, { tables });
     await writeUptime(ctx, { bulkCopied: true, bulkValidated: false });
     return;
   }
@@ -45,7 +48,7 @@ async function bulkCopy(ctx: Context): Promise<void> {
       { tables: tables.length },
       'bulk copy from a consistent snapshot while the application writes',
     );
-    await transferGroups(ctx, { tables, snapshot });
+    await transferData(ctx, { tables, snapshot });
     faultPoint('uptime.bulk-copied');
     await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, { tables, sourceSnapshot: snapshot });
     await coordinator.query('COMMIT');

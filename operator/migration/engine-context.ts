@@ -43,6 +43,11 @@ export async function engineContext(
     },
     `migration ${m.metadata.namespace}/${m.metadata.name}`,
   );
+  // The dump directory would be a path inside each Pod: the operator needs a volume for it first.
+  if (manifest.spec.transfer?.method === 'Dump')
+    throw new SpecError(`migration ${m.metadata.namespace}/${m.metadata.name}`, [
+      'spec.transfer.method: Dump is not run by the operator yet (the ferry CLI runs it: ferry run, ferry export, ferry import); use Pipe',
+    ]);
   const ns = m.metadata.namespace!;
   const passwords = {
     source: await secretValue(c, ns, m.spec.source.password.secretKeyRef, 'spec.source.password'),
