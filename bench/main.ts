@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { parseQuantity } from '../engine/api/settings.ts';
 import { benchDowntime } from './downtime.ts';
+import { benchDump } from './dump.ts';
 import { JOBS } from './jobs.ts';
 import { benchOperator } from './operator.ts';
 import { benchStandard } from './standard.ts';
@@ -27,7 +28,9 @@ Scenarios (--scenario):
              is faster) per size, ferry's phases and its peak RSS (GNU time).
   downtime   DowntimeOptimized under a write load at each size: the downtime and its steps, the
              writers' latency without and with the recording triggers (PostgreSQL 15 -> 18).
-  all        standard, then downtime (the default).
+  dump       the Dump method at each size: export, import, both overlapped, the memory pipe, and
+             pg_dump -Fd -j N + pg_restore -j N --section=data; the dump's size and compression ratio.
+  all        standard, then downtime, then dump (the default).
   operator   the operator at scale on the local control plane (not in all).
 
 Options:
@@ -37,7 +40,7 @@ Options:
   --parallelism N        ferry's spec.transfer.parallelism, and N for every baseline   [2]
   --target-version V     the target server's PostgreSQL major version, 15 or 18   [15]
   --jobs LIST            the standard jobs to run, comma-separated   [${JOBS.map((j) => j.id).join(',')}]
-  --scenario NAME        standard, downtime, all or operator   [all]
+  --scenario NAME        standard, downtime, dump, all or operator   [all]
   --rate N               downtime: the writers' transactions per second   [500]
   --migrations N         operator: how many Migrations   [50]
   --groups N             operator: table groups per Migration   [20]
@@ -89,8 +92,8 @@ if (values.help) {
   process.exit(0);
 }
 const scenario = values.scenario!;
-if (!['standard', 'downtime', 'all', 'operator'].includes(scenario))
-  fail(`--scenario must be standard, downtime, all or operator (got ${JSON.stringify(scenario)})`);
+if (!['standard', 'downtime', 'dump', 'all', 'operator'].includes(scenario))
+  fail(`--scenario must be standard, downtime, dump, all or operator (got ${JSON.stringify(scenario)})`);
 const sizes = values.sizes!.split(',').map(size);
 const targetVersion = values['target-version'];
 if (targetVersion !== '15' && targetVersion !== '18')
@@ -118,6 +121,10 @@ if (scenario === 'all' || scenario === 'standard') {
 if (scenario === 'all' || scenario === 'downtime') {
   console.log('\n== DowntimeOptimized: downtime at each size under the same write load ==');
   await benchDowntime(sizes, rate);
+}
+if (scenario === 'all' || scenario === 'dump') {
+  console.log('\n== Dump method: export, import, overlapped, against the pipe and pg_dump/pg_restore ==');
+  for (const bytes of sizes) await benchDump(bytes, parallelism);
 }
 // Not in `all`: it needs the local control plane (built the first time).
 if (scenario === 'operator') {
