@@ -6,6 +6,7 @@ import type {
   RootCertSource,
   SourceConnection,
   SslMode,
+  SystemMoveStage,
   TargetConnection,
   TransferMethod,
   Validation,
@@ -57,6 +58,8 @@ export interface Settings {
   dumpDir: string | undefined;
   /** Dump method: chunks import as soon as their file is complete. */
   dumpOverlap: boolean;
+  /** A system move's stage (spec.systemMove.stage): which side this manifest runs. */
+  systemMove: SystemMoveStage | undefined;
   validation: Validation;
   /** DowntimeOptimized: globs of the tables copied in uptime. */
   uptimeTables: string[];
@@ -135,6 +138,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
     chunkRows: s.transfer?.chunkRows ?? 500_000,
     dumpDir: s.transfer?.dumpDir,
     dumpOverlap: s.transfer?.overlap ?? true,
+    systemMove: s.systemMove?.stage,
     validation: s.validation ?? 'Checksum',
     uptimeTables: s.uptime?.tables ?? ['*'],
     cutoverApproved: s.cutover?.approved ?? false,

@@ -31,6 +31,7 @@ import {
   type ChunkFile,
   type Completion,
   type DumpManifest,
+  type StoredDump,
 } from '../dump/format.ts';
 import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -332,11 +333,16 @@ export async function dumpTransfer(ctx: Context, opts: DumpOptions = {}): Promis
   return imported;
 }
 
-/** ferry import: what the target must show for each validation unit, from the export's digests. */
+/**
+ * ferry import: what the target must show for each validation unit, from the export's digests as the
+ * import's bookkeeping stored them (its PreProcessing, from the verified manifest): no directory needed.
+ */
 export async function dumpDigests(ctx: Context): Promise<(u: Unit) => Measure> {
-  const dir = dumpDirOf(ctx);
-  const m = await readManifest(dir, ctx.settings);
-  const files = await exportedChunks(dir, m);
+  const m = need(
+    await withClient(ctx.stateAt, 'validate', (c) => getState<StoredDump>(c, ctx.shadow, 'dump')),
+    'stored dump',
+  );
+  const files = new Map(Object.entries(need(m.chunks, 'exported chunks')));
   return (u) => expectedMeasure(m.plan, files, u);
 }
 
