@@ -1,0 +1,282 @@
+// A system move between two clusters: the Export Migration on this tier's control plane writes the
+// dump onto a volume (a hostPath PersistentVolume bound to its claim), the directory is copied with
+// `cp -r` to the volume of a second control plane, whose Import Migration loads it into the target
+// without a source password (it never connects there); then the export is confirmed and ends
+// Completed. ferry connects as the least-privilege migration role, as users deploy.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from '../hack/controlplane/controlplane.ts';
+import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
+import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
+import { createSampleDatabase } from '../hack/sample/sample.ts';
+import { schemaDigests } from '../test/support/snapshot.ts';
+import { eventually, kubeconfig, namespace } from '../test/controlplane/kube.ts';
+import {
+  migrationYaml,
+  operatorKubeconfig,
+  secretYaml,
+  startOperator,
+  type OperatorProcess,
+} from '../test/support/operator.ts';
+
+const LEADER = ['--lease-namespace', 'ferry-system'];
+
+let pair: LocalPair;
+let roles: Roles;
+let second: ControlPlane;
+/** The second cluster's pod runner, a process of its own: the test's synchronous kubectl calls would stall one in here. */
+let runner: ChildProcess | undefined;
+let secondLogs: string;
+const operators: OperatorProcess[] = [];
+const dirs: string[] = [];
+
+const kubectlAt = (config: string, args: string[], input?: string) =>
+  execFileSync('kubectl', ['--kubeconfig', config, ...args], {
+    encoding: 'utf8',
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+
+beforeAll(async () => {
+  pair = await startLocalPair();
+  roles = await setUpRoles(pair, { populate: (app) => createSampleDatabase(app, 'shop', 1e6) });
+  // The importing cluster: a second control plane with its own pod runner, CRDs applied.
+  second = await startControlPlane();
+  secondLogs = join(second.dir, 'pods');
+  runner = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '../hack/pod-runner/main.ts'),
+      '--kubeconfig',
+      second.kubeconfig,
+      '--logs',
+      secondLogs,
+    ],
+    { stdio: 'ignore' },
+  );
+  const crds = join(import.meta.dirname, '../crds');
+  kubectlAt(second.kubeconfig, ['apply', '--server-side', '-f', crds]);
+  kubectlAt(second.kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+});
+afterAll(async () => {
+  for (const o of operators) await o.stop();
+  if (runner?.exitCode === null) {
+    const exited = new Promise((res) => runner!.once('exit', res));
+    runner.kill('SIGTERM');
+    await exited;
+  }
+  await second?.stop();
+  await pair?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubectl JSON, inspected field by field
+type Json = Record<string, any>;
+
+/** A host directory as the volume of claim `ferry-dump`: a hostPath PersistentVolume bound to it. */
+function dumpVolume(config: string, ns: string, dir: string): string {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `ferry-dump-${ns}` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: '',
+        hostPath: { path: dir, type: 'Directory' },
+        claimRef: { namespace: ns, name: 'ferry-dump' },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'ferry-dump', namespace: ns },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        volumeName: `ferry-dump-${ns}`,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+  ]
+    .map((d) => kubectlAt(config, ['apply', '-f', '-'], JSON.stringify(d)))
+    .join('');
+}
+
+/** The shop Migration of one stage, without the password of the side that stage never reaches. */
+function stageYaml(stage: 'Export' | 'Import'): string {
+  const doc = parse(
+    migrationYaml(
+      pair,
+      'shop',
+      {
+        transfer: {
+          method: 'Dump',
+          volume: { claimName: 'ferry-dump' },
+          parallelism: 2,
+          tableGroups: 2,
+          splitAbove: '256Ki',
+          chunkRows: 2000,
+        },
+        systemMove: { stage },
+      },
+      roles,
+    ),
+  ) as Json;
+  delete doc.spec[stage === 'Export' ? 'target' : 'source'].password;
+  return stringify(doc);
+}
+
+function migration(config: string, ns: string): Json {
+  return JSON.parse(kubectlAt(config, ['-n', ns, 'get', 'migration/shop', '-o', 'json'])) as Json;
+}
+
+/** Where the pod runner of the cluster keeps a transfer Pod's log. */
+const podLog = (config: string, ns: string, pod: string) =>
+  config === second.kubeconfig
+    ? join(secondLogs, `${ns}_${pod}_transfer.log`)
+    : join(inject('podLogs'), `${ns}_${pod}_transfer.log`);
+
+/** Waits for a condition, and on timeout fails with the Migration's status and the operator's log. */
+function waitFor(config: string, ns: string, condition: string, operator: OperatorProcess): void {
+  try {
+    kubectlAt(config, ['-n', ns, 'wait', `--for=${condition}`, 'migration/shop', '--timeout=240s']);
+  } catch (err) {
+    const names = kubectlAt(config, ['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').filter(Boolean);
+    const logs = names.map((n) => {
+      const file = podLog(config, ns, n.replace('pod/', ''));
+      return `${n}:\n${existsSync(file) ? readFileSync(file, 'utf8').slice(-1500) : '(no log)'}`;
+    });
+    const pods = [kubectlAt(config, ['-n', ns, 'get', 'pods,pvc', '-o', 'wide']), ...logs].join('\n');
+    throw new Error(
+      `${(err as Error).message}\nstatus: ${JSON.stringify(migration(config, ns).status, null, 1)}\n${pods}\noperator:\n${operator.output().slice(-4000)}`,
+    );
+  }
+}
+
+/** A statement of the application (shop_app) on the source. */
+async function asApplication(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: roles.appUrl('source') });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+const shadowOnSource = async () =>
+  (await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).length === 1;
+
+describe('system move: Export in one cluster, Import in another', () => {
+  it('the apiserver refuses method Dump without a volume, naming the field', () => {
+    const ns = namespace('dumpcel');
+    const doc = parse(stageYaml('Export')) as Json;
+    delete doc.spec.transfer.volume;
+    expect(() => kubectlAt(kubeconfig(), ['-n', ns, 'apply', '-f', '-'], stringify(doc))).toThrow(
+      /spec\.transfer\.volume: required with method Dump in a cluster/,
+    );
+  });
+
+  it('exports to a volume (Exported, source fenced), imports a cp -r copy of it elsewhere exactly, then completes on confirmation', async () => {
+    const first = kubeconfig();
+    const ns = namespace('move');
+    kubectlAt(second.kubeconfig, ['create', 'namespace', ns]);
+    const exportDir = mkdtempSync(join(tmpdir(), 'ferry-volume-'));
+    const importDir = mkdtempSync(join(tmpdir(), 'ferry-volume-'));
+    dirs.push(exportDir, importDir);
+    const before = await schemaDigests(pair.source.url('shop'), 'shop');
+
+    // The source side.
+    dumpVolume(first, ns, exportDir);
+    kubectlAt(first, ['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectlAt(first, ['-n', ns, 'apply', '-f', '-'], stageYaml('Export'));
+    const exporter = await startOperator(operatorKubeconfig(first), LEADER);
+    operators.push(exporter);
+    waitFor(first, ns, 'jsonpath={.status.phase}=Exported', exporter);
+    const exported = migration(first, ns);
+    const exportId = exported.metadata.uid as string;
+    expect(exported.status.systemMove).toEqual({ stage: 'Export', volume: 'ferry-dump/shop', exportId });
+    expect(exported.status.conditions.find((c: Json) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForImport',
+    });
+    // The dump is complete on the volume; the source keeps its shadow schema and its fence.
+    const manifest = JSON.parse(readFileSync(join(exportDir, 'shop', 'ferry-dump.json'), 'utf8')) as Json;
+    expect(manifest.exportId).toBe(exportId);
+    expect(manifest.exportedAt).toBeDefined();
+    expect(await shadowOnSource()).toBe(true);
+    await expect(asApplication('UPDATE shop.customers SET name = name')).rejects.toThrow(
+      /fenced for the downtime of migration shop/,
+    );
+    expect(await query(pair.target, "SELECT 1 FROM pg_namespace WHERE nspname = 'shop'")).toEqual([]);
+
+    // The directory travels; the target side imports it with no way to the source.
+    execFileSync('cp', ['-r', join(exportDir, 'shop'), importDir]);
+    dumpVolume(second.kubeconfig, ns, importDir);
+    kubectlAt(second.kubeconfig, ['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    kubectlAt(second.kubeconfig, ['-n', ns, 'apply', '-f', '-'], stageYaml('Import'));
+    const importer = await startOperator(operatorKubeconfig(second.kubeconfig), LEADER);
+    operators.push(importer);
+    waitFor(second.kubeconfig, ns, 'condition=Ready', importer);
+    expect(await schemaDigests(pair.target.url('shop'), 'shop')).toEqual(before);
+    const imported = migration(second.kubeconfig, ns);
+    expect(imported.status.phase).toBe('Completed');
+    expect(imported.status.systemMove).toMatchObject({
+      stage: 'Import',
+      volume: 'ferry-dump/shop',
+      exportId,
+      export: {
+        migration: `${ns}/shop`,
+        exportId,
+        source: `${pair.source.host}:${pair.source.port}/shop`,
+        chunks: Object.keys(manifest.chunks).length,
+        rows: Object.values(before).reduce((a, t) => a + t.rows, 0),
+      },
+    });
+    expect(imported.status.systemMove.importedAt).toBeDefined();
+    expect(imported.status.phases.map((p: Json) => p.phase)).toEqual([
+      'Preparation',
+      'Configuration',
+      'Checks',
+      'PreProcessing',
+      'Execution',
+      'PostProcessing',
+      'Completed',
+    ]);
+    expect(await query(pair.target, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).toEqual([]);
+
+    // Back on the source side: an id of another export is refused, this one's completes it.
+    const confirm = (id: string) =>
+      kubectlAt(first, [
+        '-n',
+        ns,
+        'patch',
+        'migration',
+        'shop',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { systemMove: { importCompleted: id } } }),
+      ]);
+    confirm('not-this-export');
+    await eventually('the confirmation refused', () => {
+      const d = (migration(first, ns).status.conditions as Json[]).find((c) => c.type === 'Degraded');
+      return d?.reason === 'ImportNotConfirmed' ? d : undefined;
+    });
+    expect(await shadowOnSource()).toBe(true);
+    confirm(exportId);
+    waitFor(first, ns, 'condition=Ready', exporter);
+    expect(migration(first, ns).status.phase).toBe('Completed');
+    expect(await shadowOnSource()).toBe(false);
+    expect(await schemaDigests(pair.source.url('shop'), 'shop')).toEqual(before);
+    // The dump stays on both volumes: the operator never touches them.
+    expect(existsSync(join(importDir, 'shop', 'ferry-dump.json'))).toBe(true);
+  });
+});
