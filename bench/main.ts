@@ -1,173 +1,126 @@
-// `npm run bench [-- --size 1GB] [-- --parallelism N]` (`-- --scenario operator [--migrations N
-// --groups M]`: the operator at scale, see operator.ts): ferry's memory pipe against the raw pipe
-// people use today (per table `psql -c "COPY ... TO STDOUT" | psql -c "COPY ... FROM STDIN"`),
-// between the same two servers (PostgreSQL 15 -> 18), at the same parallelism, in one run. Each
-// side runs twice, alternating, and the better time counts, so cache warm-up favours neither.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// `npm run bench [-- options]`: ferry's whole migration against the tools people use instead, the
+// DowntimeOptimized downtime, or the operator at scale. `npm run bench -- --help` lists the options.
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { extractCatalog } from '../engine/catalog/extract.ts';
-import { preLoadDdl } from '../engine/catalog/ddl.ts';
-import { qualified } from '../engine/db/ident.ts';
-import { formatBytes } from '../engine/progress.ts';
-import { runPool } from '../engine/util/pool.ts';
-import { FERRY } from '../test/support/cli.ts';
-import { manifestFor, query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
-import { createSampleDatabase } from '../hack/sample/sample.ts';
-import { benchDowntime } from './downtime.ts';
-import { benchOperator } from './operator.ts';
 import { parseQuantity } from '../engine/api/settings.ts';
+import { benchDowntime } from './downtime.ts';
+import { JOBS } from './jobs.ts';
+import { benchOperator } from './operator.ts';
+import { benchStandard } from './standard.ts';
 
-const { values } = parseArgs({
-  options: {
-    size: { type: 'string', default: '200MB' },
-    parallelism: { type: 'string', default: '4' },
-    scenario: { type: 'string', default: 'all' },
-    rate: { type: 'string', default: '500' },
-    migrations: { type: 'string', default: '50' },
-    groups: { type: 'string', default: '20' },
-  },
-});
-const bytes = parseQuantity(values.size!.replace(/B$/, ''));
-const parallelism = Number(values.parallelism);
+const HELP = `usage: npm run bench -- [options]
 
-function sh(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out + err)
-        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`)),
-    );
-  });
+Scenarios (--scenario):
+  standard   the whole migration of a generated database (one table of about 60% of the bytes and
+             seven smaller ones: text, json, jsonb, numeric, bytea; keys, indexes, foreign keys) from
+             PostgreSQL 15 to a fresh database on the target, timed for each job:
+               ferry      ferry run, validation Count
+               ferry-checksum  ferry run, validation Checksum (its extra cost is printed on its own)
+               raw        the raw pipe: pg_dump --schema-only, pg_restore --section=pre-data, each table
+                          whole through psql COPY ... (FORMAT binary) | psql COPY, --parallelism tables
+                          at a time, sequence values, pg_restore --section=post-data -j N
+               pgcopydb   pgcopydb clone, N table jobs, N index jobs
+               pgdump     pg_dump -Fd -j N, then pg_restore -j N
+             A job whose tool is not on PATH is skipped, with a line saying so. Runs are interleaved
+             (every job once, then again), the target's database is dropped and recreated before each,
+             and every result is checked against the source (row counts, indexes, constraints,
+             sequences). Prints seconds (median, min-max) and baseline/ferry ratios (above 1: ferry
+             is faster) per size, ferry's phases and its peak RSS (GNU time).
+  downtime   DowntimeOptimized under a write load at each size: the downtime and its steps, the
+             writers' latency without and with the recording triggers (PostgreSQL 15 -> 18).
+  all        standard, then downtime (the default).
+  operator   the operator at scale on the local control plane (not in all).
+
+Options:
+  --sizes LIST           comma-separated data sizes (kB, MB, GB; or Ki, Mi, Gi)   [256MB,1GB]
+                         (the issue's figures: --sizes 1GB,4GB)
+  --runs N               runs of each job at each size; medians over them      [3]
+  --parallelism N        ferry's spec.transfer.parallelism, and N for every baseline   [2]
+  --target-version V     the target server's PostgreSQL major version, 15 or 18   [15]
+  --jobs LIST            the standard jobs to run, comma-separated   [${JOBS.map((j) => j.id).join(',')}]
+  --scenario NAME        standard, downtime, all or operator   [all]
+  --rate N               downtime: the writers' transactions per second   [500]
+  --migrations N         operator: how many Migrations   [50]
+  --groups N             operator: table groups per Migration   [20]
+  -h, --help
+
+A quick look: npm run bench -- --sizes 64MB --runs 1`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n(npm run bench -- --help lists the options)`);
+  process.exit(2);
 }
 
-async function tables(pair: LocalPair): Promise<string[]> {
-  return (
-    await query<{ t: string }>(pair.source, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'shop'")
-  ).map((r) => r.t);
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer (got ${JSON.stringify(v)})`);
+  return n;
 }
 
-/** Empty copies of the source tables in `schema` on the target, as ferry creates them (no indexes yet). */
-async function freshTargetSchema(pair: LocalPair, schema: string): Promise<void> {
-  const src = new pg.Client({ connectionString: pair.source.url('shop') });
-  const dst = new pg.Client({ connectionString: pair.target.url('shop') });
-  await Promise.all([src.connect(), dst.connect()]);
-  const catalog = await extractCatalog(src, 'shop');
-  await dst.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await dst.query(`CREATE SCHEMA ${schema}; SET search_path = ${schema}`);
-  for (const sql of preLoadDdl(catalog, schema)) await dst.query(sql);
-  await Promise.all([src.end(), dst.end()]);
-}
-
-async function rawPipe(pair: LocalPair): Promise<number> {
-  await freshTargetSchema(pair, 'raw');
-  const psql = (s: typeof pair.source, sql: string) =>
-    `PGPASSWORD='${s.password}' psql -X -q -v ON_ERROR_STOP=1 -h ${s.host} -p ${s.port} -U ${s.user} -d shop -c "${sql}"`;
-  const t0 = performance.now();
-  await runPool(
-    await tables(pair),
-    parallelism,
-    async () => undefined,
-    async (t) => {
-      await sh(
-        'bash',
-        [
-          '-o',
-          'pipefail',
-          '-c',
-          `${psql(pair.source, `COPY shop.${t} TO STDOUT`)} | ${psql(pair.target, `COPY raw.${t} FROM STDIN`)}`,
-        ],
-        {},
-      );
-    },
-    async () => {},
-  );
-  return (performance.now() - t0) / 1000;
-}
-
-async function ferryPipe(
-  pair: LocalPair,
-  dir: string,
-  run: number,
-): Promise<{ seconds: number; peakRss: number }> {
-  await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
-  const file = join(dir, `bench-${run}.yaml`);
-  writeFileSync(
-    file,
-    manifestFor(pair, `bench-${run}`, { transfer: { parallelism, splitAbove: '64Mi' }, validation: 'None' }),
-  );
-  await sh(FERRY, ['run', '-f', file, '--stop-after', 'PreProcessing'], { ...pair.env, FERRY_LOG_JSON: '1' });
-  const t0 = performance.now();
-  const out = await sh(FERRY, ['transfer', '-f', file], { ...pair.env, FERRY_LOG_JSON: '1' });
-  const seconds = (performance.now() - t0) / 1000;
-  const peakRss = Number(/"peakRssBytes":(\d+)/.exec(out)?.[1] ?? NaN);
-  await sh(FERRY, ['fallback', '-f', file], pair.env);
-  return { seconds, peakRss };
-}
-
-async function benchStandard(): Promise<void> {
-  const pair = await startLocalPair();
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+function size(v: string): number {
   try {
-    console.log(
-      `generating about ${formatBytes(bytes)} on PostgreSQL ${pair.source.version} (one table holds most of it) ...`,
-    );
-    const c = new pg.Client({ connectionString: pair.source.url('shop') });
-    await c.connect();
-    await createSampleDatabase(c, 'shop', bytes);
-    const { rows } = await c.query<{ b: string }>(
-      "SELECT sum(pg_relation_size(format('%I.%I', schemaname, tablename)))::text AS b FROM pg_tables WHERE schemaname = 'shop'",
-    );
-    await c.end();
-    console.log(
-      `source tables: ${formatBytes(Number(rows[0]!.b))} of heap; parallelism ${parallelism}; target PostgreSQL ${pair.target.version}`,
-    );
-    const raw: number[] = [];
-    const ferry: { seconds: number; peakRss: number }[] = [];
-    for (let i = 1; i <= 2; i++) {
-      raw.push(await rawPipe(pair));
-      console.log(`  raw pipe run ${i}: ${raw[raw.length - 1]!.toFixed(2)} s`);
-      ferry.push(await ferryPipe(pair, dir, i));
-      console.log(`  ferry run ${i}:    ${ferry[ferry.length - 1]!.seconds.toFixed(2)} s`);
-    }
-    const bestRaw = Math.min(...raw);
-    const bestFerry = Math.min(...ferry.map((f) => f.seconds));
-    const peak = Math.max(...ferry.map((f) => f.peakRss));
-    console.log('');
-    console.log(`raw pipe (psql COPY | psql COPY, per table): ${bestRaw.toFixed(2)} s`);
-    console.log(`ferry transfer (memory pipe, chunked):       ${bestFerry.toFixed(2)} s`);
-    console.log(`ratio raw/ferry: ${(bestRaw / bestFerry).toFixed(3)} (target >= 0.95)`);
-    console.log(`ferry peak RSS: ${(peak / 2 ** 20).toFixed(0)} MiB (target < 256 MiB)`);
-    const q = qualified('raw', 'events');
-    const [a, b] = await Promise.all([
-      query<{ n: string }>(pair.source, 'SELECT count(*)::text AS n FROM shop.events'),
-      query<{ n: string }>(pair.target, `SELECT count(*)::text AS n FROM ${q}`),
-    ]);
-    if (a[0]!.n !== b[0]!.n) throw new Error(`raw pipe copied ${b[0]!.n} of ${a[0]!.n} events`);
-  } finally {
-    await pair.stop();
-    rmSync(dir, { recursive: true, force: true });
+    return parseQuantity(v.trim().replace(/B$/, ''));
+  } catch {
+    return fail(`--sizes: ${JSON.stringify(v)} is not a size (64MB, 1GB, 512Mi...)`);
   }
 }
 
-if (values.scenario === 'all' || values.scenario === 'standard') {
-  console.log('== Standard mode: transfer vs the raw pipe ==');
-  await benchStandard();
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '256MB,1GB' },
+      runs: { type: 'string', default: '3' },
+      parallelism: { type: 'string', default: '2' },
+      'target-version': { type: 'string', default: '15' },
+      jobs: { type: 'string', default: JOBS.map((j) => j.id).join(',') },
+      scenario: { type: 'string', default: 'all' },
+      rate: { type: 'string', default: '500' },
+      migrations: { type: 'string', default: '50' },
+      groups: { type: 'string', default: '20' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (e) {
+  fail((e as Error).message);
 }
-if (values.scenario === 'all' || values.scenario === 'downtime') {
-  console.log('\n== DowntimeOptimized: downtime at two data sizes under the same write load ==');
-  await benchDowntime([bytes / 4, bytes], Number(values.rate));
+const { values } = parsed;
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const scenario = values.scenario!;
+if (!['standard', 'downtime', 'all', 'operator'].includes(scenario))
+  fail(`--scenario must be standard, downtime, all or operator (got ${JSON.stringify(scenario)})`);
+const sizes = values.sizes!.split(',').map(size);
+const targetVersion = values['target-version'];
+if (targetVersion !== '15' && targetVersion !== '18')
+  fail(`--target-version must be 15 or 18 (got ${JSON.stringify(targetVersion)})`);
+const [runs, parallelism, rate, migrations, groups] = (
+  ['runs', 'parallelism', 'rate', 'migrations', 'groups'] as const
+).map((k) => positive(k, values[k]!)) as [number, number, number, number, number];
+const jobs = values.jobs!.split(',').map((id) => {
+  const job = JOBS.find((j) => j.id === id.trim());
+  return (
+    job ?? fail(`--jobs: unknown job ${JSON.stringify(id)} (one of ${JOBS.map((j) => j.id).join(', ')})`)
+  );
+});
+
+if (scenario === 'all' || scenario === 'standard') {
+  console.log('== The whole migration: ferry against the raw pipe, pgcopydb and pg_dump/pg_restore ==');
+  await benchStandard({
+    sizes,
+    runs,
+    parallelism,
+    targetVersion: Number(targetVersion) as 15 | 18,
+    jobs,
+  });
+}
+if (scenario === 'all' || scenario === 'downtime') {
+  console.log('\n== DowntimeOptimized: downtime at each size under the same write load ==');
+  await benchDowntime(sizes, rate);
 }
 // Not in `all`: it needs the local control plane (built the first time).
-if (values.scenario === 'operator') {
-  console.log(`\n== Operator at scale: ${values.migrations} Migrations of ${values.groups} table groups ==`);
-  await benchOperator(Number(values.migrations), Number(values.groups));
+if (scenario === 'operator') {
+  console.log(`\n== Operator at scale: ${migrations} Migrations of ${groups} table groups ==`);
+  await benchOperator(migrations, groups);
 }

@@ -13,6 +13,7 @@ import { startControlPlane } from '../hack/controlplane/controlplane.ts';
 import { query, startLocalPair } from '../hack/local-pair.ts';
 import { startPodRunner } from '../hack/pod-runner/runner.ts';
 import { migrationYaml, operatorKubeconfig, secretYaml, startOperator } from '../test/support/operator.ts';
+import { median } from './stats.ts';
 
 const NS = 'bench';
 const ROWS_PER_TABLE = 100;
@@ -44,8 +45,6 @@ function histogram(text: string, metric: string) {
   };
   return { count, mean: count ? sum / count : NaN, p50: bound(0.5), p99: bound(0.99) };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function benchOperator(migrations: number, groups: number): Promise<void> {
   const cp = await startControlPlane();

@@ -18,6 +18,14 @@ describe('FERRY_FAULT', () => {
     expect(() => parseFault('Checks.start:0')).toThrow(/count must be 1 or more/);
   });
 
+  it("takes the Dump method's points, which a run with the pipe does not reach", () => {
+    expect(parseFault('dump.chunk-exported:2,dump.chunk-imported')).toEqual([
+      { point: 'dump.chunk-exported', nth: 2 },
+      { point: 'dump.chunk-imported', nth: 1 },
+    ]);
+    expect(faultPointsOf('Standard')).not.toContain('dump.chunk-exported');
+  });
+
   it('lists the points each mode reaches', () => {
     expect(faultPointsOf('Standard')).not.toContain('replay.target-committed');
     expect(faultPointsOf('DowntimeOptimized')).toEqual(Object.keys(FAULT_POINTS));

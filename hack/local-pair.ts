@@ -1,9 +1,9 @@
-// Two throwaway PostgreSQL servers, 15 as the source and 18 as the target (a real upgrade path), and
-// a Migration manifest pointing from one to the other. Used by the CLI demo, the benchmark and the
-// end-to-end tests.
+// Two throwaway PostgreSQL servers, 15 as the source and 18 as the target (a real upgrade path; the
+// benchmark may ask for 15 on both), and a Migration manifest pointing from one to the other. Used by
+// the CLI demo, the benchmark and the end-to-end tests.
 import pg from 'pg';
 import { stringify } from 'yaml';
-import { startPostgres, type PostgresServer } from './postgres/server.ts';
+import { startPostgres, type PostgresServer, type PostgresVersion } from './postgres/server.ts';
 
 export interface LocalPair {
   source: PostgresServer;
@@ -13,10 +13,10 @@ export interface LocalPair {
   stop(): Promise<void>;
 }
 
-export async function startLocalPair(): Promise<LocalPair> {
+export async function startLocalPair(versions: { target?: PostgresVersion } = {}): Promise<LocalPair> {
   const [source, target] = await Promise.all([
     startPostgres({ version: 15 }),
-    startPostgres({ version: 18 }),
+    startPostgres({ version: versions.target ?? 18 }),
   ]);
   for (const s of [source, target]) {
     const c = new pg.Client({ connectionString: s.url() });

@@ -307,6 +307,7 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
 export async function validateCommand(s: Settings, log: Logger, _o: CommandOptions): Promise<number> {
   const ctx: Context = createContext(s, log);
   const resume = await readResume(ctx);
+  if (resume?.move) throw new UsageError(movedAway(s.name, resume.move));
   if (resume) Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   else await extraction(ctx);
   const how = s.validation === 'None' ? 'Checksum' : s.validation;
@@ -402,7 +403,13 @@ export async function exportCommand(s: Settings, log: Logger, o: CommandOptions)
     );
     return 0;
   }
-  const e = await exportMigration(ctx);
+  const e = await exportMigration(ctx, o.stopAfter);
+  if (!e) {
+    process.stdout.write(
+      `Export of ${s.name} paused after ${o.stopAfter}; run ferry export again to continue, or fall back\n`,
+    );
+    return 0;
+  }
   const ratio = e.bytes ? (e.rawBytes / e.bytes).toFixed(1) : '-';
   process.stdout.write(
     [

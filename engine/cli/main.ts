@@ -58,7 +58,7 @@ options:
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
       --group N[,N...]      transfer, import: the table groups to copy (import: once it reached Execution)
-      --stop-after PHASE    run, import: pause after this phase (a later run continues)
+      --stop-after PHASE    run, export, import: pause after this phase (a later run continues)
       --from DIR            import, fallback: the copied dump directory (import: default spec.transfer.dumpDir;
                             fallback --from: the import side);
                             export --complete: the directory with the import's completion record

@@ -22,6 +22,10 @@ import {
   type DumpManifest,
 } from './format.ts';
 
+/** The dump holds the application's rows: readable by its owner only (as written; a copy keeps what cp gives it). */
+export const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -36,7 +40,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 /** Makes `path` hold `text`, atomically and durably. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const h = await open(tmp, 'w');
+  const h = await open(tmp, 'w', FILE_MODE);
   try {
     await h.writeFile(text);
     await h.sync();
@@ -85,7 +89,7 @@ export const anyManifest = (dir: string) => readJson(manifestPath(dir));
  * export's (a resumed run), never another migration's or an earlier export's.
  */
 export async function ensureManifest(dir: string, s: Settings, fresh: DumpManifest): Promise<DumpManifest> {
-  await mkdir(join(dir, CHUNK_DIR), { recursive: true });
+  await mkdir(join(dir, CHUNK_DIR), { recursive: true, mode: DIR_MODE });
   if ((await anyManifest(dir)) === undefined) {
     await writeFileAtomic(manifestPath(dir), JSON.stringify(fresh));
     return fresh;
@@ -143,6 +147,7 @@ export async function verifyFiles(
   dir: string,
   records: readonly ChunkFile[],
   parallelism: number,
+  resumed = false,
 ): Promise<void> {
   const problems: string[] = [];
   await runPool(
@@ -171,11 +176,12 @@ export async function verifyFiles(
     },
     async () => {},
   );
+  const nothing = resumed ? 'nothing more was imported' : 'nothing was imported';
   if (problems.length)
     throw new DumpError(
       problems.length === 1
-        ? `${problems[0]}; nothing was imported`
-        : `${problems.length} damaged dump files, nothing was imported: ${problems.sort().join('; ')}`,
+        ? `${problems[0]}; ${nothing}`
+        : `${problems.length} damaged dump files, ${nothing}: ${problems.sort().join('; ')}`,
     );
 }
 
@@ -200,16 +206,25 @@ export async function removeDump(dir: string, m: DumpManifest): Promise<number> 
       await rm(join(chunks, e), { force: true });
       removed++;
     }
-  for (const f of [completionPath(dir), manifestPath(dir)]) await rm(f, { force: true });
+  // The manifest and the completion record, and temporary files of a writer killed while writing them.
+  for (const e of await readdir(dir).catch(() => []))
+    if (e.startsWith(MANIFEST_FILE) || e.startsWith(COMPLETION_FILE)) await rm(join(dir, e), { force: true });
   for (const d of [chunks, dir]) await rmdir(d).catch(() => {});
   return removed;
 }
 
-/** Free bytes on the filesystem that holds (or will hold) `dir`: its nearest existing ancestor's. */
-export async function freeBytesAt(dir: string): Promise<{ at: string; free: number }> {
+/** The directory itself, or its nearest existing ancestor: where it lives, or would be created. */
+export async function nearestExisting(dir: string): Promise<{ at: string; isDirectory: boolean }> {
   for (let at = resolve(dir); ; at = dirname(at)) {
-    const fs = await statfs(at).catch(() => undefined);
-    if (fs) return { at, free: fs.bavail * fs.bsize };
+    const st = await stat(at).catch(() => undefined);
+    if (st) return { at, isDirectory: st.isDirectory() };
     if (dirname(at) === at) throw new DumpError(`${dir}: no existing directory on its path`);
   }
+}
+
+/** Free bytes on the filesystem that holds (or will hold) `dir`. */
+export async function freeBytesAt(dir: string): Promise<{ at: string; free: number }> {
+  const { at } = await nearestExisting(dir);
+  const fs = await statfs(at);
+  return { at, free: fs.bavail * fs.bsize };
 }

@@ -89,8 +89,11 @@ function refuseMove(s: Settings): void {
   if (problem) throw new ConfigError(problem);
 }
 
-/** Runs (or resumes) the export; once it is done, running it again only reports it. */
-export async function exportMigration(ctx: Context): Promise<ExportSummary> {
+/**
+ * Runs (or resumes) the export; once it is done, running it again only reports it. With `stopAfter`,
+ * pauses after that phase (undefined is returned).
+ */
+export async function exportMigration(ctx: Context, stopAfter?: Phase): Promise<ExportSummary | undefined> {
   const s = ctx.settings;
   refuseMove(s);
   // Another owner's shadow schema is refused at Checks, after Preparation's own refusals.
@@ -110,7 +113,9 @@ export async function exportMigration(ctx: Context): Promise<ExportSummary> {
   const actions = exportPhases();
   for (const phase of phasesToRun(resume?.phase)) {
     const action = actions[phase];
-    if (action) await runPhase(ctx, phase, action);
+    if (!action) continue;
+    await runPhase(ctx, phase, action);
+    if (phase === stopAfter) return undefined;
   }
   const dir = dumpDirOf(ctx);
   const manifest = await readManifest(dir, s);

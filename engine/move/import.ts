@@ -134,7 +134,7 @@ async function verifyDump(ctx: Context, m: DumpManifest): Promise<void> {
     (await schemaMarker(c, ctx.shadow, BOOKKEEPING_MARKER)) ? doneChunks(c, ctx.shadow) : new Map(),
   );
   const files = [...(await exportedChunks(dir, m)).values()].filter((f) => !done.has(f.chunk));
-  await verifyFiles(dir, files, ctx.settings.parallelism);
+  await verifyFiles(dir, files, ctx.settings.parallelism, done.size > 0);
   ctx.log.info({ files: files.length, dir }, 'dump files verified (size and sha256)');
 }
 

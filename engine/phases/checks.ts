@@ -147,7 +147,7 @@ function checkCatalog(ctx: Context, catalog: Catalog): void {
 }
 
 /** Dump method: the directory holds no dump yet, and its filesystem has room for the export. */
-async function checkDumpDir(ctx: Context, catalog: Catalog): Promise<void> {
+async function checkDumpSpace(ctx: Context, catalog: Catalog): Promise<void> {
   const dir = ctx.settings.dumpDir;
   if (ctx.settings.method !== 'Dump' || !dir) return;
   const there = (await anyManifest(dir)) as { migration?: { name?: string }; createdAt?: string } | undefined;
@@ -168,7 +168,7 @@ async function checkSource(ctx: Context, catalog: Catalog): Promise<void> {
   await withClient(ctx.source, 'check', async (c) => {
     await checkShadow(c, ctx);
   });
-  await checkDumpDir(ctx, catalog);
+  await checkDumpSpace(ctx, catalog);
 }
 
 /** The target side: nothing in the way, the objects it can take, room for the data. */

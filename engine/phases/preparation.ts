@@ -2,11 +2,11 @@
 // users hold the privileges the migration needs (all that is knowable without the catalog). Read-only.
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
+import { nearestExisting } from '../dump/directory.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
 import { schemaExists } from '../state/shadow.ts';
 import type { Context } from './context.ts';
@@ -73,22 +73,18 @@ const sameSchema = (s: Settings, p: SchemaPair) =>
   `spec.target: source and target are the same schema${multiSchema(s) ? ` (${p.source})` : ''} of the same database`;
 
 /** The dump directory can be made: its nearest existing ancestor is a directory ferry may write. */
-async function checkDumpDir(dir: string): Promise<void> {
-  for (let at = resolve(dir); ; at = dirname(at)) {
-    const st = await stat(at).catch(() => undefined);
-    if (!st) continue;
-    if (!st.isDirectory())
-      throw new ConfigError(`spec.transfer.dumpDir: ${at} is not a directory (dumpDir is ${dir})`);
-    await access(at, constants.W_OK | constants.X_OK).catch(() => {
-      throw new ConfigError(`spec.transfer.dumpDir: ferry may not write into ${at} (dumpDir is ${dir})`);
-    });
-    return;
-  }
+async function checkDumpWritable(dir: string): Promise<void> {
+  const { at, isDirectory } = await nearestExisting(dir);
+  if (!isDirectory)
+    throw new ConfigError(`spec.transfer.dumpDir: ${at} is not a directory (dumpDir is ${dir})`);
+  await access(at, constants.W_OK | constants.X_OK).catch(() => {
+    throw new ConfigError(`spec.transfer.dumpDir: ferry may not write into ${at} (dumpDir is ${dir})`);
+  });
 }
 
 async function prepareSource(ctx: Context): Promise<Side> {
   const s = ctx.settings;
-  if (s.method === 'Dump' && s.dumpDir) await checkDumpDir(s.dumpDir);
+  if (s.method === 'Dump' && s.dumpDir) await checkDumpWritable(s.dumpDir);
   return withClient(ctx.source, 'prepare', async (c) => {
     const v = await version(c);
     if (v < MIN_SOURCE_VERSION)

@@ -17,11 +17,14 @@ import { constants, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Client } from '../db/connect.ts';
 import { quoteLiteral } from '../db/ident.ts';
-import { fsyncDir } from '../dump/directory.ts';
+import { FILE_MODE, fsyncDir } from '../dump/directory.ts';
 import { DumpError, type ChunkFile } from '../dump/format.ts';
-import { markChunkDone, type ChunkDone } from '../state/progress.ts';
+import type { ChunkDone } from '../state/progress.ts';
 import type { Measure } from '../validate/compare.ts';
-import { copyInSql, copyOutSql, Meter, type ChunkCopy } from './pipe.ts';
+import { copyInSql, copyOutSql, loadChunk, Meter, type ChunkCopy } from './pipe.ts';
+
+/** zlib's output pieces: larger than its 16 KiB default, fewer writes into COPY and onto disk. */
+const STREAM_CHUNK = 128 * 1024;
 
 /** Hashes and counts what flows through, passing it on untouched. */
 class Digest extends Transform {
@@ -63,9 +66,9 @@ export async function exportChunk(
     await pipeline(
       copy,
       meter,
-      createZstdCompress({ params: { [constants.ZSTD_c_checksumFlag]: 1 } }),
+      createZstdCompress({ chunkSize: STREAM_CHUNK, params: { [constants.ZSTD_c_checksumFlag]: 1 } }),
       digest,
-      createWriteStream(tmp),
+      createWriteStream(tmp, { mode: FILE_MODE }),
     );
     // The COPY's row count arrives with its completion, which the COMMIT queues behind.
     await src.query('COMMIT');
@@ -117,12 +120,10 @@ export async function importChunk(
   const path = join(dir, rec.file);
   if (rec.format !== (c.binary ? 'binary' : 'text'))
     throw new DumpError(`${path}: exported in ${rec.format} COPY format, the catalog says otherwise`);
-  const started = performance.now();
-  await dst.query('BEGIN');
-  try {
+  return loadChunk(dst, c, async () => {
     const file = createReadStream(path);
     const digest = new Digest();
-    const unzip = createZstdDecompress();
+    const unzip = createZstdDecompress({ chunkSize: STREAM_CHUNK });
     let broken: Error | undefined;
     for (const s of [file, unzip]) s.once('error', (e: Error) => (broken ??= e));
     const into = dst.query(copyFrom(copyInSql(c)));
@@ -132,9 +133,7 @@ export async function importChunk(
       if (broken)
         throw new DumpError(
           `${path}: ${explainFileError(broken)} (chunk ${rec.chunk}); nothing of it was imported`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       throw err;
     }
@@ -147,17 +146,6 @@ export async function importChunk(
       throw new DumpError(
         `${path}: delivered ${rows} rows, the export wrote ${rec.rows}; nothing of it was imported`,
       );
-    const done: ChunkDone = {
-      chunk: c.chunkId,
-      rows,
-      bytes: rec.rawBytes,
-      seconds: (performance.now() - started) / 1000,
-    };
-    await markChunkDone(dst, c.progressSchema, done);
-    await dst.query('COMMIT');
-    return done;
-  } catch (err) {
-    await dst.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
+    return { rows, bytes: rec.rawBytes };
+  });
 }

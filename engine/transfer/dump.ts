@@ -35,6 +35,7 @@ import {
 } from '../dump/format.ts';
 import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
+import type { Chunk } from '../plan/chunks.ts';
 import type { Group } from '../plan/groups.ts';
 import { allChunks } from '../plan/plan.ts';
 import { formatBytes, ProgressTracker } from '../progress.ts';
@@ -112,22 +113,6 @@ class Announced {
   }
 }
 
-/** A worker's connection, replaced after a transient failure. */
-interface Conn {
-  c: Client;
-}
-
-function workers(e: Endpoint, purpose: string) {
-  return {
-    open: async (): Promise<Conn> => ({ c: await connect(e, purpose) }),
-    close: async (w: Conn) => void (await w.c.end().catch(() => {})),
-    reconnect: async (w: Conn) => {
-      await w.c.end().catch(() => {});
-      w.c = await connect(e, purpose);
-    },
-  };
-}
-
 /** Reports a tracker's progress every second while `work` runs. */
 async function reporting<T>(ctx: Context, tracker: ProgressTracker, work: () => Promise<T>): Promise<T> {
   const report = () => ctx.observer.progress?.(tracker.snapshot(), 'Execution');
@@ -150,13 +135,69 @@ interface Stop {
   error?: unknown;
 }
 
+/**
+ * Each group's chunks in order on up to `parallelism` workers, each with one connection to `side`
+ * (renewed after a transient failure); `then` records what a chunk's `work` produced.
+ */
+async function runChunks<T>(
+  ctx: Context,
+  groups: readonly Group[],
+  o: {
+    side: Endpoint;
+    verb: 'exporting' | 'importing';
+    parallelism: number;
+    /** Reported as the transfer's progress unless `quiet` (an overlapped export: the import's counts). */
+    tracker: ProgressTracker;
+    quiet?: boolean;
+    skip: (chunk: Chunk) => boolean;
+    stop?: Stop;
+  },
+  work: (chunk: Chunk, c: Client) => Promise<T>,
+  then: (chunk: Chunk, result: T) => Promise<void> | void,
+): Promise<void> {
+  const purpose = o.verb === 'exporting' ? 'export' : 'import';
+  const open = async () => ({ c: await connect(o.side, purpose) });
+  const close = async (w: { c: Client }) => void (await w.c.end().catch(() => {}));
+  const run = () =>
+    runPool(
+      groups,
+      o.parallelism,
+      open,
+      async (g, w) => {
+        for (const chunk of g.chunks) {
+          if (o.skip(chunk) || o.stop?.error !== undefined) continue;
+          const result = await retryChunk(
+            ctx,
+            chunk,
+            o.verb,
+            () => work(chunk, w.c),
+            async () => {
+              o.tracker.restart(chunk.id);
+              await close(w);
+              w.c = await connect(o.side, purpose);
+            },
+          );
+          await then(chunk, result);
+        }
+      },
+      close,
+    );
+  await (o.quiet ? run() : reporting(ctx, o.tracker, run));
+}
+
 /** Exports the groups' chunks that have no durable file yet; seals the manifest once every chunk has one. */
 export async function exportGroups(
   ctx: Context,
   dir: string,
   m: DumpManifest,
   groups: readonly Group[],
-  opts: { parallelism: number; snapshot?: string; announce?: (f: ChunkFile) => void; stop?: Stop },
+  opts: {
+    parallelism: number;
+    snapshot?: string;
+    /** Overlapped: each chunk's record as soon as it is written, for the import waiting on it. */
+    announce?: (f: ChunkFile) => void;
+    stop?: Stop;
+  },
 ): Promise<DumpManifest> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
@@ -170,50 +211,39 @@ export async function exportGroups(
       tracker.alreadyDone(id, f.rows, f.rawBytes);
       opts.announce?.(f);
     }
-  const w = workers(ctx.source, 'export');
-  await reporting(ctx, tracker, () =>
-    runPool(
-      groups,
-      opts.parallelism,
-      w.open,
-      async (g, conn) => {
-        for (const chunk of g.chunks) {
-          if (have.has(chunk.id) || opts.stop?.error !== undefined) continue;
-          const t = tableOf(catalog, chunk.table);
-          const spec = chunkCopy(catalog, chunk, s, ctx.shadow);
-          const rec = await retryChunk(
-            ctx,
-            chunk,
-            'exporting',
-            () =>
-              exportChunk(conn.c, dir, spec, {
-                file: files.get(chunk.id)!,
-                // A system move validates at the import against these; ferry run against the source itself.
-                ...(ctx.move === 'export' &&
-                  s.validation !== 'None' && {
-                    measureSql: measureSql(schemaOf(catalog, t), t, chunk.range, s.validation),
-                  }),
-                ...(opts.snapshot !== undefined && { snapshot: opts.snapshot }),
-                onBytes: (n) => tracker.streamed(chunk.id, n),
-              }),
-            async () => {
-              tracker.restart(chunk.id);
-              await w.reconnect(conn);
-            },
-          );
-          await writeChunkRecord(dir, rec);
-          faultPoint('dump.chunk-exported');
-          have.set(chunk.id, rec);
-          tracker.done(chunk.id, rec.rows, rec.rawBytes);
-          opts.announce?.(rec);
-          ctx.log.debug(
-            { chunk: chunk.id, rows: rec.rows, file: rec.file, bytes: rec.bytes },
-            'chunk exported',
-          );
-        }
-      },
-      w.close,
-    ),
+  await runChunks(
+    ctx,
+    groups,
+    {
+      side: ctx.source,
+      verb: 'exporting',
+      parallelism: opts.parallelism,
+      tracker,
+      quiet: opts.announce !== undefined,
+      skip: (c) => have.has(c.id),
+      stop: opts.stop,
+    },
+    (chunk, c) => {
+      const t = tableOf(catalog, chunk.table);
+      return exportChunk(c, dir, chunkCopy(catalog, chunk, s, ctx.shadow), {
+        file: files.get(chunk.id)!,
+        // A system move validates at the import against these; ferry run against the source itself.
+        ...(ctx.move === 'export' &&
+          s.validation !== 'None' && {
+            measureSql: measureSql(schemaOf(catalog, t), t, chunk.range, s.validation),
+          }),
+        ...(opts.snapshot !== undefined && { snapshot: opts.snapshot }),
+        onBytes: (n) => tracker.streamed(chunk.id, n),
+      });
+    },
+    async (chunk, rec) => {
+      await writeChunkRecord(dir, rec);
+      faultPoint('dump.chunk-exported');
+      have.set(chunk.id, rec);
+      tracker.done(chunk.id, rec.rows, rec.rawBytes);
+      opts.announce?.(rec);
+      ctx.log.debug({ chunk: chunk.id, rows: rec.rows, file: rec.file, bytes: rec.bytes }, 'chunk exported');
+    },
   );
   const mine = chunks.flatMap((c) => have.get(c.id) ?? []);
   const raw = mine.reduce((a, f) => a + f.rawBytes, 0);
@@ -238,35 +268,31 @@ export async function importGroups(
   const done = await withClient(ctx.target, 'import', (c) => doneChunks(c, ctx.shadow));
   for (const [id, d] of done) tracker.alreadyDone(id, d.rows, d.bytes);
   const results: ChunkDone[] = [...done.values()];
-  const w = workers(ctx.target, 'import');
-  await reporting(ctx, tracker, () =>
-    runPool(
-      groups,
-      opts.parallelism,
-      w.open,
-      async (g, conn) => {
-        for (const chunk of g.chunks) {
-          if (done.has(chunk.id) || opts.stop?.error !== undefined) continue;
-          const rec = await opts.fileOf(chunk.id);
-          const spec = chunkCopy(catalog, chunk, ctx.settings, ctx.shadow);
-          const d = await retryChunk(
-            ctx,
-            chunk,
-            'importing',
-            () => importChunk(conn.c, dir, spec, rec, (n) => tracker.streamed(chunk.id, n)),
-            async () => {
-              tracker.restart(chunk.id);
-              await w.reconnect(conn);
-            },
-          );
-          faultPoint('dump.chunk-imported');
-          tracker.done(chunk.id, d.rows, d.bytes);
-          results.push(d);
-          ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk imported');
-        }
-      },
-      w.close,
-    ),
+  await runChunks(
+    ctx,
+    groups,
+    {
+      side: ctx.target,
+      verb: 'importing',
+      parallelism: opts.parallelism,
+      tracker,
+      skip: (c) => done.has(c.id),
+      stop: opts.stop,
+    },
+    async (chunk, c) =>
+      importChunk(
+        c,
+        dir,
+        chunkCopy(catalog, chunk, ctx.settings, ctx.shadow),
+        await opts.fileOf(chunk.id),
+        (n) => tracker.streamed(chunk.id, n),
+      ),
+    (chunk, d) => {
+      faultPoint('dump.chunk-imported');
+      tracker.done(chunk.id, d.rows, d.bytes);
+      results.push(d);
+      ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk imported');
+    },
   );
   return results;
 }
@@ -327,7 +353,18 @@ export async function dumpTransfer(ctx: Context, opts: DumpOptions = {}): Promis
         ...exporting,
         announce: (f) => announced.announce(f),
         stop,
-      }).finally(() => announced.close(stop.error ?? new DumpError('internal: a chunk was not exported'))),
+      }).then(
+        (sealed) => {
+          announced.close(new DumpError('internal: a chunk was not exported'));
+          return sealed;
+        },
+        (err: unknown) => {
+          // The export's error is the run's; the waiting import gets one it will not retry.
+          stop.error ??= err;
+          announced.close(new DumpError('the export stopped'));
+          throw err;
+        },
+      ),
     () => importGroups(ctx, dir, groups, { parallelism, fileOf: announced.next, stop }),
   );
   return imported;

@@ -73,22 +73,19 @@ export async function pipeCopy(
   return { rows: Number(into.rowCount ?? 0), bytes: meter.bytes };
 }
 
-export async function copyChunk(
-  src: Client,
+/**
+ * Runs `load` (a COPY into the target) in one target transaction that commits together with the
+ * chunk's done-row, or rolls back whole.
+ */
+export async function loadChunk(
   dst: Client,
-  c: ChunkCopy,
-  onBytes: (n: number) => void,
+  c: Pick<ChunkCopy, 'chunkId' | 'progressSchema'>,
+  load: () => Promise<{ rows: number; bytes: number }>,
 ): Promise<ChunkDone> {
   const started = performance.now();
   await dst.query('BEGIN');
-  let sourceTx = false;
   try {
-    if (c.snapshot) {
-      await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      sourceTx = true;
-      await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
-    }
-    const { rows, bytes } = await pipeCopy(src, dst, copyOutSql(c), copyInSql(c), onBytes);
+    const { rows, bytes } = await load();
     const done: ChunkDone = { chunk: c.chunkId, rows, bytes, seconds: (performance.now() - started) / 1000 };
     await markChunkDone(dst, c.progressSchema, done);
     await dst.query('COMMIT');
@@ -96,6 +93,25 @@ export async function copyChunk(
   } catch (err) {
     await dst.query('ROLLBACK').catch(() => {});
     throw err;
+  }
+}
+
+export async function copyChunk(
+  src: Client,
+  dst: Client,
+  c: ChunkCopy,
+  onBytes: (n: number) => void,
+): Promise<ChunkDone> {
+  let sourceTx = false;
+  try {
+    return await loadChunk(dst, c, async () => {
+      if (c.snapshot) {
+        await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        sourceTx = true;
+        await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
+      }
+      return pipeCopy(src, dst, copyOutSql(c), copyInSql(c), onBytes);
+    });
   } finally {
     if (sourceTx) await src.query('COMMIT').catch(() => {});
   }
