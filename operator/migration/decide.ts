@@ -47,7 +47,9 @@ export function nextStep(
   if (resumeAt === 'Execution') return { kind: 'execute' };
   if (resumeAt === 'PostProcessing') return exportWaits ? { kind: 'exported' } : { kind: 'finish' };
   const exported = status?.phase === 'Exported';
-  if (!resumeAt && (hasReport(status) || (exported && !exportWaits))) return { kind: 'complete' };
+  // An Export's shadow schema goes in PostProcessing once confirmed: gone then, the work was done.
+  const exportDone = move?.stage === 'Export' && (exported || status?.phase === 'PostProcessing');
+  if (!resumeAt && (hasReport(status) || (exportDone && !exportWaits))) return { kind: 'complete' };
   if (!resumeAt && (exported || PHASES.indexOf(status?.phase as Phase) >= EXECUTION))
     return {
       kind: 'lost',
