@@ -1,15 +1,16 @@
-// A system move between two clusters: the Export Migration on this tier's control plane writes the
-// dump onto a volume (a hostPath PersistentVolume bound to its claim), the directory is copied with
-// `cp -r` to the volume of a second control plane, whose Import Migration loads it into the target
-// without a source password (it never connects there); then the export is confirmed and ends
-// Completed. ferry connects as the least-privilege migration role, as users deploy.
+// The Dump method in a cluster, and a system move between two clusters: the Export Migration on this
+// tier's control plane writes the dump onto a volume (a hostPath PersistentVolume bound to its
+// claim), the directory is copied with `cp -r` to the volume of a second control plane, whose Import
+// Migration loads it into the target without a source password (it never connects there); then the
+// export is confirmed and ends Completed. ferry connects as the least-privilege migration role, as
+// users deploy.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../hack/controlplane/controlplane.ts';
 import { setUpRoles, type Roles } from '../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
@@ -62,6 +63,12 @@ beforeAll(async () => {
   const crds = join(import.meta.dirname, '../crds');
   kubectlAt(second.kubeconfig, ['apply', '--server-side', '-f', crds]);
   kubectlAt(second.kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+});
+// Each test starts clean, even after one that failed half-way.
+beforeEach(async () => {
+  await query(pair.target, 'DROP SCHEMA IF EXISTS shop CASCADE');
+  for (const server of [pair.source, pair.target])
+    await query(server, 'DROP SCHEMA IF EXISTS ferry_shop CASCADE');
 });
 afterAll(async () => {
   for (const o of operators) await o.stop();
@@ -172,10 +179,20 @@ async function asApplication(sql: string): Promise<void> {
   }
 }
 
+let exporting: OperatorProcess | undefined;
+/** The operator of this tier's control plane, started once. */
+async function firstOperator(): Promise<OperatorProcess> {
+  if (!exporting) {
+    exporting = await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+    operators.push(exporting);
+  }
+  return exporting;
+}
+
 const shadowOnSource = async () =>
   (await query(pair.source, "SELECT 1 FROM pg_namespace WHERE nspname = 'ferry_shop'")).length === 1;
 
-describe('system move: Export in one cluster, Import in another', () => {
+describe('the Dump method in a cluster', () => {
   it('the apiserver refuses method Dump without a volume, naming the field', () => {
     const ns = namespace('dumpcel');
     const doc = parse(stageYaml('Export')) as Json;
@@ -185,7 +202,7 @@ describe('system move: Export in one cluster, Import in another', () => {
     );
   });
 
-  it('exports to a volume (Exported, source fenced), imports a cp -r copy of it elsewhere exactly, then completes on confirmation', async () => {
+  it('exports to a volume (Exported, source fenced); elsewhere refuses a damaged cp -r copy naming the file, imports it repaired exactly; completes on confirmation', async () => {
     const first = kubeconfig();
     const ns = namespace('move');
     kubectlAt(second.kubeconfig, ['create', 'namespace', ns]);
@@ -198,8 +215,7 @@ describe('system move: Export in one cluster, Import in another', () => {
     dumpVolume(first, ns, exportDir);
     kubectlAt(first, ['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     kubectlAt(first, ['-n', ns, 'apply', '-f', '-'], stageYaml('Export'));
-    const exporter = await startOperator(operatorKubeconfig(first), LEADER);
-    operators.push(exporter);
+    const exporter = await firstOperator();
     waitFor(first, ns, 'jsonpath={.status.phase}=Exported', exporter);
     const exported = migration(first, ns);
     const exportId = exported.metadata.uid as string;
@@ -218,14 +234,34 @@ describe('system move: Export in one cluster, Import in another', () => {
     );
     expect(await query(pair.target, "SELECT 1 FROM pg_namespace WHERE nspname = 'shop'")).toEqual([]);
 
-    // The directory travels; the target side imports it with no way to the source.
+    // The directory travels, damaged on the way: the import refuses it naming the file, then
+    // (repaired) its next attempt imports it, with no way to the source.
     execFileSync('cp', ['-r', join(exportDir, 'shop'), importDir]);
+    const chunk = join(importDir, 'shop', (Object.values(manifest.chunks)[0] as Json).file as string);
+    const intact = readFileSync(chunk);
+    writeFileSync(chunk, Buffer.from(intact.map((b, i) => (i === intact.length >> 1 ? b ^ 0xff : b))));
     dumpVolume(second.kubeconfig, ns, importDir);
     kubectlAt(second.kubeconfig, ['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     kubectlAt(second.kubeconfig, ['-n', ns, 'apply', '-f', '-'], stageYaml('Import'));
     const importer = await startOperator(operatorKubeconfig(second.kubeconfig), LEADER);
     operators.push(importer);
+    await eventually('the import Pod to fail', () => {
+      const pod = kubectlAt(second.kubeconfig, ['-n', ns, 'get', 'pods', '-o', 'json']);
+      return (JSON.parse(pod) as Json).items.some((p: Json) => p.status.phase === 'Failed') || undefined;
+    });
+    writeFileSync(chunk, intact);
     waitFor(second.kubeconfig, ns, 'condition=Ready', importer);
+    const retried = kubectlAt(second.kubeconfig, [
+      '-n',
+      ns,
+      'get',
+      'events',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(retried).toContain(
+      `${chunk}: its sha256 differs from the one recorded at export (corrupted; chunk`,
+    );
     expect(await schemaDigests(pair.target.url('shop'), 'shop')).toEqual(before);
     const imported = migration(second.kubeconfig, ns);
     expect(imported.status.phase).toBe('Completed');
@@ -278,5 +314,27 @@ describe('system move: Export in one cluster, Import in another', () => {
     expect(await schemaDigests(pair.source.url('shop'), 'shop')).toEqual(before);
     // The dump stays on both volumes: the operator never touches them.
     expect(existsSync(join(importDir, 'shop', 'ferry-dump.json'))).toBe(true);
+  });
+
+  it('without a system move, method Dump runs in one cluster: each group exports and imports through the volume, exact', async () => {
+    const ns = namespace('dumprun');
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-volume-'));
+    dirs.push(dir);
+    dumpVolume(kubeconfig(), ns, dir);
+    kubectlAt(kubeconfig(), ['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
+    const doc = parse(stageYaml('Export')) as Json;
+    delete doc.spec.systemMove;
+    doc.spec.target = (parse(migrationYaml(pair, 'shop', {}, roles)) as Json).spec.target;
+    kubectlAt(kubeconfig(), ['-n', ns, 'apply', '-f', '-'], stringify(doc));
+    waitFor(kubeconfig(), ns, 'condition=Ready', await firstOperator());
+    expect(await schemaDigests(pair.target.url('shop'), 'shop')).toEqual(
+      await schemaDigests(pair.source.url('shop'), 'shop'),
+    );
+    const pods = JSON.parse(kubectlAt(kubeconfig(), ['-n', ns, 'get', 'pods', '-o', 'json'])) as Json;
+    expect(new Set(pods.items.map((p: Json) => p.spec.containers[0].args.join(' ')))).toEqual(
+      new Set(['transfer --group 1', 'transfer --group 2']),
+    );
+    // The chunks went through the volume (the operator, which never mounts it, leaves the files).
+    expect(JSON.parse(readFileSync(join(dir, 'shop', 'ferry-dump.json'), 'utf8')).exportedAt).toBeDefined();
   });
 });

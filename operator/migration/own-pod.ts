@@ -24,8 +24,15 @@ export async function ownPod(
   const state = groupState(mine, attempts, Date.now());
   if (state.kind === 'failed') throw new TerminalError(Reason.GroupFailed, state.message);
   if (state.kind === 'start' && state.notBefore <= Date.now()) {
+    const name = `${m.metadata.name}-${role}-a${state.attempt}`;
+    if (state.lastError)
+      await pass.event(
+        'Warning',
+        Reason.TransferRetrying,
+        `${state.lastError}; attempt ${state.attempt}: ${name}`,
+      );
     await createPod(pass.c, m, {
-      name: `${m.metadata.name}-${role}-a${state.attempt}`,
+      name,
       owner: ownerOf('Migration', m),
       args,
       labels: { 'ferry.dev/role': role, 'ferry.dev/attempt': String(state.attempt) },
