@@ -22,6 +22,7 @@ import {
   operatorKubeconfig,
   secretYaml,
   startOperator,
+  waitForMigration,
   type OperatorProcess,
 } from '../test/support/operator.ts';
 
@@ -151,21 +152,17 @@ const podLog = (config: string, ns: string, pod: string) =>
     ? join(secondLogs, `${ns}_${pod}_transfer.log`)
     : join(inject('podLogs'), `${ns}_${pod}_transfer.log`);
 
-/** Waits for a condition, and on timeout fails with the Migration's status and the operator's log. */
+/** Waits for a condition; on timeout fails with the Migration's status, its Pods and their logs, and the operator's log. */
 function waitFor(config: string, ns: string, condition: string, operator: OperatorProcess): void {
-  try {
-    kubectlAt(config, ['-n', ns, 'wait', `--for=${condition}`, 'migration/shop', '--timeout=240s']);
-  } catch (err) {
+  const more = () => {
     const names = kubectlAt(config, ['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').filter(Boolean);
     const logs = names.map((n) => {
       const file = podLog(config, ns, n.replace('pod/', ''));
       return `${n}:\n${existsSync(file) ? readFileSync(file, 'utf8').slice(-1500) : '(no log)'}`;
     });
-    const pods = [kubectlAt(config, ['-n', ns, 'get', 'pods,pvc', '-o', 'wide']), ...logs].join('\n');
-    throw new Error(
-      `${(err as Error).message}\nstatus: ${JSON.stringify(migration(config, ns).status, null, 1)}\n${pods}\noperator:\n${operator.output().slice(-4000)}`,
-    );
-  }
+    return [kubectlAt(config, ['-n', ns, 'get', 'pods,pvc', '-o', 'wide']), ...logs].join('\n');
+  };
+  waitForMigration((args) => kubectlAt(config, args), ns, condition, operator, { timeout: '240s', more });
 }
 
 /** A statement of the application (shop_app) on the source. */

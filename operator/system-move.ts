@@ -3,6 +3,7 @@
 // Export stage's import is confirmed, and what the Import stage shows of the export it continues.
 import { offlineSide } from '../engine/api/manifest.ts';
 import type { SystemMoveStage } from '../engine/api/migration.ts';
+import { QUANTITY_UNITS } from '../engine/api/settings.ts';
 import type { ExportRecord } from '../engine/api/status.ts';
 import { COMPRESSION, DUMP_SIZE_RATIO, dumpBytesNeeded, type StoredDump } from '../engine/dump/format.ts';
 import { formatBytes } from '../engine/progress.ts';
@@ -79,27 +80,11 @@ export const groupsDone = (plan: Plan, succeeded: ReadonlySet<number>): GroupPro
     };
   });
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 /** Bytes of a Kubernetes storage quantity (`10Gi`, `1.5G`, `1e9`); undefined for a form it does not know. */
 export function parseStorage(q: string): number | undefined {
   const m = /^([0-9]+(?:\.[0-9]+)?)(?:([kMGTPE]i?)|[eE]([0-9]+))?$/.exec(q);
   if (!m) return undefined;
-  const unit = m[3] !== undefined ? 10 ** Number(m[3]) : UNITS[m[2] ?? ''];
+  const unit = m[3] !== undefined ? 10 ** Number(m[3]) : QUANTITY_UNITS[m[2] ?? ''];
   return unit === undefined ? undefined : Number(m[1]) * unit;
 }
 
