@@ -168,7 +168,10 @@ describe('manifest: dump volume and system move', () => {
 
   it('takes a volume instead of dumpDir (in a cluster), not both', () => {
     const s = resolveSettings(
-      parseManifest(`${base}  transfer: { method: Dump, volume: { claimName: ferry-dump, path: a/b } }\n`, 'm'),
+      parseManifest(
+        `${base}  transfer: { method: Dump, volume: { claimName: ferry-dump, path: a/b } }\n`,
+        'm',
+      ),
     );
     expect(s.dumpDir).toBeUndefined();
     expect(

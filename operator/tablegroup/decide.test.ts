@@ -38,7 +38,8 @@ describe('table group decisions', () => {
     });
   });
   it("names ferry's error from the end of the Pod's log (its termination message)", () => {
-    const log = '{"level":30,"msg":"import"}\n\nferry: error: /var/lib/ferry/dump/shop/chunks/00001-a.copy.zst: missing\n';
+    const log =
+      '{"level":30,"msg":"import"}\n\nferry: error: /var/lib/ferry/dump/shop/chunks/00001-a.copy.zst: missing\n';
     expect(groupState([pod(1, 'Failed', 1, log)], 1, 5)).toMatchObject({
       lastError: 'pod g1-a1 exited 1: /var/lib/ferry/dump/shop/chunks/00001-a.copy.zst: missing',
     });
