@@ -24,6 +24,9 @@ export const Reason = {
   CleanupAbandoned: 'CleanupAbandoned',
   SecretNotFound: 'SecretNotFound',
   SecretFound: 'SecretFound',
+  /** The dump volume's PersistentVolumeClaim (spec.transfer.volume.claimName) does not exist (yet). */
+  ClaimNotFound: 'ClaimNotFound',
+  ClaimFound: 'ClaimFound',
   TransferRetrying: 'TransferRetrying',
   RolledBack: 'RolledBack',
   RollingBack: 'RollingBack',
@@ -31,6 +34,10 @@ export const Reason = {
   CutoverApproved: 'CutoverApproved',
   CutoverFailed: 'CutoverFailed',
   ReplayCatchingUp: 'ReplayCatchingUp',
+  /** A system move's Export stage: the dump is complete; spec.systemMove.importCompleted is awaited. */
+  WaitingForImport: 'WaitingForImport',
+  /** spec.systemMove.importCompleted names another export. */
+  ImportNotConfirmed: 'ImportNotConfirmed',
   Healthy: 'Healthy',
 } as const;
 

@@ -17,6 +17,7 @@ import {
   operatorKubeconfig,
   secretYaml,
   startOperator,
+  waitForMigration,
   type OperatorProcess,
 } from '../test/support/operator.ts';
 
@@ -58,15 +59,8 @@ const jsonOf = (ns: string, what: string) =>
   JSON.parse(kubectl(['-n', ns, 'get', what, '-o', 'json'])) as Json;
 
 /** Waits for a condition, and on timeout fails with the Migration's status and the operator's log. */
-function waitFor(ns: string, condition: string, timeout = '180s'): void {
-  try {
-    kubectl(['-n', ns, 'wait', `--for=${condition}`, 'migration/shop', `--timeout=${timeout}`]);
-  } catch (err) {
-    throw new Error(
-      `${(err as Error).message}\nstatus: ${JSON.stringify(jsonOf(ns, 'migration/shop').status, null, 1)}\noperator:\n${operator?.output().slice(-4000)}`,
-    );
-  }
-}
+const waitFor = (ns: string, condition: string, timeout = '180s') =>
+  waitForMigration(kubectl, ns, condition, operator, { timeout });
 
 async function chunksDone(): Promise<number> {
   const t = await query(

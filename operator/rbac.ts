@@ -7,12 +7,14 @@ export interface Rule {
 }
 
 /**
- * Where Migrations live, with their Pods, Secrets, ConfigMaps (a CA for TLS) and Events: a ClusterRole
+ * Where Migrations live, with their Pods, Secrets, ConfigMaps (a CA for TLS), the claim of a dump
+ * volume (checked, never mounted by the operator) and Events: a ClusterRole
  * by default, or a Role in each watched namespace of a namespace-scoped install (see scope.ts).
  */
 export const OPERATOR_RULES: Rule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },

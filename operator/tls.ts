@@ -1,13 +1,13 @@
 // The CA certificates of a Migration's TLS settings, in a cluster: read from the Secret or ConfigMap
 // the spec names, for the operator's own connections, and handed to transfer Pods as environment
-// variables resolved by the kubelet (FERRY_<ROLE>_SSLROOTCERT, which the engine reads first).
+// variables resolved by the kubelet (FERRY_<ROLE>_SSLROOTCERT, which the engine reads first). A
+// system move's stage reaches one side only, and reads nothing of the other.
 import type * as k8s from '@kubernetes/client-node';
 import { SpecError } from '../engine/api/manifest.ts';
 import type { RootCerts } from '../engine/phases/context.ts';
 import { checksCertificate, rootCertEnvVar } from '../engine/db/tls.ts';
 import { code, type Clients, type Migration } from './kube.ts';
-
-const ROLES = ['source', 'target'] as const;
+import { connectedRoles } from './system-move.ts';
 
 /** The CAs to connect with; `missing` makes the error for an absent object or key (the caller retries). */
 export async function readRootCerts(
@@ -17,7 +17,7 @@ export async function readRootCerts(
 ): Promise<RootCerts> {
   const ns = m.metadata.namespace!;
   const out: RootCerts = {};
-  for (const role of ROLES) {
+  for (const role of connectedRoles(m)) {
     const conn = m.spec[role];
     const from = conn.sslRootCert;
     if (!from || !checksCertificate(conn.sslMode ?? 'disable')) continue;
@@ -51,7 +51,7 @@ export async function readRootCerts(
 
 /** The transfer Pod's environment with the CAs, taken from the same keys by the kubelet. */
 export function rootCertEnv(m: Migration): k8s.V1EnvVar[] {
-  return ROLES.flatMap((role) => {
+  return connectedRoles(m).flatMap((role) => {
     const { sslRootCert: from, sslMode } = m.spec[role];
     if (!from || !checksCertificate(sslMode ?? 'disable')) return [];
     const valueFrom = from.secretKeyRef

@@ -103,6 +103,12 @@ function crd(opts: {
 }
 
 const STARTED = "has(oldSelf.status) && has(oldSelf.status.phase) && oldSelf.status.phase != 'Pending'";
+// Optional fields as values CEL can compare ('' when absent).
+const stage = (o: string) => `(has(${o}.spec.systemMove) ? ${o}.spec.systemMove.stage : '')`;
+const volume = (o: string) =>
+  `(has(${o}.spec.transfer) && has(${o}.spec.transfer.volume) ? ${o}.spec.transfer.volume.claimName + '/' + (has(${o}.spec.transfer.volume.path) ? ${o}.spec.transfer.volume.path : '') : '')`;
+const method =
+  "(has(self.spec.transfer) && has(self.spec.transfer.method) ? self.spec.transfer.method : 'Pipe')";
 
 export const migrationCrd = (): Json =>
   crd({
@@ -141,6 +147,32 @@ export const migrationCrd = (): Json =>
         rule: `!(${STARTED}) || (self.spec.source == oldSelf.spec.source && self.spec.target == oldSelf.spec.target)`,
         message:
           'spec.source and spec.target cannot change once the migration has started; fall back and create a new Migration',
+      },
+      {
+        rule: `!(${STARTED}) || (${stage('self')} == ${stage('oldSelf')} && ${volume('self')} == ${volume('oldSelf')})`,
+        message:
+          'spec.systemMove.stage and spec.transfer.volume cannot change once the migration has started; fall back and create a new Migration',
+      },
+      ...(['source', 'target'] as const).map((role) => {
+        const stageWithout = role === 'source' ? 'Import' : 'Export';
+        return {
+          rule: `has(self.spec.${role}.password) || ${stage('self')} == '${stageWithout}'`,
+          message: `spec.${role}.password: required (only spec.systemMove.stage ${stageWithout}, which never connects to the ${role}, goes without)`,
+        };
+      }),
+      {
+        rule: `${method} != 'Dump' || ${volume('self')} != ''`,
+        message:
+          'spec.transfer.volume: required with method Dump in a cluster (the PersistentVolumeClaim the transfer Pods mount)',
+      },
+      {
+        rule: '!has(self.spec.transfer) || !has(self.spec.transfer.dumpDir)',
+        message:
+          'spec.transfer.dumpDir: a path on the machine of the ferry CLI; in a cluster the dump lives on a volume (spec.transfer.volume)',
+      },
+      {
+        rule: `!has(self.spec.systemMove) || ${method} == 'Dump'`,
+        message: 'spec.systemMove: a system move carries a dump: it needs spec.transfer.method: Dump',
       },
     ],
   });

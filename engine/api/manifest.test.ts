@@ -159,3 +159,59 @@ describe('manifest', () => {
     expect(parseQuantity('1000')).toBe(1000);
   });
 });
+
+describe('manifest: dump volume and system move', () => {
+  const noPassword = (role: 'source' | 'target') =>
+    base.replace(role === 'source' ? ', password: { env: SRC_PW }' : ', password: { env: DST_PW }', '');
+  const move = (stage: string, more = '') =>
+    `  transfer: { method: Dump, volume: { claimName: ferry-dump } }\n  systemMove: { stage: ${stage}${more} }\n`;
+
+  it('takes a volume instead of dumpDir (in a cluster), not both', () => {
+    const s = resolveSettings(
+      parseManifest(
+        `${base}  transfer: { method: Dump, volume: { claimName: ferry-dump, path: a/b } }\n`,
+        'm',
+      ),
+    );
+    expect(s.dumpDir).toBeUndefined();
+    expect(
+      problems(`${base}  transfer: { method: Dump, dumpDir: /d, volume: { claimName: ferry-dump } }\n`),
+    ).toEqual(['spec.transfer.volume: give dumpDir (ferry CLI) or volume (in a cluster), not both']);
+    expect(problems(`${base}  transfer: { volume: { claimName: ferry-dump } }\n`)).toEqual([
+      'spec.transfer.volume: only used with method Dump (got method "Pipe")',
+    ]);
+    // A path that could leave the volume.
+    expect(
+      problems(`${base}  transfer: { method: Dump, volume: { claimName: ferry-dump, path: ../x } }\n`),
+    ).toHaveLength(1);
+  });
+
+  it('goes without the password of the side the stage never connects to, and only that one', () => {
+    expect(resolveSettings(parseManifest(`${noPassword('source')}${move('Import')}`, 'm')).systemMove).toBe(
+      'Import',
+    );
+    expect(problems(`${noPassword('target')}${move('Export')}`)).toEqual([]);
+    expect(problems(`${noPassword('source')}${move('Export')}`)).toEqual([
+      'spec.source.password: required (only spec.systemMove.stage Import, which never connects to the source, goes without)',
+    ]);
+    expect(problems(noPassword('target'))).toEqual([
+      'spec.target.password: required (only spec.systemMove.stage Export, which never connects to the target, goes without)',
+    ]);
+  });
+
+  it('needs method Dump and mode Standard, and a confirmation only on the Export side', () => {
+    expect(problems(`${base}  systemMove: { stage: Export }\n`)).toEqual([
+      'spec.systemMove: a system move carries a dump from one side to the other: it needs spec.transfer.method: Dump',
+    ]);
+    expect(problems(`${base}${move('Import')}  mode: DowntimeOptimized\n`)).toEqual([
+      'spec.systemMove: mode DowntimeOptimized cannot be moved: its replay needs both databases up to the cutover; use mode Standard',
+    ]);
+    expect(problems(`${base}${move('Import', ', importCompleted: abc')}`)).toEqual([
+      'spec.systemMove.importCompleted: only the Export stage waits for the confirmation of its import',
+    ]);
+    expect(problems(`${base}${move('Export', ', importCompleted: abc')}`)).toEqual([]);
+    expect(problems(`${base}${move('Sideways')}`)).toContain(
+      'spec.systemMove.stage: must be one of Export, Import (got "Sideways")',
+    );
+  });
+});

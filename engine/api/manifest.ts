@@ -158,14 +158,27 @@ export function schemaProblems(doc: unknown): string[] {
   return problems;
 }
 
-/** The dump directory goes with the Dump method, and only with it. */
+type Spec = {
+  transfer?: Record<string, unknown>;
+  systemMove?: { stage?: unknown; importCompleted?: unknown };
+  mode?: unknown;
+  source?: { password?: unknown };
+  target?: { password?: unknown };
+} | null;
+
+/** The dump directory goes with the Dump method, and only with it: a path (CLI) or a volume (cluster). */
 function dump(doc: unknown): string[] {
-  const t = (doc as { spec?: { transfer?: Record<string, unknown> } } | null)?.spec?.transfer;
-  if (t?.method === 'Dump')
-    return t.dumpDir === undefined
-      ? ['spec.transfer.dumpDir: required with method Dump (the directory that receives the files)']
-      : [];
-  return (['dumpDir', 'overlap'] as const)
+  const t = (doc as { spec?: Spec } | null)?.spec?.transfer;
+  if (t?.method === 'Dump') {
+    if (t.dumpDir === undefined && t.volume === undefined)
+      return [
+        'spec.transfer: method Dump needs the directory that receives the files: dumpDir (a path, ferry CLI) or volume (a PersistentVolumeClaim, in a cluster)',
+      ];
+    if (t.dumpDir !== undefined && t.volume !== undefined)
+      return ['spec.transfer.volume: give dumpDir (ferry CLI) or volume (in a cluster), not both'];
+    return [];
+  }
+  return (['dumpDir', 'volume', 'overlap'] as const)
     .filter((f) => t?.[f] !== undefined)
     .map(
       (f) =>
@@ -173,8 +186,48 @@ function dump(doc: unknown): string[] {
     );
 }
 
+/** The side a system move's stage never connects to: its password is not needed there. */
+export const offlineSide = (stage: unknown): 'source' | 'target' | undefined =>
+  stage === 'Import' ? 'source' : stage === 'Export' ? 'target' : undefined;
+
+/** A system move: a dump carried between its stages, a mode that ends with one database, passwords where connected. */
+function systemMove(doc: unknown): string[] {
+  const spec = (doc as { spec?: Spec } | null)?.spec;
+  const move = spec?.systemMove;
+  const stage = move?.stage;
+  const problems: string[] = [];
+  if (move && typeof move === 'object') {
+    if (spec?.transfer?.method !== 'Dump')
+      problems.push(
+        'spec.systemMove: a system move carries a dump from one side to the other: it needs spec.transfer.method: Dump',
+      );
+    if (spec?.mode === 'DowntimeOptimized')
+      problems.push(
+        'spec.systemMove: mode DowntimeOptimized cannot be moved: its replay needs both databases up to the cutover; use mode Standard',
+      );
+    if (spec?.transfer?.overlap !== undefined)
+      problems.push(
+        'spec.transfer.overlap: a system move exports on one side and imports on the other, one after the other: nothing overlaps',
+      );
+    if (move.importCompleted !== undefined && stage !== 'Export')
+      problems.push(
+        'spec.systemMove.importCompleted: only the Export stage waits for the confirmation of its import',
+      );
+  }
+  for (const role of ['source', 'target'] as const) {
+    const c = spec?.[role];
+    if (typeof c !== 'object' || c === null || c.password !== undefined || offlineSide(stage) === role)
+      continue;
+    const except = role === 'source' ? 'Import' : 'Export';
+    problems.push(
+      `spec.${role}.password: required (only spec.systemMove.stage ${except}, which never connects to the ${role}, goes without)`,
+    );
+  }
+  return problems;
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc), ...dump(doc)];
+  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc), ...dump(doc), ...systemMove(doc)];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

@@ -73,7 +73,8 @@ export const PasswordSource = Type.Object(
     maxProperties: 1,
     description:
       'Where the password comes from: a Secret in a cluster, an environment variable or a file for the CLI. ' +
-      'Never inline.',
+      'Never inline. Required, except on the side a system move stage never connects to (spec.systemMove.stage ' +
+      'Import: the source; Export: the target).',
   },
 );
 
@@ -87,7 +88,8 @@ const connectionFields = {
   ),
   database: Identifier('Database to connect to.'),
   user: Identifier('User to connect as.'),
-  password: PasswordSource,
+  // Optional in the schema only for the side a system move's stage never connects to (manifest.ts says where).
+  password: Type.Optional(PasswordSource),
   schema: Type.Optional(
     Identifier('Schema that holds the tables (source) or receives them (target). Default: public.'),
   ),
@@ -143,6 +145,32 @@ export const TableSelection = Type.Object(
   { additionalProperties: false, description: 'Which tables of the source schema move.' },
 );
 
+export const DumpVolume = Type.Object(
+  {
+    claimName: Name(
+      'PersistentVolumeClaim in the Migration namespace that holds the dump; every transfer Pod mounts it ' +
+        '(ReadWriteMany, or ReadWriteOnce with the Pods on one node: spec.transferPod.nodeSelector).',
+    ),
+    path: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        // Relative, no segment starting with a dot (so no `..`): it stays inside the volume.
+        pattern: '^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$',
+        description:
+          "Directory inside the volume for this migration's dump (created if missing; relative, no segment " +
+          'starting with a dot). Default: the Migration name.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Dump method in a cluster (it or dumpDir is required with Dump): the PersistentVolumeClaim the dump ' +
+      'directory lives on. A system move copies the directory to a volume of the importing cluster.',
+  },
+);
+
 export const Transfer = Type.Object(
   {
     method: Type.Optional(
@@ -183,10 +211,12 @@ export const Transfer = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          'Dump method (required with it): directory that receives the exported files and the dump manifest ' +
-          '(ferry-dump.json); a system move (ferry export, ferry import --from) carries it to the target side.',
+          'Dump method, ferry CLI (it or volume is required with Dump): directory that receives the exported files ' +
+          'and the dump manifest (ferry-dump.json); a system move (ferry export, ferry import --from) carries it ' +
+          'to the target side. Not in a cluster: use volume.',
       }),
     ),
+    volume: Type.Optional(DumpVolume),
     overlap: Type.Optional(
       Type.Boolean({
         description:
@@ -196,6 +226,37 @@ export const Transfer = Type.Object(
     ),
   },
   { additionalProperties: false, description: 'How the rows move.' },
+);
+
+export const SYSTEM_MOVE_STAGES = ['Export', 'Import'] as const;
+
+export const SystemMove = Type.Object(
+  {
+    stage: Enum(
+      SYSTEM_MOVE_STAGES,
+      'Export: this Migration runs on the source side up to the dump (Preparation to Execution against the ' +
+        'source only, then phase Exported): the source stays fenced, its shadow schema kept, until importCompleted ' +
+        'confirms the import or spec.fallback. Import: this Migration continues from a copy of the dump against ' +
+        'the target only (the source is never reached: no source password needed) and ends Completed; its status ' +
+        'shows the export it came from. Both need method Dump and mode Standard, and the same namespace and name.',
+    ),
+    importCompleted: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "Export: set, once the Import Migration is Completed, to the export's id (status.systemMove.exportId, " +
+          "shown by both Migrations): the source's shadow schema and write fence go and this Migration ends " +
+          'Completed. An id of another export is refused.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'DMO with system move: the migration runs as two Migrations, usually in two clusters, one exporting to ' +
+      'a volume, one importing from a copy of it.',
+  },
 );
 
 export const Uptime = Type.Object(
@@ -323,6 +384,7 @@ export const MigrationSpec = Type.Object(
     tables: Type.Optional(TableSelection),
     objects: Type.Optional(Objects),
     transfer: Type.Optional(Transfer),
+    systemMove: Type.Optional(SystemMove),
     validation: Type.Optional(
       Enum(VALIDATIONS, 'How the target is compared with the source after the load. Default: Checksum.'),
     ),
@@ -379,6 +441,7 @@ export type MigrationSpec = Static<typeof MigrationSpec>;
 export type MigrationManifest = Static<typeof MigrationManifest>;
 export type Mode = (typeof MODES)[number];
 export type TransferMethod = (typeof TRANSFER_METHODS)[number];
+export type SystemMoveStage = (typeof SYSTEM_MOVE_STAGES)[number];
 export type Validation = (typeof VALIDATIONS)[number];
 export type FenceMode = (typeof FENCE_MODES)[number];
 export type AnySchema = TSchema;

@@ -6,6 +6,7 @@ import type {
   RootCertSource,
   SourceConnection,
   SslMode,
+  SystemMoveStage,
   TargetConnection,
   TransferMethod,
   Validation,
@@ -57,6 +58,8 @@ export interface Settings {
   dumpDir: string | undefined;
   /** Dump method: chunks import as soon as their file is complete. */
   dumpOverlap: boolean;
+  /** A system move's stage (spec.systemMove.stage): which side this manifest runs. */
+  systemMove: SystemMoveStage | undefined;
   validation: Validation;
   /** DowntimeOptimized: globs of the tables copied in uptime. */
   uptimeTables: string[];
@@ -66,22 +69,27 @@ export interface Settings {
   fallback: boolean;
 }
 
-const UNITS: Record<string, number> = {
+/** The suffixes of Kubernetes quantities (spec.transfer.splitAbove takes those up to T and Ti). */
+export const QUANTITY_UNITS: Record<string, number> = {
   '': 1,
   k: 1e3,
   M: 1e6,
   G: 1e9,
   T: 1e12,
+  P: 1e15,
+  E: 1e18,
   Ki: 1024,
   Mi: 1024 ** 2,
   Gi: 1024 ** 3,
   Ti: 1024 ** 4,
+  Pi: 1024 ** 5,
+  Ei: 1024 ** 6,
 };
 
 export function parseQuantity(q: string): number {
   const m = /^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
   if (!m) throw new Error(`not a quantity: ${q}`);
-  return Number(m[1]) * UNITS[m[2] ?? '']!;
+  return Number(m[1]) * QUANTITY_UNITS[m[2] ?? '']!;
 }
 
 /** The target schema of a source schema of the migration. */
@@ -135,6 +143,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
     chunkRows: s.transfer?.chunkRows ?? 500_000,
     dumpDir: s.transfer?.dumpDir,
     dumpOverlap: s.transfer?.overlap ?? true,
+    systemMove: s.systemMove?.stage,
     validation: s.validation ?? 'Checksum',
     uptimeTables: s.uptime?.tables ?? ['*'],
     cutoverApproved: s.cutover?.approved ?? false,

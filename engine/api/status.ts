@@ -11,6 +11,8 @@ export const MIGRATION_PHASES = [
   'PreProcessing',
   'Execution',
   'PostProcessing',
+  /** A system move's Export stage: the dump is complete; waiting for spec.systemMove.importCompleted (or a fallback). */
+  'Exported',
   'Completed',
   'Failed',
   'RollingBack',
@@ -47,6 +49,36 @@ export const Progress = Type.Object(
     bytesPerSecond: Type.Optional(Type.Integer({ description: 'Recent transfer rate.' })),
   },
   { description: 'Transfer progress.' },
+);
+
+export const ExportRecord = Type.Object(
+  {
+    migration: Type.String({ description: 'namespace/name of the Migration that exported it.' }),
+    exportId: Type.String({ description: "The export id (the exporting Migration's uid)." }),
+    source: Type.String({ description: 'host:port/database of the source it was exported from.' }),
+    createdAt: Time('When the export started.'),
+    exportedAt: Time('When the last chunk file was written.'),
+    chunks: Type.Integer({ description: 'Chunk files.' }),
+    rows: Type.Integer({ description: 'Rows exported.' }),
+    bytes: Type.Integer({ description: 'Size of the chunk files (compressed).' }),
+  },
+  { description: 'The export stage, as its dump manifest (ferry-dump.json) records it.' },
+);
+
+export const SystemMoveStatus = Type.Object(
+  {
+    stage: Enum(['Export', 'Import'] as const, 'The stage this Migration runs.'),
+    volume: Type.String({ description: 'The dump directory: claim/path on the volume.' }),
+    exportId: Type.Optional(
+      Type.String({
+        description:
+          'The export id; the Export Migration completes once spec.systemMove.importCompleted names it.',
+      }),
+    ),
+    export: Type.Optional(ExportRecord),
+    importedAt: Type.Optional(Time('Import: when the import completed (validated against the export).')),
+  },
+  { description: 'A system move: this stage, and (Import) the export it continues.' },
 );
 
 export const MigrationStatus = Type.Object(
@@ -102,6 +134,7 @@ export const MigrationStatus = Type.Object(
         { description: 'The last error.' },
       ),
     ),
+    systemMove: Type.Optional(SystemMoveStatus),
     report: Type.Optional(
       Type.Array(
         Type.Object({
@@ -158,5 +191,7 @@ export const TableGroupStatus = Type.Object(
 
 export type MigrationStatus = Static<typeof MigrationStatus>;
 export type Condition = Static<typeof Condition>;
+export type ExportRecord = Static<typeof ExportRecord>;
+export type SystemMoveStatus = Static<typeof SystemMoveStatus>;
 export type TableGroupSpec = Static<typeof TableGroupSpec>;
 export type TableGroupStatus = Static<typeof TableGroupStatus>;

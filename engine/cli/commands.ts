@@ -16,7 +16,7 @@ import { formatBytes, formatDuration, formatProgress } from '../progress.ts';
 import { movedAway, readResume, runMigration } from '../run.ts';
 import { anyManifest, completionPath, exportedChunks, readManifest } from '../dump/directory.ts';
 import { completeExport, exportContext, exportMigration } from '../move/export.ts';
-import { importContext, importFallback, importMigration } from '../move/import.ts';
+import { importContext, importFallback, importGroupsOnly, importMigration } from '../move/import.ts';
 import { dumpTransfer, type DumpStage } from '../transfer/dump.ts';
 import type { Phase } from '../phases/phase.ts';
 import { doneChunks } from '../state/progress.ts';
@@ -165,7 +165,16 @@ export async function planCommand(s: Settings, log: Logger, o: CommandOptions): 
   return 0;
 }
 
+/** A manifest whose spec.systemMove names a stage runs with that stage's command only. */
+function refuseStage(s: Settings, command: string, allowed?: 'Export' | 'Import'): void {
+  if (s.systemMove === undefined || s.systemMove === allowed) return;
+  throw new UsageError(
+    `spec.systemMove.stage is ${s.systemMove}: run it with ferry ${s.systemMove.toLowerCase()}, not ferry ${command}`,
+  );
+}
+
 export async function runCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  refuseStage(s, 'run');
   const ctx = createContext(s, log, progressObserver(log), readReport(o.previousReport));
   if (s.fallback) return fallbackCommand(s, log, o);
   const report = await runMigration(ctx, o.stopAfter);
@@ -311,9 +320,10 @@ export async function validateCommand(s: Settings, log: Logger, _o: CommandOptio
 
 /** With --from, the import side of a system move (the target only); otherwise the source side (and ferry run's target). */
 export async function fallbackCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
-  const r = o.from
-    ? await importFallback(importContext(s, log, o.from))
-    : await fallback(createContext(s, log));
+  const r =
+    o.from || s.systemMove === 'Import'
+      ? await importFallback(importContext(s, log, o.from ?? s.dumpDir))
+      : await fallback(createContext(s, log));
   process.stdout.write(
     r.done ? `fallback of ${s.name} done; dropped: ${r.dropped.join(', ')}\n` : `${r.reason}\n`,
   );
@@ -322,6 +332,8 @@ export async function fallbackCommand(s: Settings, log: Logger, o: CommandOption
 
 /** The transfer Pod's command: copy the given table groups of a migration in PreProcessing or later. */
 export async function transferCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  // An Import's transfer Pods run ferry import --group.
+  refuseStage(s, 'transfer', 'Export');
   if (o.stage && s.method !== 'Dump')
     throw new UsageError(`--stage: only the Dump method has stages (spec.transfer.method is ${s.method})`);
   // --stage export writes files only: its target may be out of reach (a system move's export).
@@ -380,6 +392,7 @@ async function exportedSoFar(dir: string, s: Settings): Promise<Map<string, { ro
 
 /** ferry export: a system move's source side, up to the files; --complete once the import succeeded. */
 export async function exportCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
+  refuseStage(s, 'export', 'Export');
   const ctx = exportContext(s, log, progressObserver(log));
   if (o.complete) {
     const c = await completeExport(ctx, o.from);
@@ -414,8 +427,17 @@ export async function exportCommand(s: Settings, log: Logger, o: CommandOptions)
 
 /** ferry import: a system move's target side, from a copied dump directory; the source is not reached. */
 export async function importCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
-  if (!o.from) throw new UsageError('ferry import needs --from DIR: the dump directory ferry export wrote');
-  const report = await importMigration(importContext(s, log, o.from, progressObserver(log)), o.stopAfter);
+  refuseStage(s, 'import', 'Import');
+  // A transfer Pod's is where its volume is mounted (FERRY_DUMP_DIR).
+  const from = o.from ?? s.dumpDir;
+  if (!from) throw new UsageError('ferry import needs --from DIR: the dump directory ferry export wrote');
+  const ctx = importContext(s, log, from, progressObserver(log));
+  if (o.groups) {
+    const done = await importGroupsOnly(ctx, o.groups);
+    log.info({ groups: o.groups, chunks: done.length, peakRssBytes: peakRss() }, 'import of the groups done');
+    return 0;
+  }
+  const report = await importMigration(ctx, o.stopAfter);
   if (!report) {
     process.stdout.write(
       `Import of ${s.name} paused after ${o.stopAfter}; run again to continue, or fall back\n`,
@@ -424,7 +446,7 @@ export async function importCommand(s: Settings, log: Logger, o: CommandOptions)
   }
   printReport(s, report, o);
   process.stdout.write(
-    `Completion recorded in ${completionPath(o.from)}: copy it to the source side and run ferry export -f <manifest> --complete there\n`,
+    `Completion recorded in ${completionPath(from)}: copy it to the source side and run ferry export -f <manifest> --complete there\n`,
   );
   return 0;
 }

@@ -3,10 +3,18 @@ import { readFileSync } from 'node:fs';
 import { parseManifest } from '../api/manifest.ts';
 import { resolveSettings, type Settings } from '../api/settings.ts';
 
-/** The manifest from -f, or (in a transfer Pod) from FERRY_MIGRATION, which the operator sets. */
+/** A transfer Pod's dump directory: where its volume (spec.transfer.volume) is mounted, as the operator sets it. */
+export const DUMP_DIR_ENV = 'FERRY_DUMP_DIR';
+
+/** The manifest from -f, or (in a transfer Pod) from FERRY_MIGRATION and FERRY_DUMP_DIR, which the operator sets. */
 export function loadSettings(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Settings {
   const inline = env['FERRY_MIGRATION'];
-  if (!file && inline) return resolveSettings(parseManifest(inline, 'FERRY_MIGRATION'));
+  const dumpDir = env[DUMP_DIR_ENV];
+  if (!file && inline)
+    return {
+      ...resolveSettings(parseManifest(inline, 'FERRY_MIGRATION')),
+      ...(dumpDir !== undefined && { dumpDir }),
+    };
   if (!file) throw new UsageError('-f/--filename is required: the Migration manifest');
   let text: string;
   try {

@@ -57,9 +57,10 @@ options:
       --json                machine-readable output (plan, status)
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
-      --group N[,N...]      transfer: the table groups to copy
+      --group N[,N...]      transfer, import: the table groups to copy (import: once it reached Execution)
       --stop-after PHASE    run, export, import: pause after this phase (a later run continues)
-      --from DIR            import, fallback: the copied dump directory (fallback --from: the import side);
+      --from DIR            import, fallback: the copied dump directory (import: default spec.transfer.dumpDir;
+                            fallback --from: the import side);
                             export --complete: the directory with the import's completion record
       --complete            export: the import succeeded; remove the shadow schema and the fence
       --stage S             transfer with method Dump: export or import only

@@ -14,11 +14,13 @@ export const passwordEnvVar = (role: Role) => `FERRY_${role.toUpperCase()}_PASSW
 
 export function resolvePassword(
   role: Role,
-  from: PasswordSource,
+  from: PasswordSource | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   const injected = env[passwordEnvVar(role)];
   if (injected !== undefined) return injected;
+  // Only a system move's stage goes without, and it never connects to that side.
+  if (!from) throw new ConfigError(`spec.${role}.password: required to connect to the ${role}`);
   if (from.env !== undefined) {
     const v = env[from.env];
     if (v === undefined)

@@ -104,7 +104,7 @@ function manifest(s: Settings, more: Partial<DumpManifest> = {}): DumpManifest {
 describe('the manifest', () => {
   it('needs a dump directory with method Dump, and refuses one (or overlap) without it', () => {
     expect(problems(yaml().replace(', dumpDir: /dump', ''))).toEqual([
-      'spec.transfer.dumpDir: required with method Dump (the directory that receives the files)',
+      'spec.transfer: method Dump needs the directory that receives the files: dumpDir (a path, ferry CLI) or volume (a PersistentVolumeClaim, in a cluster)',
     ]);
     expect(problems(yaml().replace('method: Dump', 'method: Pipe, overlap: false'))).toEqual([
       'spec.transfer.dumpDir: only used with method Dump (got method "Pipe")',

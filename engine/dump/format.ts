@@ -70,6 +70,13 @@ export interface DumpManifest {
   chunks?: Record<string, ChunkFile>;
 }
 
+/**
+ * What an import keeps of the dump in its bookkeeping on the target (key `dump`), next to the catalog:
+ * the plan and each file's record, so that whoever runs its later steps without the directory (the
+ * operator: only its transfer Pods mount the volume) validates against the same digests.
+ */
+export type StoredDump = Omit<DumpManifest, 'catalog'>;
+
 /** What a finished import leaves in its copy of the directory for the export side. */
 export interface Completion {
   ferryDump: number;

@@ -42,6 +42,12 @@ export function exportContext(s: Settings, log: Logger, observer: Observer = {})
   return ctx;
 }
 
+/** The end of an export's Execution, every chunk in its file: the fence held throughout (Detect: no write seen). */
+export async function closeExport(ctx: Context): Promise<void> {
+  await assertFenceHeld(ctx);
+  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+}
+
 /** Execution of an export: the downtime begins, every chunk goes into its file, the manifest is sealed. */
 async function exportExecution(ctx: Context): Promise<void> {
   await beginDowntime(ctx);
@@ -50,21 +56,25 @@ async function exportExecution(ctx: Context): Promise<void> {
   const sealed = await exportGroups(ctx, dir, m, m.plan.groups, { parallelism: ctx.settings.parallelism });
   if (!sealed.exportedAt) throw new Error('internal: the export left chunks without a file');
   faultPoint('dump.sealed');
-  await assertFenceHeld(ctx);
-  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+  await closeExport(ctx);
 }
 
-const EXPORT_PHASES: Partial<Record<Phase, (ctx: Context) => Promise<void>>> = {
+/**
+ * What each phase of an export does. `where` names the dump directory in the shadow state: by
+ * default spec.transfer.dumpDir; the operator, whose transfer Pods alone mount the volume, names the
+ * volume (its Execution is theirs: see operator/migration/execution.ts).
+ */
+export const exportPhases = (where?: string): Partial<Record<Phase, (ctx: Context) => Promise<void>>> => ({
   Preparation: (ctx) => prepareSide(ctx, 'source'),
   Extraction: extraction,
   Configuration: (ctx) => configuration(ctx, [ctx.source]),
   Checks: checkExport,
   PreProcessing: async (ctx) => {
-    const move: MoveState = { side: 'export', dumpDir: dumpDirOf(ctx) };
+    const move: MoveState = { side: 'export', dumpDir: where ?? dumpDirOf(ctx) };
     await preProcessSource(ctx, null, { move });
   },
   Execution: exportExecution,
-};
+});
 
 export interface ExportSummary {
   dir: string;
@@ -100,8 +110,9 @@ export async function exportMigration(ctx: Context, stopAfter?: Phase): Promise<
     ctx.history.push(...resume.history);
     ctx.log.info({ phase: resume.phase }, `resuming the export of ${s.name} at ${resume.phase}`);
   }
+  const actions = exportPhases();
   for (const phase of phasesToRun(resume?.phase)) {
-    const action = EXPORT_PHASES[phase];
+    const action = actions[phase];
     if (!action) continue;
     await runPhase(ctx, phase, action);
     if (phase === stopAfter) return undefined;
@@ -154,12 +165,17 @@ export async function completeExport(ctx: Context, from?: string): Promise<Compl
     );
   const problem = completionProblem(path, record, m);
   if (problem) throw new DumpError(problem);
+  await finishExport(ctx);
+  return record as Completion;
+}
+
+/** The import succeeded: the source's shadow schema goes, and its write fence with it. */
+export async function finishExport(ctx: Context): Promise<void> {
   // Detect mode let writes through: any since the fence went up are missing from the target.
-  if (s.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
+  if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
   await runPhase(ctx, 'PostProcessing', () =>
     withClient(ctx.source, 'cleanup', (c) =>
       withLockRetries(c, ctx.log, 'removing the shadow schema', () => dropSchema(c, ctx.shadow)),
     ),
   );
-  return record as Completion;
 }

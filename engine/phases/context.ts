@@ -58,7 +58,7 @@ export function createContext(
   log: Logger,
   observer: Observer = {},
   previousReport?: PreviousReport,
-  passwords?: Passwords,
+  passwords?: Partial<Passwords>,
   rootCerts?: RootCerts,
   offline: Partial<Record<'source' | 'target', string>> = {},
 ): Context {

@@ -95,7 +95,9 @@ export async function postProcessing(ctx: Context): Promise<void> {
   };
   downtimeSoFar();
   await ctx.observer.report?.(report);
-  if (ctx.move === 'import') {
+  // In a cluster the directory is on a volume only the transfer Pods mount: the Import Migration's
+  // status is the record there (see the operator).
+  if (ctx.move === 'import' && ctx.settings.dumpDir) {
     const done = await recordCompletion(ctx, report);
     ctx.log.info({ file: completionPath(dumpDirOf(ctx)), rows: done.rows }, 'import completion recorded');
     faultPoint('dump.completion-written');

@@ -31,6 +31,7 @@ import {
   type ChunkFile,
   type Completion,
   type DumpManifest,
+  type StoredDump,
 } from '../dump/format.ts';
 import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -369,12 +370,19 @@ export async function dumpTransfer(ctx: Context, opts: DumpOptions = {}): Promis
   return imported;
 }
 
-/** ferry import: what the target must show for each validation unit, from the export's digests. */
+/**
+ * ferry import: what the target must show for each validation unit, from the export's digests as the
+ * import's bookkeeping stored them (its PreProcessing, from the verified manifest): no directory needed.
+ */
 export async function dumpDigests(ctx: Context): Promise<(u: Unit) => Measure> {
-  const dir = dumpDirOf(ctx);
-  const m = await readManifest(dir, ctx.settings);
-  const files = await exportedChunks(dir, m);
-  return (u) => expectedMeasure(m.plan, files, u);
+  const m = need(
+    await withClient(ctx.stateAt, 'validate', (c) => getState<StoredDump>(c, ctx.shadow, 'dump')),
+    'stored dump',
+  );
+  const files = new Map(Object.entries(need(m.chunks, 'exported chunks')));
+  // The plan the units come from: ranges compare by their JSON, which jsonb storage may reorder.
+  const plan = need(ctx.plan, 'plan');
+  return (u) => expectedMeasure(plan, files, u);
 }
 
 /** ferry import: the completion record ferry export --complete reads, in the import's copy of the directory. */

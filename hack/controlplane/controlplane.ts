@@ -1,6 +1,7 @@
 // A real Kubernetes control plane on loopback, as envtest provides one: etcd, kube-apiserver (RBAC
 // on, client-certificate auth) and kube-controller-manager (garbage collection, namespaces,
-// service-account tokens, deployments). Binaries come from build.sh (built from source, cached).
+// service-account tokens, deployments, volume binding). Each start has its own ports and data
+// directory, so several run side by side. Binaries come from build.sh (built from source, cached).
 // Every process is ours, recorded by pid, and stopped by pid; the data directory is removed.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -241,7 +242,9 @@ export async function startControlPlane(
         '--use-service-account-credentials=true',
         '--leader-elect=false',
         // No kubelet runs here: node lifecycle would evict the pods of the local runner's Node.
-        '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset,job,clusterrole-aggregation',
+        // persistentvolume-binder binds claims to volumes (the pod runner maps hostPath ones); the
+        // protection controllers let a used claim or volume be deleted once nothing uses it.
+        '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset,job,clusterrole-aggregation,persistentvolume-binder,pvc-protection,pv-protection',
       ]),
     );
     writeFileSync(join(dir, 'pids'), pids.join('\n'));

@@ -1,16 +1,18 @@
 // A stand-in for the kubelet in this environment (no container runtime, no kubelet): it registers a
 // Node, binds pending Pods to it (there is no scheduler either), runs each container's command as a
 // local process with the Pod's environment, writes Pod status as a kubelet would, and kills the
-// process when the Pod is deleted. Pods with a service account get its token (see service-account.ts).
+// process when the Pod is deleted. Pods with a service account get its token (see service-account.ts);
+// a claim bound to a hostPath volume is that host directory (see volumes.ts).
 // Test and demo infrastructure only: the operator does not know it
 // exists. The image's `ferry` entrypoint maps to this checkout's bin/ferry.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { resolveEnv, EnvError } from './env.ts';
 import { removeServiceAccount, serviceAccountEnv } from './service-account.ts';
+import { hostMounts, hostPath, unboundClaim } from './volumes.ts';
 
 export interface PodRunnerOptions {
   kubeconfig: string;
@@ -32,7 +34,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 interface Running {
   pod: k8s.V1Pod;
   procs: Map<string, ChildProcess>;
-  exits: Map<string, { code: number; signal: string | null; at: string }>;
+  exits: Map<string, { code: number; signal: string | null; at: string; message?: string }>;
   restarts: Map<string, number>;
   startedAt: Map<string, string>;
   deleting: boolean;
@@ -86,6 +88,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
                   exitCode: exit.code,
                   signal: exit.signal ? 15 : undefined,
                   reason: exit.code === 0 ? 'Completed' : 'Error',
+                  message: exit.message,
                   startedAt: new Date(r.startedAt.get(c.name)!),
                   finishedAt: new Date(exit.at),
                 },
@@ -126,11 +129,13 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     };
   };
 
-  const startContainer = (r: Running, c: k8s.V1Container, env: Record<string, string>) => {
+  const startContainer = (r: Running, c: k8s.V1Container, launch: Launch) => {
+    const { env, mounts } = launch;
     const ns = r.pod.metadata!.namespace!;
     const name = r.pod.metadata!.name!;
-    const argv = commandOf(c);
-    const log = openSync(logFile(ns, name, c.name), 'a');
+    const argv = commandOf(c).map((a) => hostPath(a, mounts));
+    const file = logFile(ns, name, c.name);
+    const log = openSync(file, 'a');
     const child = spawn(argv[0]!, argv.slice(1), {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
       cwd: c.workingDir,
@@ -143,7 +148,14 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     r.startedAt.set(c.name, new Date().toISOString());
     child.on('error', () => {});
     child.on('exit', (code, signal) => {
-      r.exits.set(c.name, { code: code ?? 128 + 15, signal, at: new Date().toISOString() });
+      const failed = code !== 0;
+      r.exits.set(c.name, {
+        code: code ?? 128 + 15,
+        signal,
+        at: new Date().toISOString(),
+        // As the kubelet does with this policy: the end of the log says why it failed.
+        ...(failed && c.terminationMessagePolicy === 'FallbackToLogsOnError' && { message: logTail(file) }),
+      });
       r.procs.delete(c.name);
       if (r.deleting || stopped) return;
       const policy = r.pod.spec!.restartPolicy ?? 'Always';
@@ -153,7 +165,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
         const n = (r.restarts.get(c.name) ?? 0) + 1;
         r.restarts.set(c.name, n);
         setTimeout(
-          () => !r.deleting && !stopped && startContainer(r, c, env),
+          () => !r.deleting && !stopped && startContainer(r, c, launch),
           Math.min(500 * 2 ** (n - 1), 10_000),
         );
       }
@@ -169,10 +181,19 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
       startedAt: new Map(),
       deleting: false,
     };
-    const envs: Record<string, string>[] = [];
+    const launches: Launch[] = [];
     try {
       const account = await serviceAccountEnv(core, kc.getCurrentCluster()!, pod, credentialsDir(pod));
-      for (const c of pod.spec!.containers) envs.push({ ...account, ...(await resolveEnv(core, pod, c)) });
+      for (const c of pod.spec!.containers) {
+        const mounts = await hostMounts(core, pod, c);
+        const env = Object.fromEntries(
+          Object.entries({ ...account, ...(await resolveEnv(core, pod, c)) }).map(([k, v]) => [
+            k,
+            hostPath(v, mounts),
+          ]),
+        );
+        launches.push({ env, mounts });
+      }
     } catch (err) {
       if (!(err instanceof EnvError)) throw err;
       // What the kubelet reports when a referenced Secret or key is missing; retried next round.
@@ -190,7 +211,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
       return;
     }
     running.set(pod.metadata!.uid!, r);
-    pod.spec!.containers.forEach((c, i) => startContainer(r, c, envs[i]!));
+    pod.spec!.containers.forEach((c, i) => startContainer(r, c, launches[i]!));
     await patchStatus(pod, statusOf(r));
   };
 
@@ -212,6 +233,8 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
       const spec = pod.spec!;
       if (!spec.nodeName) {
         if (pod.metadata!.deletionTimestamp || !matchesNode(spec, nodeName)) continue;
+        // As the scheduler: not before its claims are bound.
+        if (await unboundClaim(core, pod)) continue;
         await core
           .createNamespacedPodBinding({
             name: pod.metadata!.name!,
@@ -272,6 +295,23 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
       running.clear();
     },
   };
+}
+
+/** What a container gets: its environment and, for the paths it is handed, its mounts (volumes.ts). */
+interface Launch {
+  env: Record<string, string>;
+  mounts: Map<string, string>;
+}
+
+/** The last lines of a log, as the kubelet's FallbackToLogsOnError takes them (at most 80 lines, 2 KiB). */
+function logTail(file: string): string {
+  const text = readFileSync(file);
+  return text
+    .subarray(Math.max(0, text.length - 2048))
+    .toString('utf8')
+    .split('\n')
+    .slice(-80)
+    .join('\n');
 }
 
 function signal(p: ChildProcess, sig: NodeJS.Signals): void {

@@ -1,11 +1,13 @@
 // The engine's view of a Migration: validated like a CLI manifest, passwords read from the Secrets
-// the spec names (a missing one is SecretMissing: the user can still create it).
+// the spec names (a missing one is SecretMissing: the user can still create it). A system move's
+// stage connects to one side only: the other is offline, and its Secret is never read.
 import { SpecError, validateManifest } from '../../engine/api/manifest.ts';
 import { API_GROUP, API_VERSION } from '../../engine/api/migration.ts';
 import { resolveSettings } from '../../engine/api/settings.ts';
 import type { Logger } from '../../engine/log.ts';
-import { createContext, type Context, type Observer } from '../../engine/phases/context.ts';
+import { createContext, type Context, type Observer, type Passwords } from '../../engine/phases/context.ts';
 import { code, type Clients, type Migration } from '../kube.ts';
+import { connectedRoles, stageOf } from '../system-move.ts';
 import { readRootCerts } from '../tls.ts';
 import { SecretMissing } from './outcome.ts';
 
@@ -43,16 +45,27 @@ export async function engineContext(
     },
     `migration ${m.metadata.namespace}/${m.metadata.name}`,
   );
-  // The dump directory would be a path inside each Pod: the operator needs a volume for it first.
-  if (manifest.spec.transfer?.method === 'Dump')
+  // Only the transfer Pods see the dump: they mount the volume. A path means nothing in a cluster.
+  if (manifest.spec.transfer?.dumpDir !== undefined)
     throw new SpecError(`migration ${m.metadata.namespace}/${m.metadata.name}`, [
-      'spec.transfer.method: Dump is not run by the operator yet (the ferry CLI runs it: ferry run, ferry export, ferry import); use Pipe',
+      'spec.transfer.dumpDir: a path on the machine of the ferry CLI; in a cluster the dump lives on a volume (spec.transfer.volume)',
     ]);
   const ns = m.metadata.namespace!;
-  const passwords = {
-    source: await secretValue(c, ns, m.spec.source.password.secretKeyRef, 'spec.source.password'),
-    target: await secretValue(c, ns, m.spec.target.password.secretKeyRef, 'spec.target.password'),
-  };
+  const stage = stageOf(m);
+  const passwords: Partial<Passwords> = {};
+  for (const role of connectedRoles(m))
+    passwords[role] = await secretValue(c, ns, m.spec[role].password?.secretKeyRef, `spec.${role}.password`);
   const rootCerts = await readRootCerts(c, m, (msg) => new SecretMissing(msg));
-  return createContext(resolveSettings(manifest), log, observer, undefined, passwords, rootCerts);
+  const ctx = createContext(resolveSettings(manifest), log, observer, undefined, passwords, rootCerts, {
+    ...(stage === 'Export' && {
+      target: `the Export stage of a system move works with the source only; the target is reached by the Import Migration (migration ${ns}/${m.metadata.name})`,
+    }),
+    ...(stage === 'Import' && {
+      source: `the Import stage of a system move works with the target only; the source is not reached from here (migration ${ns}/${m.metadata.name})`,
+    }),
+  });
+  // The Import's state lives in its bookkeeping on the target (engine/move/import.ts).
+  if (stage === 'Export') ctx.move = 'export';
+  if (stage === 'Import') Object.assign(ctx, { move: 'import', stateAt: ctx.target });
+  return ctx;
 }

@@ -1,12 +1,18 @@
 // Standard Execution: the plan's table groups become TableGroups with one transfer Pod each (at most
 // spec.transfer.parallelism at once, read on every pass); once every group is copied, the post-load
 // builds run here and the engine records the end of Execution. The downtime (the fence) begins
-// before the first Pod.
+// before the first Pod. A system move's Export stage runs its groups' Pods into the dump volume and
+// ends when every file is written; its Import stage loads each group from its copy of the dump.
 import type { TableGroupStatus } from '../../engine/api/status.ts';
 import type { Context } from '../../engine/phases/context.ts';
+import type { SystemMoveStage } from '../../engine/api/migration.ts';
+import { closeExport } from '../../engine/move/export.ts';
 import { beginDowntime, finishCopy } from '../../engine/phases/execution.ts';
+import type { Plan } from '../../engine/plan/plan.ts';
 import { runPhase } from '../../engine/run.ts';
-import { transferProgress } from '../../engine/transfer-status.ts';
+import { afterLoad } from '../../engine/transfer/after-load.ts';
+import { transferProgress, type GroupProgress } from '../../engine/transfer-status.ts';
+import { groupsDone, stageOf } from '../system-move.ts';
 import { Reason } from '../conditions.ts';
 import type { TableGroup } from '../kube.ts';
 import { patchStatus } from '../status-patch.ts';
@@ -18,10 +24,45 @@ import { transferProgressTx } from './status.ts';
 
 export const POLL_MS = 2000;
 
+/** What a table group's Pod runs, and what follows the last one, for ferry run's Execution or a system move's stage. */
+interface Stage {
+  /** The fence goes up before the first Pod (an Import has no source: its export held the fence). */
+  downtime: boolean;
+  args: (group: number) => string[];
+  /** Per group; `succeeded`: the groups whose Pod finished. */
+  progress: (ctx: Context, plan: Plan, succeeded: ReadonlySet<number>) => Promise<GroupProgress[]>;
+  /** Once every group is done, before the engine records that PostProcessing is next. */
+  finish: (ctx: Context) => Promise<void>;
+}
+
+const STAGES: Record<'Run' | SystemMoveStage, Stage> = {
+  // Keys, indexes, foreign keys, sequences.
+  Run: {
+    downtime: true,
+    args: (g) => ['transfer', '--group', String(g)],
+    progress: (ctx, plan) => transferProgress(ctx, plan),
+    finish: finishCopy,
+  },
+  // The files are on the volume, which only the Pods see: a group is done when its Pod is.
+  Export: {
+    downtime: true,
+    args: (g) => ['transfer', '--group', String(g), '--stage', 'export'],
+    progress: async (_ctx, plan, succeeded) => groupsDone(plan, succeeded),
+    finish: closeExport,
+  },
+  Import: {
+    downtime: false,
+    args: (g) => ['import', '--group', String(g)],
+    progress: (ctx, plan) => transferProgress(ctx, plan),
+    finish: afterLoad,
+  },
+};
+
 export async function execute(pass: Pass, ctx: Context, { groups, pods }: Observed): Promise<Outcome> {
   const plan = ctx.plan!;
   const m = pass.m;
-  if (groups.length === 0) await beginDowntime(ctx);
+  const stage = STAGES[stageOf(m) ?? 'Run'];
+  if (groups.length === 0 && stage.downtime) await beginDowntime(ctx);
   const existing = new Set(groups.map((g) => g.spec.group));
   for (const g of plan.groups) if (!existing.has(g.id)) await createGroup(pass.c, m, g.id, g.chunks);
   const now = Date.now();
@@ -55,7 +96,7 @@ export async function execute(pass: Pass, ctx: Context, { groups, pods }: Observ
     await createPod(pass.c, m, {
       name,
       owner: ownerOf('TableGroup', g),
-      args: ['transfer', '--group', String(g.spec.group)],
+      args: stage.args(g.spec.group),
       labels: { 'ferry.dev/group': String(g.spec.group), 'ferry.dev/attempt': String(state.attempt) },
     });
     change(g, {
@@ -71,7 +112,8 @@ export async function execute(pass: Pass, ctx: Context, { groups, pods }: Observ
         `${g.metadata.name}: ${state.lastError}; attempt ${state.attempt}`,
       );
   }
-  const progress = await transferProgress(ctx, plan);
+  const succeeded = new Set(states.filter((x) => x.state.kind === 'succeeded').map((x) => x.g.spec.group));
+  const progress = await stage.progress(ctx, plan, succeeded);
   for (const g of live) {
     const p = progress.find((x) => x.group === g.spec.group);
     if (p) change(g, { tables: p.tables });
@@ -97,10 +139,8 @@ export async function execute(pass: Pass, ctx: Context, { groups, pods }: Observ
       `table group ${failed.g.metadata.name}: ${failed.state.message}`,
       failed.g.spec.tables.join(','),
     );
-  const copied = states.filter((s) => s.state.kind === 'succeeded').length;
-  if (copied === plan.groups.length && live.length === plan.groups.length) {
-    // Keys, indexes, foreign keys, sequences; then the engine records that PostProcessing is next.
-    await runPhase(ctx, 'Execution', finishCopy);
+  if (succeeded.size === plan.groups.length && live.length === plan.groups.length) {
+    await runPhase(ctx, 'Execution', stage.finish);
     return requeueAfter(0);
   }
   return requeueAfter(next);

@@ -5,9 +5,11 @@
 // an Event names what is left behind.
 import { SpecError } from '../../engine/api/manifest.ts';
 import { fallback, type FallbackResult } from '../../engine/fallback.ts';
+import { importFallback } from '../../engine/move/import.ts';
 import type { Context } from '../../engine/phases/context.ts';
 import { ForeignShadowError } from '../../engine/state/owner.ts';
 import { Reason } from '../conditions.ts';
+import { connectedRoles } from '../system-move.ts';
 import { deletePods } from './children.ts';
 import { holdsFinalizer } from './decide.ts';
 import { engineContext } from './engine-context.ts';
@@ -16,6 +18,10 @@ import type { Observed, Pass } from './pass.ts';
 import { enterPhase } from './status.ts';
 
 export const ABANDON_CLEANUP = 'ferry.dev/abandon-cleanup';
+
+/** The engine's fallback of this Migration's side: an Import's undoes what it created on the target. */
+const fallBack = (ctx: Context): Promise<FallbackResult> =>
+  ctx.move === 'import' ? importFallback(ctx) : fallback(ctx);
 
 /** A shadow schema of the same name but another owner: this Migration created nothing there to drop. */
 function ownsNothing(err: unknown): FallbackResult {
@@ -43,7 +49,7 @@ export async function rollBack(pass: Pass, ctx: Context, observed: Observed): Pr
   );
   await pass.flush();
   await stopPods(pass, observed);
-  const r = await fallback(ctx).catch(ownsNothing);
+  const r = await fallBack(ctx).catch(ownsNothing);
   pass.update(
     enterPhase(
       'RolledBack',
@@ -57,11 +63,18 @@ export async function rollBack(pass: Pass, ctx: Context, observed: Observed): Pr
 
 /** What a Migration deleted without its cleanup leaves behind, for the Event. */
 export function leftBehind(pass: Pass, why: string): string {
-  const { source, target } = pass.m.spec;
+  const at = (role: 'source' | 'target') => {
+    const c = pass.m.spec[role];
+    return `${c.host}:${c.port ?? 5432}/${c.database}`;
+  };
+  // A system move's stage created things on its own side only.
+  const left = connectedRoles(pass.m).map((role) =>
+    role === 'source'
+      ? `the shadow schema ferry_${pass.name} on ${at('source')} with its triggers on the migrated tables`
+      : `ferry's tables and bookkeeping schema on ${at('target')}`,
+  );
   return (
-    `deleted without cleanup (${ABANDON_CLEANUP}): ${why}. Left behind: the shadow schema ferry_${pass.name} on ` +
-    `${source.host}:${source.port ?? 5432}/${source.database} with its triggers on the migrated tables, and ferry's ` +
-    `tables and bookkeeping schema on ${target.host}:${target.port ?? 5432}/${target.database}; ` +
+    `deleted without cleanup (${ABANDON_CLEANUP}): ${why}. Left behind: ${left.join(', and ')}; ` +
     'run `ferry fallback -f <manifest>` against them to remove them'
   );
 }
@@ -76,7 +89,7 @@ export async function finalize(pass: Pass, observed: Observed): Promise<Outcome>
   const abandon = pass.m.metadata.annotations?.[ABANDON_CLEANUP] === 'true';
   try {
     const ctx = await engineContext(pass.c, pass.m, pass.log);
-    await fallback(ctx).catch(ownsNothing);
+    await fallBack(ctx).catch(ownsNothing);
   } catch (err) {
     if (err instanceof SpecError) return done; // an invalid spec never created anything
     if (abandon) {

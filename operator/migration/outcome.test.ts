@@ -6,7 +6,7 @@ import { CheckError } from '../../engine/phases/checks.ts';
 import { TransferError } from '../../engine/transfer/transfer.ts';
 import { ValidationError } from '../../engine/validate/compare.ts';
 import { Reason } from '../conditions.ts';
-import { classify, SecretMissing, TerminalError, type ErrorClass } from './outcome.ts';
+import { ClaimMissing, classify, SecretMissing, TerminalError, type ErrorClass } from './outcome.ts';
 
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 const api = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code, body: '{}' });
@@ -79,7 +79,8 @@ describe('classify: the one error policy', () => {
       { kind: 'terminal', reason: Reason.GroupFailed, table: 'orders' },
     ],
     ['an unknown SQL error', pgError('42601', 'syntax error'), { kind: 'terminal', reason: Reason.Failed }],
-    ['a missing Secret', new SecretMissing('no Secret'), { kind: 'secret' }],
+    ['a missing Secret', new SecretMissing('no Secret'), { kind: 'secret', reason: Reason.SecretNotFound }],
+    ['a missing dump claim', new ClaimMissing('no claim'), { kind: 'secret', reason: Reason.ClaimNotFound }],
   ];
   it.each(cases)('%s', (_, err, expected) => expect(classify(err)).toEqual(expected));
 });

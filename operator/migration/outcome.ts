@@ -37,10 +37,19 @@ export class TerminalError extends Error {
 /** A Secret the spec names is missing: the user can create it, so the pass waits (Degraded) without failing. */
 export class SecretMissing extends Error {
   override name = 'SecretMissing';
+  readonly reason: string = Reason.SecretNotFound;
+}
+
+/** The dump volume's PersistentVolumeClaim is missing: waited for like a Secret. */
+export class ClaimMissing extends SecretMissing {
+  override name = 'ClaimMissing';
+  override readonly reason: string = Reason.ClaimNotFound;
 }
 
 export type ErrorClass =
-  { kind: 'transient' } | { kind: 'secret' } | { kind: 'terminal'; reason: string; table?: string };
+  | { kind: 'transient' }
+  | { kind: 'secret'; reason: string }
+  | { kind: 'terminal'; reason: string; table?: string };
 
 /** The error and every `cause` behind it. */
 function* chain(err: unknown): Generator<unknown> {
@@ -81,7 +90,7 @@ const TERMINAL_REASONS: [new (...a: never[]) => Error, string][] = [
  * retrying a SQL error ferry does not know would repeat it.
  */
 export function classify(err: unknown): ErrorClass {
-  if (err instanceof SecretMissing) return { kind: 'secret' };
+  if (err instanceof SecretMissing) return { kind: 'secret', reason: err.reason };
   const table = (err as { table?: string }).table;
   if (err instanceof TerminalError) return { kind: 'terminal', reason: err.reason, table: err.table };
   for (const [type, reason] of TERMINAL_REASONS)

@@ -4,12 +4,17 @@
 // stored, so those phases run again from the start.
 import type { Context } from '../../engine/phases/context.ts';
 import type { Phase } from '../../engine/phases/phase.ts';
-import { runPhase } from '../../engine/run.ts';
+import { PHASE_ACTIONS, runPhase } from '../../engine/run.ts';
 import { requeueAfter, type Outcome } from './outcome.ts';
 
-export async function prepare(ctx: Context, phases: readonly Phase[]): Promise<Outcome> {
+/** `actions`: the engine's own by default (an Export's are the source side's, engine/move/export.ts). */
+export async function prepare(
+  ctx: Context,
+  phases: readonly Phase[],
+  actions: Partial<Record<Phase, (ctx: Context) => Promise<void>>> = PHASE_ACTIONS,
+): Promise<Outcome> {
   for (const p of phases)
-    await runPhase(ctx, p).catch((err: unknown) => {
+    await runPhase(ctx, p, actions[p]).catch((err: unknown) => {
       // The error says which phase failed.
       throw Object.assign(err as Error, { phase: p });
     });

@@ -1,7 +1,8 @@
 // Reconciling a Migration, CloudNativePG style: this file holds the entry point and the one place
 // where a pass's end is translated (Outcome or error -> status, Events, requeue); each concern is a
-// sibling file: preparation, execution (groups and Pods), uptime (and cutover-status), finishing,
-// fallback (and deletion), status (pure transactions), decide (the next step, pure). Where the
+// sibling file: preparation, execution (groups and Pods), uptime (and cutover-status), move (the dump
+// volume, a system move's Export and Import stages), finishing, fallback (and deletion), status
+// (pure transactions), decide (the next step, pure). Where the
 // migration stands comes from the engine's shadow state, so an operator killed at any point and
 // started again continues exactly there.
 import type { Logger } from '../../engine/log.ts';
@@ -20,6 +21,8 @@ import { completeFromStatus, finish } from './finishing.ts';
 import { classify, done, messageOf, requeueAfter, type Outcome } from './outcome.ts';
 import { Pass, type Observed } from './pass.ts';
 import { prepare } from './preparation.ts';
+import { awaitImport, completeExport, importState, moveStatus, openDump, phaseActions } from './move.ts';
+import { importConfirmation, stageOf } from '../system-move.ts';
 import {
   enterPhase,
   failed,
@@ -97,8 +100,8 @@ export class Reconciler {
     const cls = classify(err);
     const before = pass.m.status?.conditions?.find((c) => c.type === ConditionType.Degraded);
     if (cls.kind === 'secret') {
-      pass.update(setDegraded('True', Reason.SecretNotFound, message, pass.generation, new Date()));
-      if (before?.message !== message) await pass.event('Warning', Reason.SecretNotFound, message);
+      pass.update(setDegraded('True', cls.reason, message, pass.generation, new Date()));
+      if (before?.message !== message) await pass.event('Warning', cls.reason, message);
       return requeueAfter(SECRET_POLL_MS);
     }
     if (cls.kind === 'transient') {
@@ -149,23 +152,35 @@ export class Reconciler {
     const refused = refusedImage(m);
     if (refused) throw refused;
 
-    const resume = await resumeOf(ctx);
-    if (resume)
+    const stage = stageOf(m);
+    const moving = moveStatus(m, pass.generation);
+    if (moving) pass.update(moving);
+    // An Import's state lives in its bookkeeping on the target; the engine's Resume otherwise.
+    const resume = stage === 'Import' ? await importState(pass, ctx) : await resumeOf(ctx);
+    if (resume) {
       Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan, history: [...resume.history] });
-    const step = nextStep(resume?.phase, m.status, ctx.shadow);
+      // The Import's first phases ran in its Pod.
+      if (stage === 'Import') pass.update(recordPhases(resume.history, pass.generation));
+    }
+    const move = stage && { stage, confirmed: importConfirmation(m).kind === 'confirmed' };
+    const step = nextStep(resume?.phase, m.status, ctx.shadow, move);
     pass.log.debug({ step: step.kind, resumeAt: resume?.phase }, 'next step');
     const now = new Date();
     switch (step.kind) {
       case 'prepare':
-        return prepare(ctx, step.phases);
+        return prepare(ctx, step.phases, phaseActions(pass));
+      case 'open':
+        return openDump(pass, observed);
       case 'execute':
         pass.update(enterPhase('Execution', 'transferring table groups', pass.generation, now));
         return ctx.settings.mode === 'DowntimeOptimized'
           ? executeUptime(pass, ctx, observed)
           : execute(pass, ctx, observed);
+      case 'exported':
+        return awaitImport(pass);
       case 'finish':
         pass.update(enterPhase('PostProcessing', 'validating and cleaning up', pass.generation, now));
-        return finish(pass, ctx);
+        return stage === 'Export' ? completeExport(pass, ctx) : finish(pass, ctx);
       case 'complete':
         return completeFromStatus(pass, ctx);
       case 'lost':

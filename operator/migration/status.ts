@@ -1,7 +1,12 @@
 // The Migration's status as small pure transactions (CNPG's SetPhase, SetClusterReadyCondition...):
 // a pass collects them and the status writer applies them to the observed status and sends the
 // difference once. Every transaction stamps the generation it acted on.
-import type { Condition, MigrationPhase, MigrationStatus } from '../../engine/api/status.ts';
+import type {
+  Condition,
+  MigrationPhase,
+  MigrationStatus,
+  SystemMoveStatus,
+} from '../../engine/api/status.ts';
 import type { PhaseRecord } from '../../engine/phases/phase.ts';
 import { TERMINAL_PHASES } from '../../engine/phases/phase.ts';
 import { formatDuration } from '../../engine/progress.ts';
@@ -40,7 +45,9 @@ export const enterPhase =
             ? Reason.RolledBack
             : phase === 'RollingBack'
               ? Reason.RollingBack
-              : Reason.Running;
+              : phase === 'Exported'
+                ? Reason.WaitingForImport
+                : Reason.Running;
     let next: MigrationStatus = {
       ...s,
       phase,
@@ -103,22 +110,20 @@ export const retrying = (message: string, phase: string | undefined, generation:
   });
 };
 
-/** Degraded for a reason a later pass can clear (a transient error, a missing Secret), then a pass that went through. */
+/** What clears each reason a later pass can clear, with its message. */
+const RECOVERY: Record<string, [reason: string, message: string]> = {
+  [Reason.Retrying]: [Reason.Healthy, 'recovered; no error'],
+  [Reason.SecretNotFound]: [Reason.SecretFound, 'the Secrets the spec names are readable'],
+  [Reason.ClaimNotFound]: [Reason.ClaimFound, "the dump volume's PersistentVolumeClaim exists"],
+};
+
+/** Degraded for a reason a later pass can clear (a transient error, a missing Secret or claim), then a pass that went through. */
 export const recovered =
   (generation: number, now: Date): Tx =>
   (s) => {
     const d = s.conditions?.find((c) => c.type === ConditionType.Degraded);
-    if (d?.status !== 'True' || (d.reason !== Reason.Retrying && d.reason !== Reason.SecretNotFound))
-      return s;
-    const message =
-      d.reason === Reason.SecretNotFound ? 'the Secrets the spec names are readable' : 'recovered; no error';
-    return setDegraded(
-      'False',
-      d.reason === Reason.SecretNotFound ? Reason.SecretFound : Reason.Healthy,
-      message,
-      generation,
-      now,
-    )(s);
+    const next = d?.status === 'True' ? RECOVERY[d.reason] : undefined;
+    return next ? setDegraded('False', next[0], next[1], generation, now)(s) : s;
   };
 
 export const failed =
@@ -155,12 +160,13 @@ export const reportRecorded =
       : {}),
   });
 
-export const completed = (validation: string, generation: number, now: Date): Tx => {
+/** Completed; `message` by default the rows migrated and the validation. */
+export const completed = (validation: string, generation: number, now: Date, message?: string): Tx => {
   return (s) => {
     const rows = s.progress?.rows ?? 0;
     const next = enterPhase(
       'Completed',
-      `migrated ${rows} rows, validation ${validation}`,
+      message ?? `migrated ${rows} rows, validation ${validation}`,
       generation,
       now,
     )(s);
@@ -227,3 +233,12 @@ export const uptimeTx =
       cutover,
       now,
     );
+
+/** A system move: the stage, its volume, and what is known of the export (merged into what status holds). */
+export const systemMoveTx =
+  (move: Partial<SystemMoveStatus>, generation: number): Tx =>
+  (s) => ({
+    ...s,
+    observedGeneration: generation,
+    systemMove: { ...s.systemMove, ...move } as SystemMoveStatus,
+  });

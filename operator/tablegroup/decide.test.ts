@@ -2,7 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { groupState, MAX_ATTEMPTS } from './decide.ts';
 
-const pod = (attempt: number, phase: string, exitCode?: number): k8s.V1Pod => ({
+const pod = (attempt: number, phase: string, exitCode?: number, message?: string): k8s.V1Pod => ({
   metadata: { name: `g1-a${attempt}`, labels: { 'ferry.dev/attempt': String(attempt) } },
   status: {
     phase,
@@ -16,7 +16,7 @@ const pod = (attempt: number, phase: string, exitCode?: number): k8s.V1Pod => ({
               imageID: '',
               ready: false,
               restartCount: 0,
-              state: { terminated: { exitCode, finishedAt: new Date(1000) } },
+              state: { terminated: { exitCode, finishedAt: new Date(1000), message } },
             },
           ],
   },
@@ -35,6 +35,13 @@ describe('table group decisions', () => {
       attempt: 3,
       notBefore: 3000,
       lastError: 'pod g1-a2 exited 1',
+    });
+  });
+  it("names ferry's error from the end of the Pod's log (its termination message)", () => {
+    const log =
+      '{"level":30,"msg":"import"}\n\nferry: error: /var/lib/ferry/dump/shop/chunks/00001-a.copy.zst: missing\n';
+    expect(groupState([pod(1, 'Failed', 1, log)], 1, 5)).toMatchObject({
+      lastError: 'pod g1-a1 exited 1: /var/lib/ferry/dump/shop/chunks/00001-a.copy.zst: missing',
     });
   });
   it('retries at once when the pod was deleted mid-transfer', () => {

@@ -12,11 +12,20 @@ export type GroupState =
 
 const attemptOf = (p: k8s.V1Pod) => Number(p.metadata?.labels?.['ferry.dev/attempt'] ?? 0);
 
+/** The error ferry printed last (`ferry: error: ...`), from the termination message (the log's end). */
+function lastError(message: string | undefined): string | undefined {
+  const line = message
+    ?.split('\n')
+    .map((l) => l.trim())
+    .findLast((l) => l.startsWith('ferry: error: '));
+  return line?.slice('ferry: error: '.length, 'ferry: error: '.length + 500);
+}
+
 function failure(p: k8s.V1Pod): string {
   const t = p.status?.containerStatuses?.[0]?.state?.terminated;
-  return t
-    ? `pod ${p.metadata?.name} exited ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}`
-    : `pod ${p.metadata?.name} failed`;
+  if (!t) return `pod ${p.metadata?.name} failed`;
+  const why = lastError(t.message);
+  return `pod ${p.metadata?.name} exited ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${why ? `: ${why}` : ''}`;
 }
 
 /** `attempts` is how many Pods were started so far (from the group's status), pods those still there. */

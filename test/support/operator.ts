@@ -42,6 +42,29 @@ export async function startOperator(
   };
 }
 
+/**
+ * Waits (kubectl wait) for a condition of migration/shop; on timeout fails with its status, what
+ * `more` tells (Pods, their logs) and the operator's log.
+ */
+export function waitForMigration(
+  kubectl: (args: string[]) => string,
+  ns: string,
+  condition: string,
+  operator: OperatorProcess | undefined,
+  { timeout = '180s', more = () => '' }: { timeout?: string; more?: () => string } = {},
+): void {
+  try {
+    kubectl(['-n', ns, 'wait', `--for=${condition}`, 'migration/shop', `--timeout=${timeout}`]);
+  } catch (err) {
+    const status = (
+      JSON.parse(kubectl(['-n', ns, 'get', 'migration/shop', '-o', 'json'])) as { status?: unknown }
+    ).status;
+    throw new Error(
+      `${(err as Error).message}\nstatus: ${JSON.stringify(status, null, 1)}\n${more()}\noperator:\n${operator?.output().slice(-4000)}`,
+    );
+  }
+}
+
 /** The Secret with the databases' passwords: the migration role's with `roles`, else the superuser's. */
 export function secretYaml(pair: LocalPair, roles?: Roles): string {
   const password = (side: 'source' | 'target') =>

@@ -101,6 +101,7 @@ describe('Migration health by phase', () => {
     PreProcessing: 'Progressing',
     Execution: 'Progressing',
     PostProcessing: 'Progressing',
+    Exported: 'Suspended',
     Completed: 'Healthy',
     Failed: 'Degraded',
     RollingBack: 'Progressing',

@@ -153,6 +153,14 @@ if phase == "Execution" and waiting and not approved then
   return hs
 end
 
+-- A system move's Export stage: the dump is written and the source fenced, until the user confirms
+-- the import (spec.systemMove.importCompleted) or falls back.
+if phase == "Exported" then
+  hs.status = "Suspended"
+  hs.message = "Exported: waiting for the import's confirmation (spec.systemMove.importCompleted)"
+  return hs
+end
+
 local message = phase
 if text(status.progressText) then
   message = message .. ": " .. text(status.progressText)
