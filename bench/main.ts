@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { extractCatalog } from '../engine/catalog/extract.ts';
+import { extractCatalog } from '../engine/source/postgres/extract.ts';
 import { preLoadDdl } from '../engine/catalog/ddl.ts';
 import { qualified } from '../engine/db/ident.ts';
 import { formatBytes } from '../engine/progress.ts';

@@ -133,3 +133,18 @@ export async function inTransaction<T>(c: Client, fn: () => Promise<T>): Promise
     throw err;
   }
 }
+
+/** The server's PostgreSQL major version. */
+export async function majorVersion(c: Client): Promise<number> {
+  const { rows } = await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return Math.floor(Number(rows[0]!.v) / 10000);
+}
+
+/** Connections the server can still accept. */
+export async function freeConnections(c: Client): Promise<number> {
+  const { rows } = await c.query<{ free: number }>(
+    `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+            - (SELECT count(*) FROM pg_stat_activity)::int AS free`,
+  );
+  return rows[0]!.free;
+}

@@ -11,16 +11,17 @@ import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
 import { formatBytes } from '../progress.ts';
 import { BOOKKEEPING_MARKER, claimantOf, describeOwner, foreignShadow, isOwnedBy } from '../state/owner.ts';
-import { listShadowSchemas, schemaExists, schemaMarker } from '../state/shadow.ts';
+import { schemaMarker } from '../db/schemas.ts';
+import { withSource, type SourceSession } from '../source/dialect.ts';
 import { need, type Context } from './context.ts';
 
 export class CheckError extends Error {
   override name = 'CheckError';
 }
 
-async function checkShadow(c: Client, ctx: Context): Promise<void> {
+async function checkShadow(s: SourceSession, ctx: Context): Promise<void> {
   const me = claimantOf(ctx.settings);
-  for (const other of await listShadowSchemas(c)) {
+  for (const other of await s.stores()) {
     // Same name, another namespace or uid: the same schema name, someone else's state.
     if (other.schema === ctx.shadow && !isOwnedBy(other.owner, me))
       throw new CheckError(foreignShadow(other.schema, other.owner, me));
@@ -30,7 +31,7 @@ async function checkShadow(c: Client, ctx: Context): Promise<void> {
           `complete it or fall back (ferry fallback) before starting ${ctx.settings.name}`,
       );
   }
-  if (await schemaExists(c, ctx.shadow))
+  if ((await s.storeOwner()) !== undefined)
     throw new CheckError(
       `source already has a schema named ${ctx.shadow} that holds no resumable state of migration ${ctx.settings.name}; ` +
         'drop it (ferry fallback) or rename the migration',
@@ -142,9 +143,7 @@ export async function checks(ctx: Context): Promise<void> {
           `without one: ${keyless.join(', ')} (exclude them with spec.tables.exclude, or migrate them in Standard mode)`,
       );
   }
-  await withClient(ctx.source, 'check', async (c) => {
-    await checkShadow(c, ctx);
-  });
+  await withSource(ctx.source, 'check', (s) => checkShadow(s, ctx));
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
     await checkTargetObjects(c, ctx, catalog);

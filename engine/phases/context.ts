@@ -7,6 +7,8 @@ import type { Logger } from '../log.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
 import type { ProgressSnapshot } from '../progress.ts';
+import type { SourceDialect } from '../source/dialect.ts';
+import { dialectOf } from '../source/dialects.ts';
 import { shadowSchemaName } from '../state/shadow.ts';
 import type { Phase, PhaseRecord } from './phase.ts';
 import type { Report } from '../report.ts';
@@ -26,7 +28,8 @@ export interface Observer {
 
 export interface Context {
   settings: Settings;
-  source: Endpoint;
+  /** The source, through its engine's dialect. */
+  source: SourceDialect;
   target: Endpoint;
   /** Name of the shadow schema on the source, and of ferry's bookkeeping schema on the target. */
   shadow: string;
@@ -56,11 +59,12 @@ export function createContext(
   passwords?: Passwords,
   rootCerts?: RootCerts,
 ): Context {
+  const shadow = shadowSchemaName(settings.name);
   return {
     settings,
-    source: endpoint('source', settings.source, settings.name, passwords?.source, rootCerts?.source),
+    source: dialectOf(settings, shadow, log, passwords?.source, rootCerts?.source),
     target: endpoint('target', settings.target, settings.name, passwords?.target, rootCerts?.target),
-    shadow: shadowSchemaName(settings.name),
+    shadow,
     log,
     observer,
     previousReport,

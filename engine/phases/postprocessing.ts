@@ -3,7 +3,7 @@
 // it), then ferry's own schemas are removed.
 import { catalogSchemas, findTable, objectsOf, tableKey, targetName } from '../catalog/schemas.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { inTransaction, withClient } from '../db/connect.ts';
+import { withClient } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
@@ -11,7 +11,8 @@ import { allChunks } from '../plan/plan.ts';
 import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
-import { dropSchema, getState, putState, schemaMarker } from '../state/shadow.ts';
+import { dropSchema, schemaMarker } from '../db/schemas.ts';
+import { withSource } from '../source/dialect.ts';
 import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
 import { validate } from '../validate/compare.ts';
@@ -70,11 +71,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
       (c) => c.end(),
     ),
   );
-  const report = await withClient(ctx.source, 'report', async (c) => {
-    const stored = await getState<Report>(c, ctx.shadow, 'report');
+  const report = await withSource(ctx.source, 'report', async (src) => {
+    const stored = await src.getState<Report>('report');
     if (stored) return stored;
     const r = await buildReport(ctx);
-    await putState(c, ctx.shadow, 'report', r);
+    await src.putState('report', r);
     return r;
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
@@ -95,7 +96,7 @@ export async function postProcessing(ctx: Context): Promise<void> {
         await c.query(`COMMENT ON SCHEMA ${quoteIdent(target)} IS NULL`);
   });
   faultPoint('cleanup.target-dropped');
-  await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
+  await withSource(ctx.source, 'cleanup', (src) => src.dropStore());
   faultPoint('cleanup.source-dropped');
   ctx.log.info(
     { shadow: ctx.shadow },
