@@ -26,7 +26,7 @@ export function run(cmd: string, args: string[], ids: Ids | undefined, stdin?: s
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { ...ids, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
     if (stdin !== undefined) child.stdin!.end(stdin);
