@@ -39,6 +39,8 @@ const FUNCTIONS: Readonly<Record<string, string>> = {
 const NILADIC = new Set(['CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'CURRENT_DATE']);
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'between', 'like', 'true', 'false']);
+/** Operators that mean something else in PostgreSQL (or nothing), checked before OPERATORS' prefixes of them. */
+const REFUSED = ['<=>', '->>', '->', '||', '&&', ':=', '<<', '>>'];
 const OPERATORS = ['<>', '!=', '<=', '>=', '=', '<', '>', '+', '-', '*', '%', '(', ')', ','];
 
 /** A MySQL string literal's value: '' and backslash escapes as MySQL reads them (without NO_BACKSLASH_ESCAPES). */
@@ -87,7 +89,9 @@ function tokens(expr: string): Token[] {
       out.push({ kind: 'word', text: m[0] });
       i += m[0].length;
     } else {
-      const op = OPERATORS.find((o) => expr.startsWith(o, i));
+      const op = REFUSED.some((o) => expr.startsWith(o, i))
+        ? undefined
+        : OPERATORS.find((o) => expr.startsWith(o, i));
       if (!op)
         throw new ExpressionError(
           `operator ${/^[^\s\w`'"]+/.exec(expr.slice(i))![0]} has no exact PostgreSQL twin`,
