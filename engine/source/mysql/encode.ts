@@ -50,6 +50,20 @@ const LATIN1_HIGH: Buffer[] = Array.from({ length: 128 }, (_, i) =>
   Buffer.from(String.fromCodePoint(i < 32 ? CP1252_80_9F[i]! : 0x80 + i)),
 );
 
+/** Text back into a column's charset (a key bound in a query): the inverse of the decoding. */
+export function toCharset(text: string, charset: Charset): Buffer {
+  if (charset === 'utf8') return Buffer.from(text);
+  const out: number[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const high = cp < 0x80 ? -1 : LATIN1_HIGH.findIndex((u) => u.toString() === ch);
+    if (cp < 0x80) out.push(cp);
+    else if (charset === 'latin1' && high >= 0) out.push(0x80 + high);
+    else throw new Error(`internal: ${JSON.stringify(ch)} is not in ${charset}`);
+  }
+  return Buffer.from(out);
+}
+
 /** A growing output buffer, handed on in pieces of about CHUNK bytes. */
 class Out {
   static readonly CHUNK = 64 * 1024;
