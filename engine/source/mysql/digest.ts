@@ -87,9 +87,7 @@ export function canonical(col: Column, zeroDates: ZeroDates = 'Refuse'): Canonic
       const at = family === 'timestamptz' ? `${p} AT TIME ZONE 'UTC'` : p;
       // A zero date is NULL or -infinity on the target (spec.conversion.zeroDates); refused ones never load.
       const zero = `(YEAR(${m}) = 0 OR MONTH(${m}) = 0 OR DAYOFMONTH(${m}) = 0)`;
-      const instead = { Nullify: 'NULL', Sentinel: "'-infinity'", Refuse: `CAST(${m} AS CHAR)` }[
-        opts.zeroDates
-      ];
+      const instead = { Nullify: 'NULL', Sentinel: "'-infinity'", Refuse: `CAST(${m} AS CHAR)` }[zeroDates];
       return {
         mysql: `IF(${zero}, ${instead}, DATE_FORMAT(${m}, '${my}'))`,
         postgres: `CASE WHEN isfinite(${p}) THEN to_char(${at}, '${pg}') ELSE ${p}::text END`,
