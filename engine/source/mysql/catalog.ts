@@ -178,7 +178,7 @@ function translateDefault(
     return { sql: quoteLiteral(v) };
   }
   try {
-    return { sql: translateExpression(raw, new Set()) };
+    return { sql: translateExpression(raw, new Map()) };
   } catch (err) {
     if (err instanceof ExpressionError) return { unsupported: `default ${raw}: ${err.message}` };
     throw err;
@@ -237,7 +237,8 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
     const columns: MysqlColumn[] = [];
     const identitySequences: Table['identitySequences'] = [];
 
-    for (const rc of rawColumns) {
+    // Each column's mapping first: expressions may name any column of the table.
+    const mapped = rawColumns.flatMap((rc) => {
       const where = `column ${t}.${rc.name}`;
       if (Buffer.byteLength(rc.name) > PG_NAME_MAX)
         refused.push(`${where}: its name is longer than PostgreSQL's 63 bytes`);
@@ -253,17 +254,30 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       } catch (e) {
         if (!(e instanceof TypeMapError)) throw e;
         refused.push(`${where}: ${e.message}`);
-        continue;
+        return [];
       }
-      const extra = rc.extra.toLowerCase();
-      const autoIncrement = extra.includes('auto_increment');
       // A bigint unsigned counter becomes a bigint identity (PostgreSQL identities are integers).
-      if (autoIncrement && m.type === 'numeric(20,0)' && m.encoding.kind === 'number')
+      if (/auto_increment/i.test(rc.extra) && m.type === 'numeric(20,0)' && m.encoding.kind === 'number')
         m = {
           ...m,
           type: 'bigint',
           encoding: { kind: 'number', range: ['-9223372036854775808', '9223372036854775807'] },
         };
+      return [{ rc, type, m }];
+    });
+    // The columns an expression may name, with a reason where a value compares otherwise on PostgreSQL.
+    const references = new Map<string, string | null>(
+      mapped.map(({ rc, m }) => [
+        rc.name,
+        ['boolean', 'set', 'bit'].includes(m.encoding.kind)
+          ? `column ${rc.name} becomes ${m.type} on PostgreSQL`
+          : null,
+      ]),
+    );
+
+    for (const { rc, type, m } of mapped) {
+      const extra = rc.extra.toLowerCase();
+      const autoIncrement = extra.includes('auto_increment');
       let pgType = m.type;
       if (m.enumLabels) {
         const typeName = name(`${t}_${rc.name}`);
@@ -288,7 +302,7 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       let generated: string | null = null;
       if (rc.generation !== null && /generated/.test(extra)) {
         try {
-          generated = translateExpression(rc.generation, new Set(rawColumns.map((c) => c.name)));
+          generated = translateExpression(rc.generation, references);
         } catch (e) {
           if (!(e instanceof ExpressionError)) throw e;
           unsupported(
@@ -387,7 +401,7 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       (c) => c.table === t && !(c.level === 'Column' && jsonColumns.has(c.name)),
     )) {
       try {
-        const expr = translateExpression(k.clause, new Set(rawColumns.map((c) => c.name)));
+        const expr = translateExpression(k.clause, references);
         constraints.push({ name: k.name, kind: 'c', definition: `CHECK (${expr})`, references: null });
       } catch (e) {
         if (!(e instanceof ExpressionError)) throw e;

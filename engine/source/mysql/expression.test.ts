@@ -35,7 +35,15 @@ describe('MySQL expressions for PostgreSQL', () => {
       expect(() => translateExpression(mysql), mysql).toThrow(ExpressionError);
       expect(() => translateExpression(mysql), mysql).toThrow(why);
     }
-    expect(() => translateExpression('`other` > 1', new Set(['a']))).toThrow('unknown column other');
+    const columns = new Map([
+      ['a', null],
+      ['flag', 'column flag becomes boolean on PostgreSQL'],
+    ]);
+    expect(translateExpression('`a` > 1', columns)).toBe('"a" > 1');
+    expect(() => translateExpression('`other` > 1', columns)).toThrow('unknown column other');
+    expect(() => translateExpression('`flag` in (0,1)', columns)).toThrow(
+      'column flag becomes boolean on PostgreSQL',
+    );
   });
 
   it('reads MySQL string literals: doubled quotes and backslash escapes', () => {

@@ -103,8 +103,11 @@ function tokens(expr: string): Token[] {
   return out;
 }
 
-/** The expression for PostgreSQL. `columns`: the names it may refer to (others are refused). */
-export function translateExpression(expr: string, columns?: ReadonlySet<string>): string {
+/**
+ * The expression for PostgreSQL. `columns`: the columns it may refer to, each with null, or the
+ * reason a reference to it does not mean the same on PostgreSQL (a tinyint(1) that becomes boolean).
+ */
+export function translateExpression(expr: string, columns?: ReadonlyMap<string, string | null>): string {
   const toks = tokens(expr);
   const out: string[] = [];
   for (let i = 0; i < toks.length; i++) {
@@ -113,6 +116,7 @@ export function translateExpression(expr: string, columns?: ReadonlySet<string>)
     switch (t.kind) {
       case 'ident':
         if (columns && !columns.has(t.text)) throw new ExpressionError(`unknown column ${t.text}`);
+        if (columns?.get(t.text)) throw new ExpressionError(columns.get(t.text)!);
         out.push(quoteIdent(t.text));
         break;
       case 'number':
