@@ -158,8 +158,28 @@ export function schemaProblems(doc: unknown): string[] {
   return problems;
 }
 
+/** spec.typeMap and spec.conversion speak of MySQL types; a rule must say which columns it is for. */
+function typeMapProblems(doc: unknown): string[] {
+  const spec = (doc as { spec?: Record<string, unknown> } | null)?.spec;
+  const engine = (spec?.['source'] as { engine?: unknown } | undefined)?.engine;
+  const problems: string[] = [];
+  for (const field of ['typeMap', 'conversion'])
+    if (spec?.[field] !== undefined && engine !== 'mysql')
+      problems.push(`spec.${field}: only for a mysql source (a ${String(engine)} source keeps its types)`);
+  const rules = spec?.['typeMap'];
+  if (Array.isArray(rules))
+    rules.forEach((r: unknown, i) => {
+      const rule = (r ?? {}) as Record<string, unknown>;
+      if (typeof r === 'object' && ['table', 'column', 'sourceType'].every((k) => rule[k] === undefined))
+        problems.push(
+          `spec.typeMap[${i}]: give at least one of table, column, sourceType (a rule for every column is not allowed)`,
+        );
+    });
+  return problems;
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc)];
+  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc), ...typeMapProblems(doc)];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

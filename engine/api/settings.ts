@@ -8,6 +8,9 @@ import type {
   SslMode,
   TargetConnection,
   TransferMethod,
+  TypeRule,
+  ZeroDates,
+  InvalidCharacters,
   Validation,
 } from './migration.ts';
 
@@ -61,7 +64,16 @@ export interface Settings {
   cutoverApproved: boolean;
   fenceMode: FenceMode;
   fenceWaitSeconds: number;
+  /** MySQL source: type map rules, first match wins. */
+  typeMap: TypeRule[];
+  /** MySQL source: what happens to values PostgreSQL cannot hold as they are. */
+  conversion: Conversion;
   fallback: boolean;
+}
+
+export interface Conversion {
+  zeroDates: ZeroDates;
+  invalidCharacters: InvalidCharacters;
 }
 
 const UNITS: Record<string, number> = {
@@ -137,6 +149,11 @@ export function resolveSettings(m: MigrationManifest): Settings {
     cutoverApproved: s.cutover?.approved ?? false,
     fenceMode: s.fence?.mode ?? 'Refuse',
     fenceWaitSeconds: s.fence?.waitSeconds ?? 60,
+    typeMap: s.typeMap ?? [],
+    conversion: {
+      zeroDates: s.conversion?.zeroDates ?? 'Refuse',
+      invalidCharacters: s.conversion?.invalidCharacters ?? 'Refuse',
+    },
     fallback: s.fallback ?? false,
   };
 }
