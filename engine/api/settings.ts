@@ -124,7 +124,11 @@ function connection<E extends string>(
 export function resolveSettings(m: MigrationManifest): Settings {
   const s = m.spec;
   const pairs = s.schemas?.map((p) => ({ source: p.source, target: p.target ?? p.source }));
-  const source = connection(s.source, pairs?.[0]!.source ?? 'public');
+  // A MySQL database is its own schema: its tables land in the target schema of its name.
+  const source = connection(
+    s.source,
+    pairs?.[0]!.source ?? (s.source.engine === 'mysql' ? s.source.database : 'public'),
+  );
   const target = connection(s.target, pairs?.[0]!.target ?? source.schema);
   const parallelism = s.transfer?.parallelism ?? 4;
   return {

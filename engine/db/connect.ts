@@ -1,7 +1,7 @@
 // Connections to PostgreSQL, with errors that say which side failed and why, without secrets.
 import pg from 'pg';
 import type { ResolvedConnection } from '../api/settings.ts';
-import { ConfigError, resolvePassword, type Role } from './password.ts';
+import { resolvePassword, type Role } from './password.ts';
 import { checksCertificate, explainTls, resolveRootCert, tlsOptions } from './tls.ts';
 
 export type Client = pg.Client;
@@ -48,10 +48,6 @@ export function endpoint(
   password?: string,
   rootCert?: string,
 ): Endpoint {
-  if (conn.engine !== 'postgres')
-    throw new ConfigError(
-      `spec.${role}.engine: ${conn.engine} is not supported by this version of ferry (postgres is)`,
-    );
   return {
     role,
     conn,

@@ -16,8 +16,10 @@ export class FenceError extends Error {
   override name = 'FenceError';
 }
 
+/** The fence as it stands, and since when (its record). */
 export async function readFence(s: SourceSession): Promise<FenceRecord> {
-  return (await s.getState<FenceRecord>('fence')) ?? { state: 'open', since: '' };
+  const record = (await s.getState<FenceRecord>('fence')) ?? { state: 'open', since: '' };
+  return { ...record, state: await s.fence() };
 }
 
 /** Sets the fence's state; the fence and its record change in one transaction. */

@@ -31,7 +31,11 @@ async function checkShadow(s: SourceSession, ctx: Context): Promise<void> {
           `complete it or fall back (ferry fallback) before starting ${ctx.settings.name}`,
       );
   }
-  if ((await s.storeOwner()) !== undefined)
+  const owner = await s.storeOwner();
+  // Ours but without a phase: PreProcessing was cut short creating it (a source whose DDL is not
+  // transactional) and makes it again.
+  const unfinished = owner && isOwnedBy(owner, me) && (await s.getState('phase')) === undefined;
+  if (owner !== undefined && !unfinished)
     throw new CheckError(
       `source already has a schema named ${ctx.shadow} that holds no resumable state of migration ${ctx.settings.name}; ` +
         'drop it (ferry fallback) or rename the migration',
@@ -133,6 +137,10 @@ export async function checks(ctx: Context): Promise<void> {
     throw new CheckError(
       `references between the migrated schemas that ferry cannot point at the renamed target schemas: ${catalog.unrewritable.join('; ')}. ` +
         'Keep those schemas their names (spec.schemas[].target), or change the definitions (see README, Several schemas)',
+    );
+  if (catalog.refused?.length)
+    throw new CheckError(
+      `the source holds what ferry cannot migrate: ${catalog.refused.join('; ')}`,
     );
   if (ctx.settings.mode === 'DowntimeOptimized') {
     // Only the tables whose changes are replayed need a key: a partition's go through its root's.

@@ -106,10 +106,12 @@ export async function preProcessing(ctx: Context): Promise<void> {
 
   const owner = await withSource(ctx.source, 'preprocess', async (src): Promise<Recorded> => {
     const recorded = await ownShadow(src, ctx.shadow, claimantOf(s));
-    if (recorded) {
+    if (recorded && (await src.getState('phase')) !== undefined) {
       ctx.plan = need(await src.getState<Plan>('plan'), 'stored plan');
       return recorded;
     }
+    // Ours without a phase: its creation was cut short (the source's DDL is not transactional).
+    if (recorded) await src.dropStore();
     const plan = await buildPlan(src, catalog, s, ctx.previousReport);
     const extensionsMissing = new Set(
       catalogSchemas(catalog)

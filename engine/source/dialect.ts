@@ -147,8 +147,13 @@ export interface SourceSession {
   dropStore(): Promise<void>;
 
   // The write fence.
-  /** Puts the fence in a state (inside the caller's transaction when there is one). */
+  /**
+   * Puts the fence in a state. Inside transaction() the change lands with the commit (where the
+   * fence cannot be transactional, right after it: a failed transaction never moves it).
+   */
   setFence(state: FenceState): Promise<void>;
+  /** The state the fence is in (open when there is no store). */
+  fence(): Promise<FenceState>;
   /** Tables written to while the fence was detecting. */
   writesSeen(): Promise<string[]>;
   /** Sessions of others with uncommitted writes on these tables. */
@@ -211,8 +216,8 @@ export interface SourceDialect {
   /** The catalog with the sequences' (auto-increment, identity) current values read again. */
   refreshSequences(catalog: Catalog): Promise<Catalog>;
 
-  /** A snapshot for up to `readers` sessions at once. */
-  shareSnapshot(readers: number): Promise<SharedSnapshot>;
+  /** A snapshot for up to `readers` sessions at once, reading the catalog's tables. */
+  shareSnapshot(readers: number, catalog: Catalog): Promise<SharedSnapshot>;
   readonly digest: TargetDigest;
 }
 

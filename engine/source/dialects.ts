@@ -5,6 +5,7 @@ import { endpoint } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
 import type { Logger } from '../log.ts';
 import type { SourceDialect } from './dialect.ts';
+import { MysqlDialect } from './mysql/dialect.ts';
 import { PostgresDialect } from './postgres/dialect.ts';
 
 /** `password` and `rootCert` come from callers that read them themselves (the operator, from Secrets). */
@@ -16,18 +17,15 @@ export function dialectOf(
   rootCert?: string,
 ): SourceDialect {
   const engine = settings.source.engine;
+  const source = () => endpoint('source', settings.source, settings.name, password, rootCert);
   switch (engine) {
     case 'postgres':
-      return new PostgresDialect(
-        endpoint('source', settings.source, settings.name, password, rootCert),
-        settings,
-        shadow,
-        log,
-      );
+      return new PostgresDialect(source(), settings, shadow, log);
     case 'mysql':
+      return new MysqlDialect(source(), settings, shadow, log);
     case 'mssql':
       throw new ConfigError(
-        `spec.source.engine: ${engine} is not supported by this version of ferry (postgres is)`,
+        `spec.source.engine: ${engine} is not supported by this version of ferry (postgres and mysql are)`,
       );
   }
 }

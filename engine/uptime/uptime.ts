@@ -32,7 +32,7 @@ async function bulkCopy(ctx: Context): Promise<void> {
     await writeUptime(ctx, { bulkCopied: true, bulkValidated: false });
     return;
   }
-  const snapshot = await ctx.source.shareSnapshot(ctx.settings.parallelism);
+  const snapshot = await ctx.source.shareSnapshot(ctx.settings.parallelism, need(ctx.catalog, 'catalog'));
   try {
     await snapshot.forgetLog();
     faultPoint('uptime.snapshot-exported');

@@ -130,6 +130,9 @@ class PostgresSession implements SourceSession {
   setFence = async (state: FenceState) =>
     void (await this.c.query(fenceFunctionDdl(this.shadow, this.d.settings.name, state)));
 
+  fence = async (): Promise<FenceState> =>
+    (await this.getState<{ state: FenceState }>('fence'))?.state ?? 'open';
+
   async writesSeen(): Promise<string[]> {
     const { rows } = await this.c.query<{ tbl: string }>(
       `SELECT tbl FROM ${qualified(this.shadow, WRITES_SEEN)} ORDER BY tbl`,

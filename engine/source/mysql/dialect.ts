@@ -1,0 +1,330 @@
+// A MySQL/MariaDB source (source/dialect.ts): ferry's state in a database `ferry_<migration>` on the
+// source server, the write fence and the recorders as triggers reading and writing there, chunks
+// read with mysql2 and encoded into PostgreSQL COPY text (read.ts, encode.ts), a snapshot shared by
+// parallel readers under a brief global read lock (read.ts), the validation digest computed alike on
+// both servers (digest.ts).
+import type { Readable } from 'node:stream';
+import type { Connection } from 'mysql2';
+import type { Validation } from '../../api/migration.ts';
+import type { Settings } from '../../api/settings.ts';
+import { tableKey } from '../../catalog/schemas.ts';
+import type { Catalog, Table } from '../../catalog/types.ts';
+import { describeEndpoint, type Endpoint } from '../../db/connect.ts';
+import type { Logger } from '../../log.ts';
+import type { Range, SplitBy } from '../../plan/chunks.ts';
+import { selectTables } from '../../plan/select.ts';
+import type { Identity } from '../../state/shadow.ts';
+import type {
+  ChangeBatch,
+  ChunkRead,
+  FenceState,
+  Lag,
+  Measure,
+  Prepared,
+  SharedSnapshot,
+  SourceDialect,
+  SourceSession,
+  StoreInfo,
+  TargetDigest,
+  WriteHolder,
+} from '../dialect.ts';
+import { buildCatalog, readRawCatalog } from './catalog.ts';
+import { openSession, rows, run } from './connect.ts';
+import { mysqlMeasureSql, postgresMeasureSql } from './digest.ts';
+import {
+  endSession,
+  fenceState,
+  fenceTablesDdl,
+  fenceTriggersDdl,
+  ownTriggers,
+  setFence,
+  tableIds,
+  triggerName,
+  triggersPresent,
+  writeHolders,
+  writesSeen,
+  EVENTS,
+} from './fence.ts';
+import { prepare, server } from './prepare.ts';
+import { keyBoundaries, mysqlIdent, readChunk } from './read.ts';
+import {
+  createStore,
+  getState,
+  listStores,
+  mysqlQualified,
+  putState,
+  storeOwner,
+  withLockRetries,
+} from './store.ts';
+
+/** What createStore records of the tables: InnoDB's table ids, which TRUNCATE and rebuilds change. */
+interface TableIds {
+  [key: string]: string;
+}
+
+class MysqlSession implements SourceSession {
+  private readonly c: Connection;
+  private readonly d: MysqlDialect;
+  /** Inside transaction(): fence changes wait for the commit (the fence's table is not transactional). */
+  private deferred: FenceState | undefined;
+  private inTransaction = false;
+
+  constructor(c: Connection, d: MysqlDialect) {
+    this.c = c;
+    this.d = d;
+  }
+
+  private get store() {
+    return this.d.shadow;
+  }
+  private get database() {
+    return this.d.settings.source.database;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.c.end(() => resolve()));
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await run(this.c, 'START TRANSACTION');
+    this.inTransaction = true;
+    this.deferred = undefined;
+    let result: T;
+    try {
+      result = await fn();
+      await run(this.c, 'COMMIT');
+    } catch (err) {
+      await run(this.c, 'ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      this.inTransaction = false;
+    }
+    const fence = this.deferred;
+    this.deferred = undefined;
+    if (fence) await setFence(this.c, this.store, fence);
+    return result;
+  }
+
+  storeOwner = () => storeOwner(this.c, this.store);
+  stores = (): Promise<StoreInfo[]> => listStores(this.c);
+  getState = <T>(key: string) => getState<T>(this.c, this.store, key);
+  putState = (key: string, value: unknown) => putState(this.c, this.store, key, value);
+
+  async createStore(
+    identity: Identity,
+    state: Readonly<Record<string, unknown>>,
+    catalog: Catalog,
+    recorded: readonly string[] | undefined,
+  ): Promise<void> {
+    const { mariadb } = await server(this.c);
+    await createStore(this.c, this.store, identity);
+    for (const sql of fenceTablesDdl(this.store, mariadb)) await run(this.c, sql);
+    if (recorded) throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+    const ids = await tableIds(this.c, this.database, catalog.tables);
+    const unknown = catalog.tables.filter((t) => !ids.has(tableKey(t)));
+    if (unknown.length)
+      throw new Error(
+        `cannot find InnoDB's id of table ${unknown.map(tableKey).join(', ')} (information_schema.INNODB_SYS_TABLES): ` +
+          'ferry could not tell a TRUNCATE of it; rename it to letters, digits and _, or leave it out (spec.tables.exclude)',
+      );
+    await this.putState('tables', Object.fromEntries(ids) satisfies TableIds);
+    const name = this.d.settings.name;
+    await withLockRetries(this.c, this.d.log, 'installing the write fence', async () => {
+      const present = await triggersPresent(this.c, this.database);
+      for (const [i, t] of catalog.tables.entries())
+        for (const [j, sql] of fenceTriggersDdl(this.store, name, this.database, t, i).entries())
+          if (!present.has(triggerName(this.store, 'b', EVENTS[j]![0], i))) await run(this.c, sql);
+    });
+    // The phase last: a store without it is one whose creation was cut short.
+    const { phase, ...rest } = state;
+    for (const [key, value] of Object.entries(rest)) await this.putState(key, value);
+    if (phase !== undefined) await this.putState('phase', phase);
+  }
+
+  /** ferry's triggers first (they read ferry's database: without it they would fail the application's writes), then the database. */
+  async dropStore(): Promise<void> {
+    await withLockRetries(this.c, this.d.log, 'removing the triggers', async () => {
+      for (const t of ownTriggers(this.store, [...(await triggersPresent(this.c, this.database))]))
+        await run(this.c, `DROP TRIGGER IF EXISTS ${mysqlQualified(this.database, t)}`);
+    });
+    await run(this.c, `DROP DATABASE IF EXISTS ${mysqlIdent(this.store)}`);
+  }
+
+  async setFence(state: FenceState): Promise<void> {
+    if (this.inTransaction) this.deferred = state;
+    else await setFence(this.c, this.store, state);
+  }
+
+  fence = () => fenceState(this.c, this.store);
+  writesSeen = () => writesSeen(this.c, this.store);
+  writeHolders = (catalog: Catalog): Promise<WriteHolder[]> => writeHolders(this.c, this.database, catalog);
+  endSession = (id: string) => endSession(this.c, id);
+
+  async bypassed(catalog: Catalog, recorded: readonly string[]): Promise<string[]> {
+    const present = await triggersPresent(this.c, this.database);
+    const uptime = new Set(recorded);
+    const problems = catalog.tables.flatMap((t, i) =>
+      EVENTS.flatMap(([e]) => [
+        triggerName(this.store, 'b', e, i),
+        ...(uptime.has(tableKey(t)) ? [triggerName(this.store, 'a', e, i)] : []),
+      ])
+        .filter((n) => !present.has(n))
+        .map((n) => `${n} on ${tableKey(t)}`),
+    );
+    const before = (await this.getState<TableIds>('tables')) ?? {};
+    const now = await tableIds(this.c, this.database, catalog.tables);
+    for (const t of catalog.tables)
+      if (before[tableKey(t)] !== now.get(tableKey(t)))
+        problems.push(`${tableKey(t)} emptied or rebuilt (TRUNCATE, ALTER or OPTIMIZE TABLE; MySQL fires no trigger)`);
+    return problems;
+  }
+
+  async schemaDrift(): Promise<string | undefined> {
+    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  }
+  async lag(): Promise<Lag> {
+    return { pending: 0, oldestSeconds: 0 };
+  }
+  async changeBatch(): Promise<ChangeBatch | undefined> {
+    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  }
+
+  async boundaries(table: Table, _schema: string, by: SplitBy, n: number): Promise<(string | number)[]> {
+    // No physical ranges: a table without a usable key is one chunk.
+    if (by.kind !== 'key') return [];
+    return keyBoundaries(this.c, this.database, table, by.column, n);
+  }
+
+  async readChunk<T>(read: ChunkRead, consume: (rows: Readable) => Promise<T>): Promise<T> {
+    const stream = readChunk(this.c, this.database, read.table, read.columns, read.range, {
+      name: tableKey(read.table),
+      conversion: this.d.settings.conversion,
+    });
+    try {
+      return await consume(stream);
+    } catch (err) {
+      // A result read only in part leaves the session unusable: it goes, the caller opens another.
+      this.c.destroy();
+      throw err;
+    }
+  }
+
+  async measure(table: Table, _schema: string, range: Range | null, how: Validation): Promise<Measure> {
+    const [r] = await rows(
+      this.c,
+      mysqlMeasureSql(this.database, table, range, how, { zeroDates: this.d.settings.conversion.zeroDates }),
+    );
+    return { rows: r!['rows']!, checksum: r!['checksum'] ?? null };
+  }
+
+  async measureKeys(): Promise<Measure> {
+    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  }
+  async rowDigests(): Promise<(string | null)[]> {
+    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  }
+}
+
+const unsupported = (): never => {
+  throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+};
+
+export const mysqlDigest: TargetDigest = {
+  measureSql: postgresMeasureSql,
+  measureKeysSql: unsupported,
+  rowDigestsSql: unsupported,
+};
+
+export class MysqlDialect implements SourceDialect {
+  readonly engine = 'mysql';
+  readonly where: string;
+  readonly endSessionsGrant: string;
+  readonly digest = mysqlDigest;
+  readonly endpoint: Endpoint;
+  readonly settings: Settings;
+  /** ferry's database on the source server. */
+  readonly shadow: string;
+  readonly log: Logger;
+
+  constructor(endpoint: Endpoint, settings: Settings, shadow: string, log: Logger) {
+    this.endpoint = endpoint;
+    this.settings = settings;
+    this.shadow = shadow;
+    this.log = log;
+    this.where = describeEndpoint(endpoint);
+    this.endSessionsGrant = `GRANT CONNECTION ADMIN ON *.* TO ${settings.source.user}`;
+  }
+
+  async open(): Promise<SourceSession> {
+    return new MysqlSession(await openSession(this.endpoint), this);
+  }
+
+  private async with<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
+    const c = await openSession(this.endpoint);
+    try {
+      return await fn(c);
+    } finally {
+      c.end();
+    }
+  }
+
+  prepare = (): Promise<Prepared> => this.with((c) => prepare(c, this.endpoint, this.settings, this.shadow));
+
+  /** The target is PostgreSQL: never this server. */
+  sameDatabase = async () => false;
+
+  freeConnections = () =>
+    this.with(async (c) => {
+      const [r] = await rows(
+        c,
+        "SELECT CAST(@@max_connections - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED') AS CHAR) AS free",
+      );
+      return Number(r!['free']);
+    });
+
+  extract = () =>
+    this.with(async (c) => {
+      const s = this.settings;
+      // information_schema as text (the session reads values as bytes otherwise).
+      await run(c, 'SET SESSION character_set_results = utf8mb4');
+      const raw = await readRawCatalog(c.promise(), s.source.database);
+      // ferry's own triggers (a plan of a running migration) are not the application's.
+      const mine = new Set(ownTriggers(this.shadow, raw.others.map((o) => o.name.split(' on ')[0]!)));
+      raw.others = raw.others.filter((o) => !(o.kind === 'trigger' && mine.has(o.name.split(' on ')[0]!)));
+      const chosen = new Set(selectTables(raw.tables.map((t) => t.name), s.include, s.exclude));
+      const { catalog, refused } = buildCatalog(raw, {
+        select: (t) => chosen.has(t),
+        typeMap: s.typeMap,
+        conversion: s.conversion,
+      });
+      return refused.length ? { ...catalog, refused } : catalog;
+    });
+
+  /** The tables' auto-increment counters read again: at cutover the application has moved them on. */
+  refreshSequences = (catalog: Catalog) =>
+    this.with(async (c) => {
+      const next = new Map(
+        (
+          await rows(
+            c,
+            'SELECT TABLE_NAME AS t, CAST(AUTO_INCREMENT AS CHAR) AS ai FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
+            [this.settings.source.database],
+          )
+        ).map((r) => [r['t']!, r['ai']]),
+      );
+      return {
+        ...catalog,
+        tables: catalog.tables.map((t) => ({
+          ...t,
+          identitySequences: t.identitySequences.map((s) => {
+            const ai = BigInt(next.get(t.name) ?? '1');
+            return { ...s, lastValue: ai > 1n ? (ai - 1n).toString() : null };
+          }),
+        })),
+      };
+    });
+
+  async shareSnapshot(): Promise<SharedSnapshot> {
+    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  }
+}
