@@ -1,7 +1,7 @@
 // The validation digest of a MySQL source chunk and of its PostgreSQL copy: the same count and
 // content checksum computed on both servers. Every value is first rendered in one canonical text,
-// the same on either side whatever the types (exact decimals as written, floats as their shortest
-// digits and exponent, timestamps in UTC with microseconds, times as microseconds, bytes as hex,
+// the same on either side whatever the types (exact decimals as written, floats as their exact
+// binary significand and exponent, timestamps in UTC with microseconds, times as microseconds, bytes as hex,
 // text as UTF-8); a row's canonical texts, each prefixed by its byte length (NULL as `-`), are
 // hashed with md5; the checksum is the sums of the two 64-bit halves of every row's hash, exact and
 // order-independent (no sort), so a lost, duplicated or changed row, and a single changed byte in
@@ -20,28 +20,33 @@ interface Canonical {
   postgres: string;
 }
 
-/** Shortest digits and decimal exponent of a float's shortest text (`-12345e-2` style), SQL per dialect. */
-function floatCanonical(t: string, pg: boolean): string {
+/**
+ * A double's exact value as `<sign><binary exponent>:<integer significand>` (subnormals with exponent
+ * -1023), zero as `0`. Not its shortest decimal text: MariaDB and PostgreSQL choose different
+ * shortest digits for doubles halfway between two decimals (both exact, the digits differ).
+ * PostgreSQL reads the bits (float8send); MariaDB, which cannot, finds them by exact arithmetic
+ * (scaling by powers of two is exact), correcting LOG2's rounding by power-of-two comparisons
+ * (kept below 2^1024, which overflows).
+ */
+function floatBits(x: string, pg: boolean): string {
   if (pg) {
-    const a = `ltrim(${t}, '-')`;
-    const m = `split_part(${a}, 'e', 1)`;
-    const e = `coalesce(nullif(split_part(${a}, 'e', 2), '')::int, 0)`;
-    const ip = `split_part(${m}, '.', 1)`;
-    const digits = `(${ip} || split_part(${m}, '.', 2))`;
-    const d = `rtrim(ltrim(${digits}, '0'), '0')`;
-    const lz = `(length(${digits}) - length(ltrim(${digits}, '0')))`;
-    const sign = `CASE WHEN left(${t}, 1) = '-' THEN '-' ELSE '' END`;
-    return `CASE WHEN ${d} = '' THEN ${sign} || '0' ELSE ${sign} || ${d} || 'e' || (${e} + length(${ip}) - ${lz} - 1)::text END`;
+    const b = `('x' || encode(float8send(${x}), 'hex'))::bit(64)`;
+    const ef = `substring(${b} from 2 for 11)::int`;
+    const frac = `substring(${b} from 13 for 52)::bigint`;
+    const sign = `CASE WHEN substring(${b} from 1 for 1) = B'1' THEN '-' ELSE '' END`;
+    return (
+      `CASE WHEN ${x} = 0 THEN '0' WHEN ${ef} = 0 THEN ${sign} || '-1023:' || ${frac}::text ` +
+      `ELSE ${sign} || (${ef} - 1023)::text || ':' || (${frac} + 4503599627370496)::text END`
+    );
   }
-  const a = `TRIM(LEADING '-' FROM ${t})`;
-  const m = `SUBSTRING_INDEX(${a}, 'e', 1)`;
-  const e = `IF(LOCATE('e', ${a}) > 0, CAST(SUBSTRING_INDEX(${a}, 'e', -1) AS SIGNED), 0)`;
-  const ip = `SUBSTRING_INDEX(${m}, '.', 1)`;
-  const digits = `CONCAT(${ip}, IF(LOCATE('.', ${m}) > 0, SUBSTRING_INDEX(${m}, '.', -1), ''))`;
-  const d = `TRIM(TRAILING '0' FROM TRIM(LEADING '0' FROM ${digits}))`;
-  const lz = `(LENGTH(${digits}) - LENGTH(TRIM(LEADING '0' FROM ${digits})))`;
-  const sign = `IF(LEFT(${t}, 1) = '-', '-', '')`;
-  return `IF(${d} = '', CONCAT(${sign}, '0'), CONCAT(${sign}, ${d}, 'e', ${e} + LENGTH(${ip}) - ${lz} - 1))`;
+  const a = `ABS(${x})`;
+  const e0 = `LEAST(FLOOR(LOG2(${a})), 1023)`;
+  const e = `(${e0} + IF(POW(2, LEAST(${e0} + 1, 1023)) <= ${a} AND ${e0} < 1023, 1, 0) - IF(POW(2, ${e0}) > ${a}, 1, 0))`;
+  const sign = `IF(${x} < 0, '-', '')`;
+  return (
+    `CASE WHEN ${x} = 0 THEN '0' WHEN ${a} < POW(2, -1022) THEN CONCAT(${sign}, '-1023:', CAST(${a} / POW(2, -1074) AS UNSIGNED)) ` +
+    `ELSE CONCAT(${sign}, ${e}, ':', CAST(${a} / POW(2, ${e} - 52) AS UNSIGNED)) END`
+  );
 }
 
 const UTF8 = (x: string) => `CONVERT(${x} USING utf8mb4)`;
@@ -56,26 +61,28 @@ export function canonical(col: Column, zeroDates: ZeroDates = 'Refuse'): Canonic
   const family = targetFamily(col.type);
   const asText = family === 'text' || family === 'other';
   switch (e.kind) {
-    case 'number': {
+    case 'number':
+    case 'float': {
+      // MariaDB renders FLOAT with 6 digits: as a double, exactly.
+      const value = e.kind === 'float' ? `CAST(${m} AS DOUBLE)` : m;
+      if (family === 'float')
+        return { mysql: floatBits(value, false), postgres: floatBits(`${p}::float8`, true) };
       // Zerofill pads, and YEAR renders 0 as 0000: + 0 gives the plain number.
       const padded = /zerofill/i.test(type.columnType) || normalizeSourceType(type.columnType) === 'year';
-      return { mysql: `CAST(${padded && !asText ? `${m} + 0` : m} AS CHAR)`, postgres: `${p}::text` };
+      return { mysql: `CAST(${padded && !asText ? `${value} + 0` : value} AS CHAR)`, postgres: `${p}::text` };
     }
     case 'boolean':
       return {
         mysql: `CASE ${m} WHEN 1 THEN 't' WHEN 0 THEN 'f' ELSE CAST(${m} AS CHAR) END`,
-        postgres: `CASE WHEN ${p} THEN 't' ELSE 'f' END`,
-      };
-    case 'float':
-      if (asText) return { mysql: `CAST(CAST(${m} AS DOUBLE) AS CHAR)`, postgres: `${p}::text` };
-      return {
-        mysql: floatCanonical(`CAST(CAST(${m} AS DOUBLE) AS CHAR)`, false),
-        postgres: floatCanonical(`${p}::float8::text`, true),
+        postgres: `CASE WHEN ${p} THEN 't' WHEN NOT ${p} THEN 'f' END`,
       };
     case 'bit':
       if (e.as === 'bits') return { mysql: `LPAD(BIN(${m}), ${e.width}, '0')`, postgres: `${p}::text` };
       if (e.as === 'boolean')
-        return { mysql: `IF(${m} = 0, 'f', 't')`, postgres: `CASE WHEN ${p} THEN 't' ELSE 'f' END` };
+        return {
+          mysql: `CASE WHEN ${m} = 0 THEN 'f' WHEN ${m} <> 0 THEN 't' END`,
+          postgres: `CASE WHEN ${p} THEN 't' WHEN NOT ${p} THEN 'f' END`,
+        };
       return { mysql: `CAST(${m} + 0 AS CHAR)`, postgres: `${p}::text` };
     case 'date': {
       const dateOnly = type.dataType.toLowerCase() === 'date';
@@ -101,7 +108,13 @@ export function canonical(col: Column, zeroDates: ZeroDates = 'Refuse'): Canonic
       };
     case 'text': {
       // ascii's invalid bytes: MySQL converts each to '?', the encoder (Replace) to U+FFFD.
-      const postgres = e.charset === 'ascii' ? `replace(${p}::text, U&'\\FFFD', '?')` : `${p}::text`;
+      // inet renders its netmask (/128); MariaDB's inet6 has none.
+      const postgres =
+        family === 'inet'
+          ? `host(${p})`
+          : e.charset === 'ascii'
+            ? `replace(${p}::text, U&'\\FFFD', '?')`
+            : `${p}::text`;
       return { mysql: NUL_AS_FFFD(UTF8(m)), postgres };
     }
     case 'set':

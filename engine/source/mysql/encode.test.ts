@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CopyEncoder, encodeRows, ValueError, type EncodedColumn } from './encode.ts';
+import { encodeRows, ValueError, type EncodedColumn } from './encode.ts';
 import type { Conversion } from '../../api/settings.ts';
 import type { Encoding } from './types.ts';
 
@@ -134,38 +132,5 @@ describe('COPY text encoder', () => {
     expect(() => encodeRows([[b('1')], [b('5')]], opts)).toThrow(
       'table t, column c, row 2 of the chunk: the value 5',
     );
-  });
-
-  it('streams with backpressure: a stalled reader stops the rows coming', async () => {
-    const columns: EncodedColumn[] = [{ name: 'c', encoding: { kind: 'text', charset: 'utf8' } }];
-    const encoder = new CopyEncoder({ table: 't', columns, key: [], conversion: strict }, 16);
-    let produced = 0;
-    const rows = new Readable({
-      objectMode: true,
-      highWaterMark: 16,
-      read() {
-        this.push(produced++ < 200_000 ? [b('x'.repeat(100))] : null);
-      },
-    });
-    let received = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const sink = new Writable({
-      highWaterMark: 1,
-      write(chunk: Buffer, _e, cb) {
-        received += chunk.length;
-        // The first piece is held until the test has seen the source stop.
-        if (received === chunk.length) void gate.then(() => cb());
-        else cb();
-      },
-    });
-    const done = pipeline(rows, encoder, sink);
-    await new Promise((r) => setTimeout(r, 200));
-    // Rows in flight are bounded by the buffers (rows, encoder, 64 KiB pieces), not the table.
-    expect(produced).toBeLessThan(5000);
-    release();
-    await done;
-    expect(encoder.count).toBe(200_000);
-    expect(received).toBe(200_000 * 101);
   });
 });

@@ -1,16 +1,14 @@
 // Rows read from MySQL/MariaDB become PostgreSQL COPY text. Each value arrives as the bytes the text
-// protocol sends (mysqlTypeCast: no JS number, no parsed date, no re-serialized JSON; text columns
+// protocol sends (RAW_VALUES: no JS number, no parsed date, no re-serialized JSON; text columns
 // unconverted, the session reads with character_set_results = binary) and is written as COPY text
 // straight from those bytes, decoded from the column's declared charset into UTF-8. A value the
 // target cannot hold is refused naming its table, column and key, or handled by spec.conversion.
 import { isUtf8 } from 'node:buffer';
-import { Transform, type TransformCallback } from 'node:stream';
-import type { TypeCast } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
 import type { Charset, Encoding } from './types.ts';
 
-/** Every value as its raw bytes (null for NULL): the encoder alone interprets them. */
-export const mysqlTypeCast: TypeCast = (field) => field.buffer();
+/** mysql2's typeCast: false hands every value over as the bytes the server sent (null for NULL). */
+export const RAW_VALUES = { rowsAsArray: true, typeCast: false } as const;
 
 export interface EncodedColumn {
   name: string;
@@ -130,7 +128,7 @@ function escapedUtf8(b: Buffer, out: Out, replace: boolean): void {
 }
 
 /** A value's UTF-8 bytes: itself when it is valid UTF-8 or plain ASCII, else converted from its charset. */
-function utf8Of(b: Buffer, charset: Charset, replace: boolean): Buffer {
+export function utf8Of(b: Buffer, charset: Charset, replace: boolean): Buffer {
   if (charset === 'utf8') {
     if (isUtf8(b)) return b;
     if (!replace) refuse('bytes that are not valid utf8');
@@ -227,7 +225,15 @@ function value(b: Buffer, e: Encoding, out: Out, conv: Conversion): void {
 function describeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, n: number): string {
   const at = opts.key.map((k) => opts.columns.findIndex((c) => c.name === k));
   if (!at.length || at.includes(-1)) return `row ${n} of the chunk`;
-  const values = at.map((i) => row[i]?.toString('utf8') ?? 'NULL');
+  const values = at.map((i) => {
+    const [b, e] = [row[i], opts.columns[i]!.encoding];
+    if (!b) return 'NULL';
+    return e.kind === 'text'
+      ? utf8Of(b, e.charset, true).toString()
+      : e.kind === 'bytes'
+        ? `0x${b.toString('hex')}`
+        : b.toString('latin1');
+  });
   return `key (${opts.key.join(', ')})=(${values.join(', ')})`;
 }
 
@@ -253,40 +259,29 @@ function encodeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, out: O
   out.byte(NL);
 }
 
-/** COPY text for a batch of rows (tests, small tables). */
-export function encodeRows(rows: readonly (readonly (Buffer | null)[])[], opts: EncoderOptions): Buffer {
-  const out = new Out();
-  rows.forEach((r, i) => encodeRow(r, opts, out, i + 1));
-  return out.take();
-}
-
-/**
- * Rows (arrays of raw values, `rowsAsArray` with mysqlTypeCast) in, COPY text bytes out, in pieces
- * of about 64 KiB. Backpressure passes through: the row side holds at most `rowBuffer` rows.
- */
-export class CopyEncoder extends Transform {
+/** Rows in, COPY text out in pieces of about 64 KiB: what a chunk reader pushes as its rows arrive. */
+export class Encoder {
   private readonly out = new Out();
-  private rows = 0;
   private readonly opts: EncoderOptions;
-  constructor(opts: EncoderOptions, rowBuffer = 256) {
-    super({ writableObjectMode: true, writableHighWaterMark: rowBuffer });
+  /** Rows encoded so far. */
+  rows = 0;
+  constructor(opts: EncoderOptions) {
     this.opts = opts;
   }
-  /** Rows encoded so far. */
-  get count(): number {
-    return this.rows;
+  /** Encodes a row (throws ValueError for a refused value); returns a piece once one is full. */
+  add(row: readonly (Buffer | null)[]): Buffer | undefined {
+    encodeRow(row, this.opts, this.out, ++this.rows);
+    return this.out.pos >= Out.CHUNK ? this.out.take() : undefined;
   }
-  override _transform(row: (Buffer | null)[], _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      encodeRow(row, this.opts, this.out, ++this.rows);
-    } catch (e) {
-      return cb(e as Error);
-    }
-    if (this.out.pos >= Out.CHUNK) this.push(this.out.take());
-    cb();
+  /** What is left after the last row. */
+  end(): Buffer | undefined {
+    return this.out.pos > 0 ? this.out.take() : undefined;
   }
-  override _flush(cb: TransformCallback): void {
-    if (this.out.pos > 0) this.push(this.out.take());
-    cb();
-  }
+}
+
+/** COPY text of some rows at once (tests, small reads). */
+export function encodeRows(rows: readonly (readonly (Buffer | null)[])[], opts: EncoderOptions): Buffer {
+  const e = new Encoder(opts);
+  const pieces = rows.flatMap((r) => e.add(r) ?? []);
+  return Buffer.concat([...pieces, e.end() ?? Buffer.alloc(0)]);
 }

@@ -7,13 +7,13 @@
 // binary log position when there is one, every reader opens START TRANSACTION WITH CONSISTENT
 // SNAPSHOT while no write can commit, then the lock goes. Each reader then sees the database at
 // that same instant, whatever is written afterwards, for as long as its transaction lasts.
-import { pipeline, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createConnection, type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
 import { integerBoundaries, type Range } from '../../plan/chunks.ts';
-import type { Table } from '../../catalog/types.ts';
+import type { Column, Table } from '../../catalog/types.ts';
 import { mysqlInfo } from './catalog.ts';
-import { CopyEncoder, mysqlTypeCast, toCharset } from './encode.ts';
+import { Encoder, RAW_VALUES, toCharset, utf8Of } from './encode.ts';
 
 /**
  * A reader's session: timestamps in UTC (TIMESTAMP values are stored in UTC and rendered in the
@@ -162,8 +162,10 @@ async function binlogPosition(c: Connection): Promise<BinlogPosition | null> {
 }
 
 /** A key value as the server sends it (raw bytes) as Range text: bytes as bytea hex, text as UTF-8. */
-function boundaryText(v: Buffer, dataType: string): string {
-  return BINARY.has(dataType) ? `\\x${v.toString('hex')}` : v.toString('utf8');
+function boundaryText(v: Buffer, col: Column): string {
+  const { type, encoding } = mysqlInfo(col);
+  if (BINARY.has(type.dataType.toLowerCase())) return `\\x${v.toString('hex')}`;
+  return encoding.kind === 'text' ? utf8Of(v, encoding.charset, false).toString() : v.toString('latin1');
 }
 
 /**
@@ -202,21 +204,17 @@ export async function keyBoundaries(
   const out: string[] = [];
   let after: Buffer | null = null;
   for (let i = 1; i < n; i++) {
-    const where = after === null ? '' : `WHERE ${k} > ${literal(col, boundaryText(after, dataType))}`;
+    const where = after === null ? '' : `WHERE ${k} > ${literal(col, boundaryText(after, col))}`;
     const rows = await new Promise<(Buffer | null)[][]>((resolve, reject) =>
       c.query(
-        {
-          sql: `SELECT ${k} FROM ${from} ${where} ORDER BY ${k} LIMIT 1 OFFSET ${step - 1}`,
-          rowsAsArray: true,
-          typeCast: mysqlTypeCast,
-        },
+        { sql: `SELECT ${k} FROM ${from} ${where} ORDER BY ${k} LIMIT 1 OFFSET ${step - 1}`, ...RAW_VALUES },
         (err, res) => (err ? reject(err) : resolve(res as (Buffer | null)[][])),
       ),
     );
     const v = rows[0]?.[0];
     if (!v) break;
     after = v;
-    out.push(boundaryText(v, dataType));
+    out.push(boundaryText(v, col));
   }
   return out;
 }
@@ -225,7 +223,7 @@ export async function keyBoundaries(
  * A Range bound as a MySQL literal of the key column's own type, so the comparison uses the column's
  * index and collation: numbers inline, temporal values quoted, text in the column's charset, bytes as hex.
  */
-export function literal(col: Table['columns'][number], value: string): string {
+export function literal(col: Column, value: string): string {
   const { type, encoding } = mysqlInfo(col);
   const dataType = type.dataType.toLowerCase();
   if (EXACT_NUMBERS.has(dataType)) {
@@ -276,14 +274,59 @@ export interface ChunkOptions {
   /** The table as messages name it. */
   name?: string;
   conversion: Conversion;
-  /** Rows buffered between the server and the encoder. */
-  rowBuffer?: number;
+}
+
+/** COPY bytes buffered before the session stops reading its socket. */
+const BUFFERED_BYTES = 256 * 1024;
+
+/**
+ * A chunk's rows as PostgreSQL COPY text, encoded as they arrive: each piece is pushed as soon as
+ * it is full, and when the consumer does not take it the session stops reading its socket (the
+ * server then waits on TCP) until it does. Memory stays at a few pieces whatever the chunk's size.
+ */
+class ChunkStream extends Readable {
+  private paused = false;
+  private readonly c: Connection;
+  constructor(c: Connection, sql: string, encoder: Encoder) {
+    super({ highWaterMark: BUFFERED_BYTES });
+    this.c = c;
+    c.query({ sql, ...RAW_VALUES })
+      .on('result', (row) => {
+        if (this.destroyed) return;
+        let piece: Buffer | undefined;
+        try {
+          piece = encoder.add(row as unknown as (Buffer | null)[]);
+        } catch (e) {
+          this.destroy(e as Error);
+          return;
+        }
+        if (piece && !this.push(piece) && !this.paused) {
+          this.paused = true;
+          c.pause();
+        }
+      })
+      .on('end', () => {
+        if (this.destroyed) return;
+        const last = encoder.end();
+        if (last) this.push(last);
+        this.push(null);
+      })
+      .on('error', (e) => this.destroy(e));
+  }
+  override _read(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.c.resume();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this._read();
+    cb(err);
+  }
 }
 
 /**
- * A chunk's rows as PostgreSQL COPY text, streamed with backpressure: when the consumer stops reading,
- * the encoder stops taking rows and the session stops reading the socket. On error (or when the
- * consumer gives up early) the session is left mid-result: close it.
+ * A chunk's rows as PostgreSQL COPY text (see ChunkStream). On error, or when the consumer gives up
+ * early, the session is left reading the rest of the result: close it.
  */
 export function readChunk(
   c: Connection,
@@ -293,21 +336,14 @@ export function readChunk(
   range: Range | null,
   opts: ChunkOptions,
 ): Readable {
-  const rowBuffer = opts.rowBuffer ?? 256;
-  const encoder = new CopyEncoder(
-    {
-      table: opts.name ?? table.name,
-      columns: columns.map((name) => ({
-        name,
-        encoding: mysqlInfo(table.columns.find((x) => x.name === name)!).encoding,
-      })),
-      key: table.key,
-      conversion: opts.conversion,
-    },
-    rowBuffer,
-  );
-  const rows = c
-    .query({ sql: chunkSql(database, table, columns, range), rowsAsArray: true, typeCast: mysqlTypeCast })
-    .stream({ highWaterMark: rowBuffer });
-  return pipeline(rows, encoder, () => {});
+  const encoder = new Encoder({
+    table: opts.name ?? table.name,
+    columns: columns.map((name) => ({
+      name,
+      encoding: mysqlInfo(table.columns.find((x) => x.name === name)!).encoding,
+    })),
+    key: table.key,
+    conversion: opts.conversion,
+  });
+  return new ChunkStream(c, chunkSql(database, table, columns, range), encoder);
 }
