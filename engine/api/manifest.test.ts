@@ -30,6 +30,17 @@ describe('manifest', () => {
     expect(s.target.schema).toBe('public');
   });
 
+  it('takes a MySQL database as its own schema, the target schema named after it', () => {
+    const s = resolveSettings(
+      parseManifest(
+        base.replace('engine: postgres, host: 127.0.0.1, port: 5432', 'engine: mysql, host: 127.0.0.1'),
+        'm.yaml',
+      ),
+    );
+    expect(s.source).toMatchObject({ engine: 'mysql', port: 3306, database: 'app', schema: 'app' });
+    expect(s.target.schema).toBe('app');
+  });
+
   it('ignores other documents in the file, such as Secrets', () => {
     const s = parseManifest(`apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\n${base}`, 'm.yaml');
     expect(s.metadata.name).toBe('demo');

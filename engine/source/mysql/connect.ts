@@ -87,7 +87,11 @@ export async function openSession(e: Endpoint): Promise<Connection> {
 }
 
 /** Runs a statement; errors come back normalized (normalizeError). */
-export async function run<T = RowDataPacket[]>(c: Connection, sql: string, params: unknown[] = []): Promise<T> {
+export async function run<T = RowDataPacket[]>(
+  c: Connection,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T> {
   try {
     return await query<T>(c, sql, params);
   } catch (err) {
@@ -102,7 +106,11 @@ export function text(v: unknown): string | null {
 }
 
 /** The rows of a query, each value as text. */
-export async function rows(c: Connection, sql: string, params: unknown[] = []): Promise<Record<string, string | null>[]> {
+export async function rows(
+  c: Connection,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Record<string, string | null>[]> {
   const out = await run<RowDataPacket[]>(c, sql, params);
   return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, text(v)])));
 }

@@ -175,7 +175,9 @@ class MysqlSession implements SourceSession {
     const now = await tableIds(this.c, this.database, catalog.tables);
     for (const t of catalog.tables)
       if (before[tableKey(t)] !== now.get(tableKey(t)))
-        problems.push(`${tableKey(t)} emptied or rebuilt (TRUNCATE, ALTER or OPTIMIZE TABLE; MySQL fires no trigger)`);
+        problems.push(
+          `${tableKey(t)} emptied or rebuilt (TRUNCATE, ALTER or OPTIMIZE TABLE; MySQL fires no trigger)`,
+        );
     return problems;
   }
 
@@ -289,9 +291,20 @@ export class MysqlDialect implements SourceDialect {
       await run(c, 'SET SESSION character_set_results = utf8mb4');
       const raw = await readRawCatalog(c.promise(), s.source.database);
       // ferry's own triggers (a plan of a running migration) are not the application's.
-      const mine = new Set(ownTriggers(this.shadow, raw.others.map((o) => o.name.split(' on ')[0]!)));
+      const mine = new Set(
+        ownTriggers(
+          this.shadow,
+          raw.others.map((o) => o.name.split(' on ')[0]!),
+        ),
+      );
       raw.others = raw.others.filter((o) => !(o.kind === 'trigger' && mine.has(o.name.split(' on ')[0]!)));
-      const chosen = new Set(selectTables(raw.tables.map((t) => t.name), s.include, s.exclude));
+      const chosen = new Set(
+        selectTables(
+          raw.tables.map((t) => t.name),
+          s.include,
+          s.exclude,
+        ),
+      );
       const { catalog, refused } = buildCatalog(raw, {
         select: (t) => chosen.has(t),
         typeMap: s.typeMap,

@@ -11,7 +11,6 @@ import type { Catalog, Table } from '../../catalog/types.ts';
 import { tableKey } from '../../catalog/schemas.ts';
 import type { FenceState, WriteHolder } from '../dialect.ts';
 import { mysqlLiteral, rows, run } from './connect.ts';
-import { mysqlIdent } from './read.ts';
 import { mysqlQualified, NAME_MAX } from './store.ts';
 
 export const FENCE = 'fence';
@@ -140,11 +139,18 @@ const ER_UNKNOWN_TABLE = 1109;
  * (exactly, per table); otherwise the transactions that modified rows (INNODB_TRX, PROCESS privilege),
  * which may include writers of other tables.
  */
-export async function writeHolders(c: Connection, database: string, catalog: Catalog): Promise<WriteHolder[]> {
+export async function writeHolders(
+  c: Connection,
+  database: string,
+  catalog: Catalog,
+): Promise<WriteHolder[]> {
   if (!catalog.tables.length) return [];
   await run(c, 'SET SESSION lock_wait_timeout = 1');
   try {
-    await run(c, `LOCK TABLES ${catalog.tables.map((t) => `${mysqlQualified(database, t.name)} READ`).join(', ')}`);
+    await run(
+      c,
+      `LOCK TABLES ${catalog.tables.map((t) => `${mysqlQualified(database, t.name)} READ`).join(', ')}`,
+    );
     await run(c, 'UNLOCK TABLES');
     return [];
   } catch (e) {
@@ -162,7 +168,8 @@ export async function writeHolders(c: Connection, database: string, catalog: Cat
       [database],
     );
     const by = new Map<string, string[]>();
-    for (const r of held.filter((x) => names.has(x['t']!))) by.set(r['id']!, [...(by.get(r['id']!) ?? []), r['t']!]);
+    for (const r of held.filter((x) => names.has(x['t']!)))
+      by.set(r['id']!, [...(by.get(r['id']!) ?? []), r['t']!]);
     return [...by].map(([id, tables]) => ({ id, name: `session ${id}`, tables }));
   } catch (e) {
     if ((e as { errno?: number }).errno !== ER_UNKNOWN_TABLE) throw e;
@@ -174,7 +181,11 @@ export async function writeHolders(c: Connection, database: string, catalog: Cat
   );
   // Without PROCESS only ferry's own transactions show: the holder is named as unknown.
   if (!trx.length) return [{ id: '', name: 'a session ferry cannot see (GRANT PROCESS)', tables: [] }];
-  return trx.map((r) => ({ id: r['id']!, name: `session ${r['id']} (a transaction that modified ${r['n']} rows)`, tables: [] }));
+  return trx.map((r) => ({
+    id: r['id']!,
+    name: `session ${r['id']} (a transaction that modified ${r['n']} rows)`,
+    tables: [],
+  }));
 }
 
 const ER_KILL_DENIED = 1095;

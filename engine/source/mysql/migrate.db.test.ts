@@ -51,7 +51,8 @@ INSERT INTO audit VALUES ('2024-01-01 00:00:00', 'first'), ('2024-01-01 00:00:00
 /** Every row of a table as canonical text, on MariaDB and on PostgreSQL (independent of ferry's digest). */
 const CANONICAL: Record<string, { mysql: string; pg: string }> = {
   customers: {
-    mysql: "SELECT CONCAT_WS('|', id, name, email, DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f')) AS r FROM shop.customers",
+    mysql:
+      "SELECT CONCAT_WS('|', id, name, email, DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f')) AS r FROM shop.customers",
     pg: "SELECT concat_ws('|', id, name, email, to_char(created, 'YYYY-MM-DD HH24:MI:SS.US')) AS r FROM shop.customers",
   },
   orders: {
@@ -62,7 +63,8 @@ const CANONICAL: Record<string, { mysql: string; pg: string }> = {
   },
   tags: {
     mysql: "SELECT CONCAT_WS('|', name, IFNULL(weight, '-')) AS r FROM shop.tags",
-    pg: "SELECT concat_ws('|', name, coalesce(weight::text, '-')) AS r FROM shop.tags",
+    // Both render a double's shortest digits; PostgreSQL writes the exponent's sign.
+    pg: "SELECT concat_ws('|', name, coalesce(replace(weight::text, 'e+', 'e'), '-')) AS r FROM shop.tags",
   },
   audit: {
     mysql: "SELECT CONCAT_WS('|', DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), what) AS r FROM shop.audit",
@@ -120,14 +122,16 @@ function stopped(pid: number): boolean {
   }
 }
 
-/** Waits for ferry to stop at its fault point; fails with its output when it ended instead. */
-async function untilStopped(run: ReturnType<typeof startFerry>): Promise<void> {
+/** Waits for ferry to stop at a fault point; fails with its output when it ended instead. */
+async function untilStopped(run: ReturnType<typeof startFerry>, point: string): Promise<void> {
+  let stderr = '';
   let ended: string | undefined;
-  void run.done.then((r) => (ended = `ferry ended (${r.code}) before its fault point: ${r.stderr}`));
-  for (let i = 0; i < 1200 && !stopped(run.child.pid!) && !ended; i++)
-    await new Promise((r) => setTimeout(r, 50));
+  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  void run.done.then((r) => (ended = `ferry ended (${r.code}) before ${point}: ${r.stderr}`));
+  const there = () => stderr.includes(`fault point ${point} reached`) && stopped(run.child.pid!);
+  for (let i = 0; i < 1200 && !there() && !ended; i++) await new Promise((r) => setTimeout(r, 50));
   expect(ended).toBeUndefined();
-  expect(stopped(run.child.pid!), 'ferry reached its fault point').toBe(true);
+  expect(there(), `ferry stopped at ${point}`).toBe(true);
 }
 
 beforeAll(async () => {
@@ -145,31 +149,49 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     const file = m.manifest('shop');
     const run = startFerry(['run', '-f', file], {
       ...m.env,
-      FERRY_FAULT: 'fence.raised',
+      FERRY_FAULT: 'PreProcessing.end,fence.raised',
       FERRY_FAULT_SIGNAL: 'SIGSTOP',
     });
-    await untilStopped(run);
+    await untilStopped(run, 'PreProcessing.end');
+    // A transaction of the application that has read (its snapshot predates the fence) but not written.
+    const early = await m.app();
+    await early.query('START TRANSACTION');
+    await early.query('SELECT COUNT(*) FROM tags');
+    run.child.kill('SIGCONT');
+    await untilStopped(run, 'fence.raised');
     // The downtime: the application's writes are refused, whatever its transaction saw before.
     const app = await m.app();
-    await expect(app.query("INSERT INTO tags VALUES ('during', 1)")).rejects.toThrow(/fenced for the downtime of migration shop/);
+    await expect(app.query("INSERT INTO tags VALUES ('during', 1)")).rejects.toThrow(
+      /fenced for the downtime of migration shop/,
+    );
     await expect(app.query('UPDATE customers SET name = name WHERE id = 1')).rejects.toThrow(/fenced/);
+    await expect(early.query("INSERT INTO tags VALUES ('early', 1)")).rejects.toThrow(/fenced/);
+    await early.query('ROLLBACK');
+    await early.end();
     run.child.kill('SIGCONT');
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
-    for (const table of Object.keys(CANONICAL)) expect(await targetRows(table), table).toEqual(await sourceRows(table));
+    for (const table of Object.keys(CANONICAL))
+      expect(await targetRows(table), table).toEqual(await sourceRows(table));
     const after = await sourceState();
     expect(after.leftovers).toEqual([]);
     expect(after.sums).toEqual(before.sums);
-    // Writable again, and the target continues the auto-increment counters.
+    // Writable again, and the target goes on with the id the source would have given next.
     await app.query("INSERT INTO tags VALUES ('after', 2)");
     await app.query("DELETE FROM tags WHERE name = 'after'");
+    const [next] = await app.query<RowDataPacket[]>(
+      "SELECT CAST(AUTO_INCREMENT AS CHAR) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'customers'",
+    );
     await app.end();
     const c = await m.target();
-    const { rows } = await c.query<{ id: string }>(
-      "INSERT INTO shop.customers (name, email, created) VALUES ('new', 'new@example.com', now()) RETURNING id::text",
-    );
-    expect(rows[0]!.id).toBe('501');
-    await c.end();
+    try {
+      const { rows } = await c.query<{ id: string }>(
+        "INSERT INTO shop.customers (name, email, created) VALUES ('new', 'new@example.com', now()) RETURNING id::text",
+      );
+      expect(rows[0]!.id).toBe(String(next[0]!['n']));
+    } finally {
+      await c.end();
+    }
   });
 
   it('falls back after PreProcessing and after Execution: source byte-identical, nothing of ferry left', async () => {
@@ -197,11 +219,17 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   it('fails naming a table the application emptied with TRUNCATE behind the fence (no trigger fires)', async () => {
     await resetTarget();
     const root = await m.root();
-    await root.query('CREATE TABLE shop.scratch LIKE shop.tags; INSERT INTO shop.scratch SELECT * FROM shop.tags');
+    await root.query(
+      'CREATE TABLE shop.scratch LIKE shop.tags; INSERT INTO shop.scratch SELECT * FROM shop.tags',
+    );
     await root.end();
     const file = m.manifest('shop');
-    const run = startFerry(['run', '-f', file], { ...m.env, FERRY_FAULT: 'fence.raised', FERRY_FAULT_SIGNAL: 'SIGSTOP' });
-    await untilStopped(run);
+    const run = startFerry(['run', '-f', file], {
+      ...m.env,
+      FERRY_FAULT: 'fence.raised',
+      FERRY_FAULT_SIGNAL: 'SIGSTOP',
+    });
+    await untilStopped(run, 'fence.raised');
     const app = await m.app();
     await app.query('TRUNCATE scratch');
     await app.end();
@@ -218,6 +246,36 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     await cleanup.end();
   });
 
+  it('waits for a transaction that wrote before the fence, then gives up and lowers the fence, naming it', async () => {
+    await resetTarget();
+    const file = m.manifest('shop', { fence: { waitSeconds: 3 } });
+    const run = startFerry(['run', '-f', file], {
+      ...m.env,
+      FERRY_FAULT: 'PreProcessing.end',
+      FERRY_FAULT_SIGNAL: 'SIGSTOP',
+    });
+    await untilStopped(run, 'PreProcessing.end');
+    const writer = await m.app();
+    await writer.query('START TRANSACTION');
+    await writer.query("INSERT INTO tags VALUES ('uncommitted', 3)");
+    const [id] = await writer.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    run.child.kill('SIGCONT');
+    const result = await run.done;
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      `the application still holds uncommitted writes after 3 s: session ${id[0]!['id']}`,
+    );
+    expect(result.stderr).toContain('GRANT CONNECTION ADMIN ON *.* TO ferry_migrator');
+    // The fence is down again: the application goes on.
+    await writer.query("INSERT INTO tags VALUES ('uncommitted 2', 3)");
+    await writer.query('COMMIT');
+    await writer.query("DELETE FROM tags WHERE name LIKE 'uncommitted%'");
+    await writer.end();
+    const back = await ferry(['fallback', '-f', file], m.env);
+    expect(back.code, back.stderr).toBe(0);
+    expect((await sourceState()).leftovers).toEqual([]);
+  });
+
   it('refuses a migration user without the GRANTs, naming them, and changes nothing', async () => {
     const root = await m.root();
     await root.query("CREATE USER 'weak'@'%' IDENTIFIED BY 'weak-pw'; GRANT SELECT ON shop.* TO 'weak'@'%'");
@@ -227,7 +285,9 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     const run = await ferry(['run', '-f', file], { ...m.env, WEAK_PW: 'weak-pw' });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("GRANT TRIGGER, LOCK TABLES ON `shop`.* TO 'weak'@'%';");
-    expect(run.stderr).toContain("GRANT CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER ON `ferry\\_%`.* TO 'weak'@'%';");
+    expect(run.stderr).toContain(
+      "GRANT CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER ON `ferry\\_%`.* TO 'weak'@'%';",
+    );
     expect(run.stderr).toContain("GRANT PROCESS ON *.* TO 'weak'@'%';");
     expect(run.stderr).not.toContain('weak-pw');
     expect(await sourceState()).toEqual(before);

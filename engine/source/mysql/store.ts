@@ -113,7 +113,13 @@ export async function withLockRetries<T>(
         return await fn();
       } catch (err) {
         const n = errno(err);
-        if ((n !== ER_LOCK_WAIT_TIMEOUT && n !== ER_LOCK_DEADLOCK) || i >= attempts) throw err;
+        if (n !== ER_LOCK_WAIT_TIMEOUT && n !== ER_LOCK_DEADLOCK) throw err;
+        if (i >= attempts)
+          throw new Error(
+            `${what}: the application's transactions kept the tables busy through ${attempts} attempts ` +
+              `(${(err as Error).message}); end long-running transactions on the source and run again`,
+            { cause: err },
+          );
         log.warn({ attempt: i, errno: n }, `lock conflict with the application while ${what}; retrying`);
         await sleep(200 * i);
       }
