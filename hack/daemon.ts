@@ -24,7 +24,10 @@ export function chownTree(path: string, ids: Ids): void {
 /** Runs a command to completion; its stderr goes into the error when it fails. */
 export function run(cmd: string, args: string[], ids: Ids | undefined, stdin?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...ids, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, {
+      ...ids,
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);

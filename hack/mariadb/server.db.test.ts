@@ -15,7 +15,7 @@ describe('throwaway MariaDB servers', () => {
     expect(server.version).toMatch(/MariaDB/);
     const c = await createConnection(server.connection());
     const [vars] = await c.query<RowDataPacket[]>(
-      "SELECT @@bind_address AS bind, @@port AS port, @@socket AS sock, @@datadir AS dir, @@skip_networking AS skip",
+      'SELECT @@bind_address AS bind, @@port AS port, @@socket AS sock, @@datadir AS dir, @@skip_networking AS skip',
     );
     expect(vars[0]).toMatchObject({ bind: '127.0.0.1', port: server.port, skip: 0 });
     expect(vars[0]!['sock']).not.toBe('/run/mysqld/mysqld.sock');

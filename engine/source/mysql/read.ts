@@ -104,6 +104,8 @@ export async function openSnapshot(
   const opened: Connection[] = [];
   let lock: Snapshot['lock'] = 'global';
   try {
+    // Sessions first: the lock is held only while their transactions start.
+    for (let i = 0; i < readers; i++) opened.push(await openReader(options));
     await query(coordinator, `SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(lockWaitSeconds))}`);
     try {
       await query(coordinator, 'FLUSH TABLES WITH READ LOCK');
@@ -117,11 +119,7 @@ export async function openSnapshot(
       );
     }
     const position = await binlogPosition(coordinator);
-    for (let i = 0; i < readers; i++) {
-      const r = await openReader(options);
-      opened.push(r);
-      await query(r, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-    }
+    await Promise.all(opened.map((r) => query(r, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')));
     await query(coordinator, 'UNLOCK TABLES');
     coordinator.end();
     return {
