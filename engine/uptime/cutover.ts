@@ -19,7 +19,7 @@ import { tableOf } from '../transfer/table-copy.ts';
 import { isTransient, transferGroups } from '../transfer/transfer.ts';
 import { validate, validateTouched } from '../validate/compare.ts';
 import { consumedApproval } from './approval.ts';
-import { closeConns, reopen, replay, type Conns } from './loop.ts';
+import { assertReplayable, closeConns, reopen, replay, type Conns } from './loop.ts';
 import { truncateSql } from './replay.ts';
 import {
   downtimeStep,
@@ -61,7 +61,11 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
       transferGroups(ctx, { tables: rest }).then(() => undefined),
     );
   if (!(await readUptime(ctx)).validated) {
-    await downtimeStep(ctx, 'validate', () => validateCutover(ctx));
+    await downtimeStep(ctx, 'validate', async () => {
+      await validateCutover(ctx);
+      // Recorded to the end: the fence up, nothing changed behind the triggers' back since the last batch.
+      await assertReplayable(ctx, conns.src);
+    });
     await writeUptime(ctx, { validated: true });
     faultPoint('cutover.validated');
   }

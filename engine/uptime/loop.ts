@@ -19,8 +19,11 @@ function replayer(ctx: Context): Replayer {
   };
 }
 
-/** What must hold for the replay to stay exact: the same columns, ferry's triggers all firing. */
-async function assertReplayable(ctx: Context, src: SourceSession): Promise<void> {
+/**
+ * What must hold for the replay to stay exact: the same columns, ferry's triggers all firing, no
+ * table emptied behind them (a source whose TRUNCATE fires no trigger).
+ */
+export async function assertReplayable(ctx: Context, src: SourceSession): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const drift = await src.schemaDrift(catalog, uptimeTables(ctx));
   if (drift) throw new Error(drift);

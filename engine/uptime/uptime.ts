@@ -13,6 +13,8 @@ import { afterLoad, stageOf } from '../transfer/after-load.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { validate } from '../validate/compare.ts';
 import { runPool } from '../util/pool.ts';
+import { readFence, lowerFence } from '../fence/fence.ts';
+import { withSource } from '../source/dialect.ts';
 import { cutover, undoCutover } from './cutover.ts';
 import { closeConns, openConns, replay } from './loop.ts';
 import { readUptime, uptimeTables, writeUptime } from './state.ts';
@@ -78,6 +80,9 @@ export async function executeDowntimeOptimized(ctx: Context): Promise<void> {
       const state = await readUptime(ctx);
       if (state.undoPending) await undoCutover(ctx);
       if (!state.cutover) {
+        // Out of the cutover the application writes: a fence left up by a run that stopped between
+        // raising it and recording the cutover, or between recording its end and lowering it, comes down.
+        if ((await withSource(ctx.source, 'fence', readFence)).state !== 'open') await lowerFence(ctx);
         ctx.log.info(
           'waiting for cutover approval (spec.cutover.approved, or ferry cutover) while replaying changes',
         );

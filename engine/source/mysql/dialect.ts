@@ -12,7 +12,7 @@ import type { Catalog, Table } from '../../catalog/types.ts';
 import { describeEndpoint, type Endpoint } from '../../db/connect.ts';
 import type { Logger } from '../../log.ts';
 import type { Range, SplitBy } from '../../plan/chunks.ts';
-import { selectTables } from '../../plan/select.ts';
+import { matchesAny, selectTables } from '../../plan/select.ts';
 import type { Identity } from '../../state/shadow.ts';
 import type {
   ChangeBatch,
@@ -28,9 +28,18 @@ import type {
   TargetDigest,
   WriteHolder,
 } from '../dialect.ts';
-import { buildCatalog, readRawCatalog } from './catalog.ts';
-import { openSession, rows, run } from './connect.ts';
+import { buildCatalog, mysqlInfo, readRawCatalog } from './catalog.ts';
+import { connectionOptions, openSession, rows, run } from './connect.ts';
 import { mysqlMeasureSql, postgresMeasureSql } from './digest.ts';
+import {
+  mysqlMeasureKeysSql,
+  mysqlRowDigestsSql,
+  postgresMeasureKeysSql,
+  postgresRowDigestsSql,
+} from './key-digest.ts';
+import { keyRefusal } from './keys.ts';
+import { logTableDdl, recorderTriggersDdl, type KeyColumn } from './record.ts';
+import { forgetRuns, lag, openBatch, schemaDrift, snapshotRuns, type Logged } from './replay.ts';
 import {
   endSession,
   fenceState,
@@ -46,7 +55,7 @@ import {
   EVENTS,
 } from './fence.ts';
 import { prepare, server } from './prepare.ts';
-import { keyBoundaries, mysqlIdent, readChunk } from './read.ts';
+import { keyBoundaries, mysqlIdent, openSnapshot, readChunk } from './read.ts';
 import {
   createStore,
   getState,
@@ -62,6 +71,43 @@ interface TableIds {
   [key: string]: string;
 }
 
+/** The key columns' definitions, as the log tables repeat them. */
+async function keyColumns(c: Connection, database: string, t: Table): Promise<KeyColumn[]> {
+  const cols = await rows(
+    c,
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS ty, CHARACTER_SET_NAME AS cs, COLLATION_NAME AS co
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+    [database, t.name],
+  );
+  return t.key.map((k) => {
+    const r = cols.find((x) => x['name'] === k);
+    if (!r) throw new Error(`internal: key column ${k} of ${t.name} not found`);
+    return { name: k, columnType: r['ty']!, charset: r['cs'] ?? null, collation: r['co'] ?? null };
+  });
+}
+
+/**
+ * DowntimeOptimized: tables whose changes the triggers cannot record. A key ferry cannot hand the
+ * target as text; and rows a cascading foreign key changes (MySQL fires no trigger for them): such a
+ * table is left out of spec.uptime.tables and copied in the downtime instead.
+ */
+export function unrecordable(catalog: Catalog, uptime: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const t of catalog.tables.filter((x) => matchesAny(x.name, uptime))) {
+    for (const k of t.key) {
+      const why = keyRefusal(t.columns.find((c) => c.name === k)!);
+      if (why) out.push(`table ${t.name}, key column ${k}: ${why}`);
+    }
+    for (const f of t.constraints.filter((c) => c.kind === 'f'))
+      if (/ON (DELETE|UPDATE) (CASCADE|SET NULL|SET DEFAULT)/.test(f.definition))
+        out.push(
+          `table ${t.name}: its foreign key ${f.name} changes rows by cascade, which fires no trigger in MySQL, ` +
+            'so DowntimeOptimized cannot record them: leave the table out of spec.uptime.tables (it is then copied in the downtime)',
+        );
+  }
+  return out;
+}
+
 class MysqlSession implements SourceSession {
   private readonly c: Connection;
   private readonly d: MysqlDialect;
@@ -69,9 +115,14 @@ class MysqlSession implements SourceSession {
   private deferred: FenceState | undefined;
   private inTransaction = false;
 
-  constructor(c: Connection, d: MysqlDialect) {
+  /** A reader of a shared snapshot: close() gives the connection back (unless it broke) instead of ending it. */
+  private readonly release: ((c: Connection, broken: boolean) => void) | undefined;
+  private broken = false;
+
+  constructor(c: Connection, d: MysqlDialect, release?: (c: Connection, broken: boolean) => void) {
     this.c = c;
     this.d = d;
+    this.release = release;
   }
 
   private get store() {
@@ -82,8 +133,12 @@ class MysqlSession implements SourceSession {
   }
 
   async close(): Promise<void> {
+    if (this.release) return this.release(this.c, this.broken);
     await new Promise<void>((resolve) => this.c.end(() => resolve()));
   }
+
+  /** The logged tables as the store records them (the bulk copy's snapshot forgets their entries). */
+  logsFor = () => this.logs();
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await run(this.c, 'START TRANSACTION');
@@ -119,7 +174,10 @@ class MysqlSession implements SourceSession {
     const { mariadb } = await server(this.c);
     await createStore(this.c, this.store, identity);
     for (const sql of fenceTablesDdl(this.store, mariadb)) await run(this.c, sql);
-    if (recorded) throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+    const logged = recorded ? this.loggedOf(catalog, recorded) : [];
+    for (const l of logged)
+      await run(this.c, logTableDdl(this.store, l.index, await keyColumns(this.c, this.database, l.table)));
+    if (recorded) await this.putState('recorded', recorded);
     const ids = await tableIds(this.c, this.database, catalog.tables);
     const unknown = catalog.tables.filter((t) => !ids.has(tableKey(t)));
     if (unknown.length)
@@ -135,6 +193,14 @@ class MysqlSession implements SourceSession {
         for (const [j, sql] of fenceTriggersDdl(this.store, name, this.database, t, i).entries())
           if (!present.has(triggerName(this.store, 'b', EVENTS[j]![0], i))) await run(this.c, sql);
     });
+    if (logged.length)
+      await withLockRetries(this.c, this.d.log, 'installing the change recorders', async () => {
+        const present = await triggersPresent(this.c, this.database);
+        for (const l of logged)
+          for (const [j, sql] of recorderTriggersDdl(this.store, this.database, l.table, l.index).entries())
+            if (!present.has(triggerName(this.store, 'a', EVENTS[j]![0], l.index))) await run(this.c, sql);
+      });
+    if (recorded) this.d.log.info({ tables: logged.length }, 'change recording triggers installed');
     // The phase last: a store without it is one whose creation was cut short.
     const { phase, ...rest } = state;
     for (const [key, value] of Object.entries(rest)) await this.putState(key, value);
@@ -181,15 +247,46 @@ class MysqlSession implements SourceSession {
     return problems;
   }
 
-  async schemaDrift(): Promise<string | undefined> {
-    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  /** The tables whose changes are logged, and their logs' positions. */
+  private loggedOf(catalog: Catalog, recorded: readonly string[]): Logged[] {
+    return catalog.tables.flatMap((table, index) =>
+      recorded.includes(tableKey(table)) ? [{ table, index }] : [],
+    );
   }
-  async lag(): Promise<Lag> {
-    return { pending: 0, oldestSeconds: 0 };
+
+  /** What the store records of the logs (the catalog and the recorded tables), read once per session. */
+  private logged: Logged[] | undefined;
+  private async logs(): Promise<Logged[]> {
+    this.logged ??= this.loggedOf(
+      (await this.getState<Catalog>('catalog')) ?? {
+        schema: '',
+        serverVersion: 0,
+        types: [],
+        sequences: [],
+        tables: [],
+      },
+      (await this.getState<string[]>('recorded')) ?? [],
+    );
+    return this.logged;
   }
-  async changeBatch(): Promise<ChangeBatch | undefined> {
-    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
-  }
+
+  schemaDrift = (catalog: Catalog, tables: readonly string[]) =>
+    schemaDrift(
+      this.c,
+      this.database,
+      catalog.tables.filter((t) => tables.includes(tableKey(t))),
+      (t, column) => mysqlInfo(t.columns.find((c) => c.name === column)!).type.columnType,
+    );
+
+  lag = async (): Promise<Lag> => lag(this.c, this.store, await this.logs());
+
+  changeBatch = async (): Promise<ChangeBatch | undefined> =>
+    openBatch(this.c, {
+      store: this.store,
+      database: this.database,
+      logged: await this.logs(),
+      conversion: this.d.settings.conversion,
+    });
 
   async boundaries(table: Table, _schema: string, by: SplitBy, n: number): Promise<(string | number)[]> {
     // No physical ranges: a table without a usable key is one chunk.
@@ -206,6 +303,7 @@ class MysqlSession implements SourceSession {
       return await consume(stream);
     } catch (err) {
       // A result read only in part leaves the session unusable: it goes, the caller opens another.
+      this.broken = true;
       this.c.destroy();
       throw err;
     }
@@ -219,22 +317,35 @@ class MysqlSession implements SourceSession {
     return { rows: r!['rows']!, checksum: r!['checksum'] ?? null };
   }
 
-  async measureKeys(): Promise<Measure> {
-    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  async measureKeys(table: Table, _schema: string, keys: readonly string[][]): Promise<Measure> {
+    const sql = mysqlMeasureKeysSql(this.database, table, await this.collations(table), this.digestOptions);
+    const [r] = await rows(this.c, sql, [JSON.stringify(keys)]);
+    return { rows: r!['rows']!, checksum: r!['checksum'] ?? null };
   }
-  async rowDigests(): Promise<(string | null)[]> {
-    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+
+  async rowDigests(table: Table, _schema: string, keys: readonly string[][]): Promise<(string | null)[]> {
+    const sql = mysqlRowDigestsSql(this.database, table, await this.collations(table), this.digestOptions);
+    const found = new Map(
+      (await rows(this.c, sql, [JSON.stringify(keys)])).map((r) => [Number(r['n']), r['h']]),
+    );
+    return keys.map((_, i) => found.get(i + 1) ?? null);
+  }
+
+  private get digestOptions() {
+    return { zeroDates: this.d.settings.conversion.zeroDates };
+  }
+
+  /** The key columns' collations: a key text compares under the column's own. */
+  private async collations(table: Table): Promise<(string | null)[]> {
+    const cols = await keyColumns(this.c, this.database, table);
+    return cols.map((k) => k.collation);
   }
 }
 
-const unsupported = (): never => {
-  throw new Error('DowntimeOptimized from a mysql source is not supported yet');
-};
-
 export const mysqlDigest: TargetDigest = {
   measureSql: postgresMeasureSql,
-  measureKeysSql: unsupported,
-  rowDigestsSql: unsupported,
+  measureKeysSql: postgresMeasureKeysSql,
+  rowDigestsSql: postgresRowDigestsSql,
 };
 
 export class MysqlDialect implements SourceDialect {
@@ -310,6 +421,7 @@ export class MysqlDialect implements SourceDialect {
         typeMap: s.typeMap,
         conversion: s.conversion,
       });
+      if (s.mode === 'DowntimeOptimized') refused.push(...unrecordable(catalog, s.uptimeTables));
       return refused.length ? { ...catalog, refused } : catalog;
     });
 
@@ -337,7 +449,43 @@ export class MysqlDialect implements SourceDialect {
       };
     });
 
-  async shareSnapshot(): Promise<SharedSnapshot> {
-    throw new Error('DowntimeOptimized from a mysql source is not supported yet');
+  /**
+   * `readers` sessions in one consistent snapshot (read.ts), handed out and taken back as the
+   * transfer's and the validation's workers come and go. The log entries it shows are forgotten
+   * when it ends with commit.
+   */
+  async shareSnapshot(readers: number, catalog: Catalog): Promise<SharedSnapshot> {
+    const snapshot = await openSnapshot(
+      connectionOptions(this.endpoint),
+      this.settings.source.database,
+      catalog.tables.map((t) => t.name),
+      readers,
+    );
+    const idle = [...snapshot.readers];
+    let runs: Map<number, [string, string][]> | undefined;
+    return {
+      open: async () => {
+        const c = idle.pop();
+        if (!c)
+          throw new Error(
+            "the consistent snapshot's readers are used up (one lost its connection); the bulk copy starts over on the next run",
+          );
+        return new MysqlSession(c, this, (back, broken) => {
+          if (!broken) idle.push(back);
+        });
+      },
+      forgetLog: async () => {
+        const c = idle[0]!;
+        const session = new MysqlSession(c, this, () => {});
+        runs = await snapshotRuns(c, this.shadow, await session.logsFor());
+      },
+      end: async (commit) => {
+        try {
+          if (commit && runs) await this.with((c) => forgetRuns(c, this.shadow, runs!));
+        } finally {
+          await snapshot.close();
+        }
+      },
+    };
   }
 }

@@ -334,6 +334,17 @@ export function readChunk(
   range: Range | null,
   opts: ChunkOptions,
 ): Readable {
+  return readRows(c, chunkSql(database, table, columns, range), table, columns, opts);
+}
+
+/** The rows of any SELECT of `columns` of `table` (chunkSql's list) as COPY text, as readChunk streams them. */
+export function readRows(
+  c: Connection,
+  sql: string,
+  table: Table,
+  columns: readonly string[],
+  opts: ChunkOptions,
+): Readable {
   const encoder = new Encoder({
     table: opts.name ?? table.name,
     columns: columns.map((name) => ({
@@ -343,5 +354,5 @@ export function readChunk(
     key: table.key,
     conversion: opts.conversion,
   });
-  return new ChunkStream(c, chunkSql(database, table, columns, range), encoder);
+  return new ChunkStream(c, sql, encoder);
 }
