@@ -108,6 +108,8 @@ export function unrecordable(catalog: Catalog, uptime: readonly string[]): strin
   return out;
 }
 
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+
 class MysqlSession implements SourceSession {
   private readonly c: Connection;
   private readonly d: MysqlDialect;
@@ -388,11 +390,9 @@ export class MysqlDialect implements SourceDialect {
 
   freeConnections = () =>
     this.with(async (c) => {
-      const [r] = await rows(
-        c,
-        "SELECT CAST(@@max_connections - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED') AS CHAR) AS free",
-      );
-      return Number(r!['free']);
+      const [max] = await rows(c, 'SELECT CAST(@@max_connections AS CHAR) AS n');
+      const [connected] = await rows(c, "SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+      return Number(max!['n']) - Number(connected!['Value']);
     });
 
   extract = () =>
@@ -460,7 +460,14 @@ export class MysqlDialect implements SourceDialect {
       this.settings.source.database,
       catalog.tables.map((t) => t.name),
       readers,
-    );
+    ).catch((err: unknown) => {
+      if ((err as { errno?: number }).errno !== ER_LOCK_WAIT_TIMEOUT) throw err;
+      throw new Error(
+        'the consistent snapshot needs a moment in which no transaction of the application holds the migrated tables; ' +
+          `one kept them for longer than lock_wait_timeout (${(err as Error).message}): end long-running transactions and run again`,
+        { cause: err },
+      );
+    });
     const idle = [...snapshot.readers];
     let runs: Map<number, [string, string][]> | undefined;
     return {

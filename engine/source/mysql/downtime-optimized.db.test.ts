@@ -4,9 +4,9 @@
 // resumed, the cutover fencing the writers off; the target ends exactly the source as the fence
 // found it, and nothing of ferry's is left on the source. A TRUNCATE, which fires no trigger in
 // MySQL, stops the run loudly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { ferry } from '../../../test/support/cli.ts';
+import { ferry, startFerry } from '../../../test/support/cli.ts';
 import {
   mysqlLeftovers,
   startMysqlMigration,
@@ -149,6 +149,20 @@ function startWriters(sessions: number): Writers {
   };
 }
 
+/** Each test leaves the source without ferry's state, whatever it did. */
+afterEach(async () => {
+  for (const name of ['dto', 'held', 'trunc']) {
+    const back = await ferry(['fallback', '-f', m.manifest(name, spec(false))], m.env);
+    expect(back.code, back.stderr).toBe(0);
+  }
+  const root = await m.root();
+  expect(await mysqlLeftovers(root)).toEqual([]);
+  await root.end();
+  const c = await m.target();
+  await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
+  await c.end();
+});
+
 beforeAll(async () => {
   m = await startMysqlMigration();
   const app = await m.app();
@@ -186,11 +200,36 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     await root.end();
   });
 
+  it('lifts the fence when the cutover fails (a writer holds it past fence.waitSeconds), and replays on', async () => {
+    const file = m.manifest('held', { ...spec(false), fence: { waitSeconds: 2 } });
+    const run = startFerry(['run', '-f', file], m.env);
+    let stderr = '';
+    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const until = async (text: string) => {
+      for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toContain(text);
+    };
+    await until('waiting for cutover approval');
+    // Uncommitted writes on a migrated table when the cutover raises the fence.
+    const holder = await m.app();
+    await holder.query('START TRANSACTION');
+    await holder.query("INSERT INTO tags VALUES ('held', 1)");
+    const approve = await ferry(['cutover', '-f', file], m.env);
+    expect(approve.code, approve.stderr).toBe(0);
+    await until('cutover failed: the fence is down');
+    expect(stderr).toContain('the application still holds uncommitted writes after 2 s');
+    // The application writes again; the replay goes on (the run waits for another approval).
+    const app = await m.app();
+    await app.query("INSERT INTO tags VALUES ('after failed cutover', 2)");
+    await holder.query('COMMIT');
+    await holder.end();
+    await app.query("DELETE FROM tags WHERE name IN ('held', 'after failed cutover')");
+    await app.end();
+    run.child.kill('SIGKILL');
+    await run.done;
+  });
+
   it('stops loudly when the application empties a recorded table with TRUNCATE, and falls back clean', async () => {
-    await ferry(['fallback', '-f', m.manifest('dto', spec(false))], m.env);
-    const c = await m.target();
-    await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
-    await c.end();
     const app = await m.app();
     await app.query('CREATE TABLE scratch (id int NOT NULL PRIMARY KEY, v varchar(10)) ENGINE=InnoDB');
     await app.query("INSERT INTO scratch VALUES (1, 'a'), (2, 'b')");

@@ -16,6 +16,9 @@ import { mysqlQualified, NAME_MAX } from './store.ts';
 export const FENCE = 'fence';
 export const WRITES_SEEN = 'writes_seen';
 
+const ER_UNKNOWN_TABLE = 1109;
+const ER_NO_SUCH_TABLE = 1146;
+
 /** MySQL's SIGNAL message limit. */
 const MESSAGE_MAX = 128;
 /** ER_OPTION_PREVENTS_STATEMENT: what an application sees from a read-only server too. */
@@ -80,9 +83,15 @@ export async function setFence(c: Connection, store: string, state: FenceState):
   await run(c, `UPDATE ${mysqlQualified(store, FENCE)} SET state = ? WHERE id = 1`, [state]);
 }
 
+/** The fence's state; open when it is not there (no store, or one whose creation was cut short). */
 export async function fenceState(c: Connection, store: string): Promise<FenceState> {
-  const [r] = await rows(c, `SELECT state FROM ${mysqlQualified(store, FENCE)} WHERE id = 1`);
-  return (r?.['state'] as FenceState | undefined) ?? 'open';
+  try {
+    const [r] = await rows(c, `SELECT state FROM ${mysqlQualified(store, FENCE)} WHERE id = 1`);
+    return (r?.['state'] as FenceState | undefined) ?? 'open';
+  } catch (e) {
+    if ((e as { errno?: number }).errno === ER_NO_SUCH_TABLE) return 'open';
+    throw e;
+  }
 }
 
 export async function writesSeen(c: Connection, store: string): Promise<string[]> {
@@ -92,9 +101,9 @@ export async function writesSeen(c: Connection, store: string): Promise<string[]
 }
 
 /**
- * InnoDB's table ids of the tables, by name (information_schema.INNODB_SYS_TABLES, PROCESS
- * privilege). InnoDB names tables `database/table` in its filename encoding: letters, digits and
- * `_` as they are, every other character as `@` and four hex digits.
+ * InnoDB's table ids of the tables, by name (MariaDB's information_schema.INNODB_SYS_TABLES, MySQL's
+ * INNODB_TABLES; PROCESS privilege). InnoDB names tables `database/table` in its filename encoding:
+ * letters, digits and `_` as they are, every other character as `@` and four hex digits.
  */
 export async function tableIds(
   c: Connection,
@@ -106,15 +115,20 @@ export async function tableIds(
       .map((ch) => (/[A-Za-z0-9_]/.test(ch) ? ch : `@${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`))
       .join('');
   const names = new Map(tables.map((t) => [`${encode(database)}/${encode(t.name)}`, tableKey(t)]));
-  const found = await rows(
-    c,
-    `SELECT NAME AS n, CAST(TABLE_ID AS CHAR) AS id FROM information_schema.INNODB_SYS_TABLES WHERE NAME IN (${[
-      ...names.keys(),
-    ]
-      .map(() => '?')
-      .join(', ')})`,
-    [...names.keys()],
-  );
+  const from = (view: string) =>
+    rows(
+      c,
+      `SELECT NAME AS n, CAST(TABLE_ID AS CHAR) AS id FROM information_schema.${view} WHERE NAME IN (${[
+        ...names.keys(),
+      ]
+        .map(() => '?')
+        .join(', ')})`,
+      [...names.keys()],
+    );
+  const found = await from('INNODB_SYS_TABLES').catch((e: unknown) => {
+    if ((e as { errno?: number }).errno !== ER_UNKNOWN_TABLE) throw e;
+    return from('INNODB_TABLES');
+  });
   return new Map(found.map((r) => [names.get(r['n']!)!, r['id']!]));
 }
 
@@ -130,7 +144,6 @@ export async function triggersPresent(c: Connection, database: string): Promise<
 }
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
-const ER_UNKNOWN_TABLE = 1109;
 
 /**
  * Sessions of others with uncommitted writes on the tables. A transaction that wrote to a table
