@@ -112,6 +112,35 @@ export async function startMysqlMigration(): Promise<MysqlMigration> {
   };
 }
 
+/** A table's rows as canonical text, by a query on each side (independent of ferry's own digest). */
+export interface Canonical {
+  mysql: string;
+  pg: string;
+}
+
+/** Every row of each table on both sides, as the canonical queries render them, sorted. */
+export async function bothSides(
+  m: MysqlMigration,
+  tables: Record<string, Canonical>,
+): Promise<Record<string, { source: string[]; target: string[] }>> {
+  const root = await m.root();
+  const pg = await m.target();
+  try {
+    const out: Record<string, { source: string[]; target: string[] }> = {};
+    for (const [t, q] of Object.entries(tables)) {
+      const [rows] = await root.query<import('mysql2').RowDataPacket[]>(q.mysql);
+      out[t] = {
+        source: rows.map((r) => String(r['r'])).sort(),
+        target: (await pg.query<{ r: string }>(q.pg)).rows.map((r) => r.r).sort(),
+      };
+    }
+    return out;
+  } finally {
+    await root.end();
+    await pg.end();
+  }
+}
+
 /** CHECKSUM TABLE of every table of `shop`, by table: the source byte for byte. */
 export async function checksums(root: Connection): Promise<Record<string, string>> {
   const [tables] = await root.query<{ t: string }[] & import('mysql2').RowDataPacket[]>(

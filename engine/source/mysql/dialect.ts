@@ -6,11 +6,9 @@
 import type { Readable } from 'node:stream';
 import type { Connection } from 'mysql2';
 import type { Validation } from '../../api/migration.ts';
-import type { Settings } from '../../api/settings.ts';
+import { DialectBase } from '../base.ts';
 import { tableKey } from '../../catalog/schemas.ts';
 import type { Catalog, Table } from '../../catalog/types.ts';
-import { describeEndpoint, type Endpoint } from '../../db/connect.ts';
-import type { Logger } from '../../log.ts';
 import type { Range, SplitBy } from '../../plan/chunks.ts';
 import { matchesAny, selectTables } from '../../plan/select.ts';
 import type { Identity } from '../../state/shadow.ts';
@@ -350,24 +348,12 @@ export const mysqlDigest: TargetDigest = {
   rowDigestsSql: postgresRowDigestsSql,
 };
 
-export class MysqlDialect implements SourceDialect {
+export class MysqlDialect extends DialectBase implements SourceDialect {
   readonly engine = 'mysql';
-  readonly where: string;
-  readonly endSessionsGrant: string;
   readonly digest = mysqlDigest;
-  readonly endpoint: Endpoint;
-  readonly settings: Settings;
-  /** ferry's database on the source server. */
-  readonly shadow: string;
-  readonly log: Logger;
 
-  constructor(endpoint: Endpoint, settings: Settings, shadow: string, log: Logger) {
-    this.endpoint = endpoint;
-    this.settings = settings;
-    this.shadow = shadow;
-    this.log = log;
-    this.where = describeEndpoint(endpoint);
-    this.endSessionsGrant = `GRANT CONNECTION ADMIN ON *.* TO ${settings.source.user}`;
+  get endSessionsGrant(): string {
+    return `GRANT CONNECTION ADMIN ON *.* TO ${this.settings.source.user}`;
   }
 
   async open(): Promise<SourceSession> {

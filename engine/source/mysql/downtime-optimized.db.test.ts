@@ -8,8 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { ferry, startFerry } from '../../../test/support/cli.ts';
 import {
+  bothSides,
   mysqlLeftovers,
   startMysqlMigration,
+  type Canonical,
   type MysqlMigration,
 } from '../../../test/support/mysql-roles.ts';
 
@@ -40,7 +42,7 @@ INSERT INTO audit VALUES ('2024-01-01 00:00:00', 'x');
 `;
 
 /** Every row of the migrated tables, canonically, on MariaDB and on PostgreSQL. */
-const CANONICAL: Record<string, { mysql: string; pg: string }> = {
+const CANONICAL: Record<string, Canonical> = {
   customers: {
     mysql: "SELECT CONCAT_WS('|', id, name, email) AS r FROM shop.customers",
     pg: "SELECT concat_ws('|', id, name, email) AS r FROM shop.customers",
@@ -55,25 +57,6 @@ const CANONICAL: Record<string, { mysql: string; pg: string }> = {
     pg: "SELECT concat_ws('|', name, coalesce(weight::text, '-')) AS r FROM shop.tags",
   },
 };
-
-async function bothSides(): Promise<Record<string, { source: string[]; target: string[] }>> {
-  const root = await m.root();
-  const pg = await m.target();
-  try {
-    const out: Record<string, { source: string[]; target: string[] }> = {};
-    for (const [t, q] of Object.entries(CANONICAL)) {
-      const [rows] = await root.query<RowDataPacket[]>(q.mysql);
-      out[t] = {
-        source: rows.map((r) => String(r['r'])).sort(),
-        target: (await pg.query<{ r: string }>(q.pg)).rows.map((r) => r.r).sort(),
-      };
-    }
-    return out;
-  } finally {
-    await root.end();
-    await pg.end();
-  }
-}
 
 interface Writers {
   /** Resolves when the writers stopped: fenced off (the cutover), or asked to. */
@@ -193,7 +176,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     expect(w.fenced, 'the cutover fenced the writers off').toBe(true);
     expect(w.committed).toBeGreaterThan(100);
     expect(done.stdout).toMatch(/Downtime \(application writes fenced off until done\)/);
-    const sides = await bothSides();
+    const sides = await bothSides(m, CANONICAL);
     for (const [t, s] of Object.entries(sides)) expect(s.target, t).toEqual(s.source);
     const root = await m.root();
     expect(await mysqlLeftovers(root)).toEqual([]);

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { ferry, startFerry } from '../../../test/support/cli.ts';
 import {
+  bothSides,
   checksums,
   mysqlLeftovers,
   startMysqlMigration,
+  type Canonical,
   type MysqlMigration,
 } from '../../../test/support/mysql-roles.ts';
 
@@ -49,7 +51,7 @@ INSERT INTO audit VALUES ('2024-01-01 00:00:00', 'first'), ('2024-01-01 00:00:00
 `;
 
 /** Every row of a table as canonical text, on MariaDB and on PostgreSQL (independent of ferry's digest). */
-const CANONICAL: Record<string, { mysql: string; pg: string }> = {
+const CANONICAL: Record<string, Canonical> = {
   customers: {
     mysql:
       "SELECT CONCAT_WS('|', id, name, email, DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f')) AS r FROM shop.customers",
@@ -71,25 +73,6 @@ const CANONICAL: Record<string, { mysql: string; pg: string }> = {
     pg: "SELECT concat_ws('|', to_char(at, 'YYYY-MM-DD HH24:MI:SS'), what) AS r FROM shop.audit",
   },
 };
-
-async function sourceRows(table: string): Promise<string[]> {
-  const root = await m.root();
-  try {
-    const [rows] = await root.query<RowDataPacket[]>(CANONICAL[table]!.mysql);
-    return rows.map((r) => String(r['r'])).sort();
-  } finally {
-    await root.end();
-  }
-}
-
-async function targetRows(table: string): Promise<string[]> {
-  const c = await m.target();
-  try {
-    return (await c.query<{ r: string }>(CANONICAL[table]!.pg)).rows.map((r) => r.r).sort();
-  } finally {
-    await c.end();
-  }
-}
 
 async function sourceState(): Promise<{ sums: Record<string, string>; leftovers: string[] }> {
   const root = await m.root();
@@ -171,8 +154,8 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     run.child.kill('SIGCONT');
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
-    for (const table of Object.keys(CANONICAL))
-      expect(await targetRows(table), table).toEqual(await sourceRows(table));
+    for (const [t, side] of Object.entries(await bothSides(m, CANONICAL)))
+      expect(side.target, t).toEqual(side.source);
     const after = await sourceState();
     expect(after.leftovers).toEqual([]);
     expect(after.sums).toEqual(before.sums);

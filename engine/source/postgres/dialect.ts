@@ -3,14 +3,13 @@
 // exported by pg_export_snapshot.
 import type { Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
-import { multiSchema, type Settings } from '../../api/settings.ts';
+import { multiSchema } from '../../api/settings.ts';
 import type { Validation } from '../../api/migration.ts';
 import { recordsRows } from '../../catalog/relations.ts';
 import { findTable, schemaOf, tableKey } from '../../catalog/schemas.ts';
 import type { Catalog, Table } from '../../catalog/types.ts';
 import {
   connect,
-  describeEndpoint,
   freeConnections,
   inTransaction,
   withClient,
@@ -20,9 +19,9 @@ import {
 import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.ts';
 import { withLockRetries } from '../../db/lock-retry.ts';
 import { dropSchema } from '../../db/schemas.ts';
-import type { Logger } from '../../log.ts';
 import type { Range, SplitBy } from '../../plan/chunks.ts';
 import type { Identity } from '../../state/shadow.ts';
+import { DialectBase } from '../base.ts';
 import type {
   ChangeBatch,
   ChunkRead,
@@ -224,24 +223,12 @@ class PostgresSession implements SourceSession {
   }
 }
 
-export class PostgresDialect implements SourceDialect {
+export class PostgresDialect extends DialectBase implements SourceDialect {
   readonly engine = 'postgres';
-  readonly where: string;
-  readonly endSessionsGrant: string;
   readonly digest = postgresDigest;
-  readonly endpoint: Endpoint;
-  readonly settings: Settings;
-  /** The shadow schema's name. */
-  readonly shadow: string;
-  readonly log: Logger;
 
-  constructor(endpoint: Endpoint, settings: Settings, shadow: string, log: Logger) {
-    this.endpoint = endpoint;
-    this.settings = settings;
-    this.shadow = shadow;
-    this.log = log;
-    this.where = describeEndpoint(endpoint);
-    this.endSessionsGrant = `GRANT pg_signal_backend TO ${settings.source.user}`;
+  get endSessionsGrant(): string {
+    return `GRANT pg_signal_backend TO ${this.settings.source.user}`;
   }
 
   async open(purpose: string, snapshot?: string): Promise<SourceSession> {
