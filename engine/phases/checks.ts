@@ -139,9 +139,7 @@ export async function checks(ctx: Context): Promise<void> {
         'Keep those schemas their names (spec.schemas[].target), or change the definitions (see README, Several schemas)',
     );
   if (catalog.refused?.length)
-    throw new CheckError(
-      `the source holds what ferry cannot migrate: ${catalog.refused.join('; ')}`,
-    );
+    throw new CheckError(`the source holds what ferry cannot migrate: ${catalog.refused.join('; ')}`);
   if (ctx.settings.mode === 'DowntimeOptimized') {
     // Only the tables whose changes are replayed need a key: a partition's go through its root's.
     const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map(tableKey);
