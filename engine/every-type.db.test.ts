@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, queryOne, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
-import { extractCatalog } from './catalog/extract.ts';
+import { extractCatalog } from './source/postgres/extract.ts';
 import type { Catalog } from './catalog/types.ts';
 import { ferry } from '../test/support/cli.ts';
 import { EVERY_TYPE_SQL } from '../test/support/every-type.ts';

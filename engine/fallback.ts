@@ -6,8 +6,8 @@
 // target a schema goes whole only when its marker names that owner. Anything else is refused with
 // nothing dropped. A completed migration has no shadow schema any more, and its target is left alone.
 import { inTransaction, withClient, type Client } from './db/connect.ts';
-import { withLockRetries } from './db/lock-retry.ts';
 import { qualified, quoteIdent } from './db/ident.ts';
+import { schemaMarker } from './db/schemas.ts';
 import type { Context } from './phases/context.ts';
 import type { Created } from './phases/preprocessing.ts';
 import { dropObjects } from './catalog/objects-ddl.ts';
@@ -19,13 +19,13 @@ import {
   ForeignShadowError,
   isOwnedBy,
   sameOwner,
-  SHADOW_MARKER,
   TARGET_SCHEMA_MARKER,
   whereMismatch,
   type Recorded,
 } from './state/owner.ts';
-import { dropSchema, getState, readIdentity, schemaMarker, type Identity } from './state/shadow.ts';
 import type { MoveState } from './run.ts';
+import { withSource, type SourceSession } from './source/dialect.ts';
+import { readIdentity, type Identity } from './state/shadow.ts';
 import { removeOwnDump } from './transfer/dump.ts';
 
 export type FallbackResult = { done: true; dropped: string[] } | { done: false; reason: string };
@@ -147,8 +147,8 @@ async function strangers(c: Client, schema: string, created: Created | null): Pr
 }
 
 /** This manifest's shadow schema and what it recorded; refuses another owner's or another target's. */
-async function recorded(c: Client, ctx: Context): Promise<Shadow | undefined> {
-  const owner = await schemaMarker(c, ctx.shadow, SHADOW_MARKER);
+async function recorded(s: SourceSession, ctx: Context): Promise<Shadow | undefined> {
+  const owner = await s.storeOwner();
   if (owner === undefined) return undefined;
   if (owner === null)
     throw new FallbackRefused(
@@ -156,16 +156,16 @@ async function recorded(c: Client, ctx: Context): Promise<Shadow | undefined> {
     );
   const me = claimantOf(ctx.settings);
   if (!isOwnedBy(owner, me)) throw new ForeignShadowError(ctx.shadow, owner, me);
-  const stored = await getState<Identity>(c, ctx.shadow, 'identity');
+  const stored = await s.getState<Identity>('identity');
   const moved = stored && whereMismatch(readIdentity(stored), me);
   if (moved)
     throw new FallbackRefused(
       `${describeOwner(owner)} was ${moved}; fall back with the manifest it was started with. Nothing dropped`,
     );
-  const move = await getState<MoveState>(c, ctx.shadow, 'move');
+  const move = await s.getState<MoveState>('move');
   return {
     owner,
-    created: (await getState<Created>(c, ctx.shadow, 'created')) ?? null,
+    created: (await s.getState<Created>('created')) ?? null,
     ...(move && { move }),
     exportId: stored ? readIdentity(stored).uid : '',
   };
@@ -208,7 +208,7 @@ export async function cleanTarget(
 }
 
 export async function fallback(ctx: Context): Promise<FallbackResult> {
-  const rec = await withClient(ctx.source, 'fallback', (c) => recorded(c, ctx));
+  const rec = await withSource(ctx.source, 'fallback', (s) => recorded(s, ctx));
   if (!rec)
     return {
       done: false,
@@ -224,11 +224,10 @@ export async function fallback(ctx: Context): Promise<FallbackResult> {
   const files = await removeOwnDump(ctx, rec.exportId);
   if (files !== undefined) dropped.push(`dump ${ctx.settings.dumpDir} (${files} files)`);
   let fenced = false;
-  await withClient(ctx.source, 'fallback', async (c) => {
-    fenced = (await readFence(c, ctx.shadow)).state !== 'open';
-    // Dropping the schema drops ferry's triggers (the fence with them), which briefly locks the
-    // application's tables.
-    await withLockRetries(c, ctx.log, 'removing the shadow schema', () => dropSchema(c, ctx.shadow));
+  await withSource(ctx.source, 'fallback', async (s) => {
+    fenced = (await readFence(s)).state !== 'open';
+    // Dropping the store drops ferry's triggers, the fence with them.
+    await s.dropStore();
   });
   if (fenced) dropped.push('source write fence');
   dropped.push(`source shadow schema ${ctx.shadow}`);

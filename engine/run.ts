@@ -3,7 +3,6 @@
 import type { Catalog } from './catalog/types.ts';
 import { ConfigError } from './db/password.ts';
 import { faultPoint } from './faults.ts';
-import { withClient } from './db/connect.ts';
 import type { Context } from './phases/context.ts';
 import { checks } from './phases/checks.ts';
 import { configuration } from './phases/configuration.ts';
@@ -16,7 +15,9 @@ import { planHashOf, preProcessing } from './phases/preprocessing.ts';
 import type { Plan } from './plan/plan.ts';
 import type { Report } from './report.ts';
 import { claimantOf, ForeignShadowError, whereMismatch } from './state/owner.ts';
-import { getState, ownShadow, putState, readIdentity, schemaExists, type Identity } from './state/shadow.ts';
+import { withSource } from './source/dialect.ts';
+import { withState } from './state/at.ts';
+import { ownShadow, readIdentity, type Identity } from './state/shadow.ts';
 
 export const PHASE_ACTIONS: Record<Phase, (ctx: Context) => Promise<void>> = {
   Preparation: preparation,
@@ -50,20 +51,20 @@ export interface MoveState {
 
 /** The state a started migration left in its shadow schema, or undefined for a fresh start. */
 export async function readResume(ctx: Context): Promise<Resume | undefined> {
-  return withClient(ctx.source, 'resume', async (c) => {
+  return withSource(ctx.source, 'resume', async (s) => {
     // Another owner's shadow schema is refused; one without ferry's marker is left to Checks to name.
-    if (!(await ownShadow(c, ctx.shadow, claimantOf(ctx.settings)))) return undefined;
-    const stored = await getState<Identity>(c, ctx.shadow, 'identity');
+    if (!(await ownShadow(s, ctx.shadow, claimantOf(ctx.settings)))) return undefined;
+    const stored = await s.getState<Identity>('identity');
     const identity = stored && readIdentity(stored);
     if (identity && identity.planHash !== planHashOf(ctx.settings))
       throw new ConfigError(
         `migration ${ctx.settings.name} was started with other settings ` +
           `(${whereMismatch(identity, claimantOf(ctx.settings)) ?? 'the tables or the mode differ'}); restore them, or fall back first`,
       );
-    const phase = await getState<StoredPhase>(c, ctx.shadow, 'phase');
-    const catalog = await getState<Catalog>(c, ctx.shadow, 'catalog');
-    const plan = await getState<Plan>(c, ctx.shadow, 'plan');
-    const move = await getState<MoveState>(c, ctx.shadow, 'move');
+    const phase = await s.getState<StoredPhase>('phase');
+    const catalog = await s.getState<Catalog>('catalog');
+    const plan = await s.getState<Plan>('plan');
+    const move = await s.getState<MoveState>('move');
     if (!phase || !catalog || !plan) return undefined;
     return { phase: phase.current, history: phase.history, catalog, plan, ...(move && { move }) };
   });
@@ -75,9 +76,9 @@ export const movedAway = (name: string, move: MoveState) =>
   'continue it with ferry import on the target side, then ferry export --complete here; or fall back (ferry fallback)';
 
 async function recordPhase(ctx: Context, current: Phase): Promise<void> {
-  await withClient(ctx.stateAt, 'state', async (c) => {
-    if (await schemaExists(c, ctx.shadow))
-      await putState(c, ctx.shadow, 'phase', { current, history: ctx.history } satisfies StoredPhase);
+  await withState(ctx, 'state', async (st) => {
+    if (await st.exists())
+      await st.putState('phase', { current, history: ctx.history } satisfies StoredPhase);
   });
 }
 

@@ -4,8 +4,8 @@ import { withClient } from './db/connect.ts';
 import type { Context } from './phases/context.ts';
 import type { Plan } from './plan/plan.ts';
 import { doneChunks } from './state/progress.ts';
-import { schemaExists } from './state/shadow.ts';
-import { lag, type Lag } from './uptime/replay.ts';
+import { schemaExists } from './db/schemas.ts';
+import { withSource, type Lag } from './source/dialect.ts';
 
 export interface GroupProgress {
   group: number;
@@ -48,7 +48,7 @@ export async function transferProgress(ctx: Context, plan: Plan): Promise<GroupP
 }
 
 export async function replayLag(ctx: Context): Promise<Lag | undefined> {
-  return withClient(ctx.source, 'status', async (c) =>
-    (await schemaExists(c, ctx.shadow)) ? lag(c, ctx.shadow) : undefined,
+  return withSource(ctx.source, 'status', async (s) =>
+    (await s.storeOwner()) !== undefined ? s.lag() : undefined,
   );
 }

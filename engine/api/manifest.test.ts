@@ -30,6 +30,17 @@ describe('manifest', () => {
     expect(s.target.schema).toBe('public');
   });
 
+  it('takes a MySQL database as its own schema, the target schema named after it', () => {
+    const s = resolveSettings(
+      parseManifest(
+        base.replace('engine: postgres, host: 127.0.0.1, port: 5432', 'engine: mysql, host: 127.0.0.1'),
+        'm.yaml',
+      ),
+    );
+    expect(s.source).toMatchObject({ engine: 'mysql', port: 3306, database: 'app', schema: 'app' });
+    expect(s.target.schema).toBe('app');
+  });
+
   it('ignores other documents in the file, such as Secrets', () => {
     const s = parseManifest(`apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n---\n${base}`, 'm.yaml');
     expect(s.metadata.name).toBe('demo');
@@ -184,6 +195,17 @@ describe('manifest: dump volume and system move', () => {
     expect(
       problems(`${base}  transfer: { method: Dump, volume: { claimName: ferry-dump, path: ../x } }\n`),
     ).toHaveLength(1);
+  });
+
+  it('refuses the Dump method for a mysql source, naming why', () => {
+    const mysql = base.replace(
+      'engine: postgres, host: 127.0.0.1, port: 5432',
+      'engine: mysql, host: 127.0.0.1',
+    );
+    expect(problems(`${mysql}  transfer: { method: Dump, dumpDir: /d }\n`)).toEqual([
+      'spec.transfer.method: Dump needs a postgres source (a mysql source cannot yet export a chunk with its digest from one snapshot); use method Pipe',
+    ]);
+    expect(problems(`${mysql}  transfer: { method: Pipe }\n`)).toEqual([]);
   });
 
   it('goes without the password of the side the stage never connects to, and only that one', () => {

@@ -162,14 +162,20 @@ type Spec = {
   transfer?: Record<string, unknown>;
   systemMove?: { stage?: unknown; importCompleted?: unknown };
   mode?: unknown;
-  source?: { password?: unknown };
+  source?: { password?: unknown; engine?: unknown };
   target?: { password?: unknown };
 } | null;
 
 /** The dump directory goes with the Dump method, and only with it: a path (CLI) or a volume (cluster). */
 function dump(doc: unknown): string[] {
-  const t = (doc as { spec?: Spec } | null)?.spec?.transfer;
+  const spec = (doc as { spec?: Spec } | null)?.spec;
+  const t = spec?.transfer;
   if (t?.method === 'Dump') {
+    // The export reads each chunk and measures it in one PostgreSQL snapshot (SourceSession.exportChunk).
+    if (spec?.source?.engine === 'mysql')
+      return [
+        'spec.transfer.method: Dump needs a postgres source (a mysql source cannot yet export a chunk with its digest from one snapshot); use method Pipe',
+      ];
     if (t.dumpDir === undefined && t.volume === undefined)
       return [
         'spec.transfer: method Dump needs the directory that receives the files: dumpDir (a path, ferry CLI) or volume (a PersistentVolumeClaim, in a cluster)',
@@ -226,8 +232,35 @@ function systemMove(doc: unknown): string[] {
   return problems;
 }
 
+/** spec.typeMap and spec.conversion speak of MySQL types; a rule must say which columns it is for. */
+function typeMapProblems(doc: unknown): string[] {
+  const spec = (doc as { spec?: Record<string, unknown> } | null)?.spec;
+  const engine = (spec?.['source'] as { engine?: unknown } | undefined)?.engine;
+  const problems: string[] = [];
+  for (const field of ['typeMap', 'conversion'])
+    if (spec?.[field] !== undefined && engine !== 'mysql')
+      problems.push(`spec.${field}: only for a mysql source (a ${String(engine)} source keeps its types)`);
+  const rules = spec?.['typeMap'];
+  if (Array.isArray(rules))
+    rules.forEach((r: unknown, i) => {
+      const rule = (r ?? {}) as Record<string, unknown>;
+      if (typeof r === 'object' && ['table', 'column', 'sourceType'].every((k) => rule[k] === undefined))
+        problems.push(
+          `spec.typeMap[${i}]: give at least one of table, column, sourceType (a rule for every column is not allowed)`,
+        );
+    });
+  return problems;
+}
+
 export function validateManifest(doc: unknown, origin: string): MigrationManifest {
-  const problems = [...limits(doc), ...tls(doc), ...schemaProblems(doc), ...dump(doc), ...systemMove(doc)];
+  const problems = [
+    ...limits(doc),
+    ...tls(doc),
+    ...schemaProblems(doc),
+    ...dump(doc),
+    ...systemMove(doc),
+    ...typeMapProblems(doc),
+  ];
   if (Value.Check(MigrationManifest, doc) && !problems.length) return doc;
   unknownFields(MigrationManifest, doc, [], problems);
   // A field already refused by a limit is not reported a second time by its pattern.

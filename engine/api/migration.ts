@@ -324,6 +324,75 @@ export const Fence = Type.Object(
   { additionalProperties: false, description: 'How the source is kept from changing during the downtime.' },
 );
 
+export const TypeRule = Type.Object(
+  {
+    table: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'Glob of the table names the rule applies to.',
+      }),
+    ),
+    column: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'Glob of the column names the rule applies to.',
+      }),
+    ),
+    sourceType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          'The source type, whole (`tinyint(1)`, `bigint unsigned`, `decimal(10,2)`) or by name alone (`enum`, ' +
+          '`datetime`: every column of that type). Display widths and zerofill are ignored.',
+      }),
+    ),
+    targetType: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[A-Za-z_][A-Za-z0-9_ ,.()\\[\\]]*$',
+      description:
+        'The PostgreSQL type the column becomes (`smallint`, `bigint`, `text`, `time`, `jsonb`...). A value it ' +
+        'cannot hold is refused when read, naming its table, column and key.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'A type mapping rule (like pgloader CAST rules): the columns matching every field given take targetType.',
+  },
+);
+
+export const ZERO_DATES = ['Refuse', 'Nullify', 'Sentinel'] as const;
+export const INVALID_CHARACTERS = ['Refuse', 'Replace'] as const;
+
+export const Conversion = Type.Object(
+  {
+    zeroDates: Type.Optional(
+      Enum(
+        ZERO_DATES,
+        "MySQL's zero dates (`0000-00-00`, `2024-00-10`), which PostgreSQL has not. Refuse: the run fails " +
+          'naming table, column and key. Nullify: they become NULL (the columns lose NOT NULL). Sentinel: they ' +
+          'become -infinity. Default: Refuse.',
+      ),
+    ),
+    invalidCharacters: Type.Optional(
+      Enum(
+        INVALID_CHARACTERS,
+        "Bytes that are not valid in the column's character set, and NUL characters (PostgreSQL text cannot " +
+          'hold them). Refuse: the run fails naming table, column and key. Replace: each becomes U+FFFD. ' +
+          'Default: Refuse.',
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'MySQL source: what happens to values PostgreSQL cannot hold as they are.',
+  },
+);
+
 export const Toleration = Type.Object(
   {
     key: Type.Optional(Type.String()),
@@ -391,6 +460,15 @@ export const MigrationSpec = Type.Object(
     uptime: Type.Optional(Uptime),
     cutover: Type.Optional(Cutover),
     fence: Type.Optional(Fence),
+    typeMap: Type.Optional(
+      Type.Array(TypeRule, {
+        maxItems: 1000,
+        description:
+          'MySQL source: rules overriding the default type map (README: MySQL and MariaDB sources); the first ' +
+          'rule matching a column applies.',
+      }),
+    ),
+    conversion: Type.Optional(Conversion),
     fallback: Type.Optional(
       Type.Boolean({
         description:
@@ -444,4 +522,7 @@ export type TransferMethod = (typeof TRANSFER_METHODS)[number];
 export type SystemMoveStage = (typeof SYSTEM_MOVE_STAGES)[number];
 export type Validation = (typeof VALIDATIONS)[number];
 export type FenceMode = (typeof FENCE_MODES)[number];
+export type TypeRule = Static<typeof TypeRule>;
+export type ZeroDates = (typeof ZERO_DATES)[number];
+export type InvalidCharacters = (typeof INVALID_CHARACTERS)[number];
 export type AnySchema = TSchema;

@@ -9,6 +9,9 @@ import type {
   SystemMoveStage,
   TargetConnection,
   TransferMethod,
+  TypeRule,
+  ZeroDates,
+  InvalidCharacters,
   Validation,
 } from './migration.ts';
 
@@ -66,7 +69,16 @@ export interface Settings {
   cutoverApproved: boolean;
   fenceMode: FenceMode;
   fenceWaitSeconds: number;
+  /** MySQL source: type map rules, first match wins. */
+  typeMap: TypeRule[];
+  /** MySQL source: what happens to values PostgreSQL cannot hold as they are. */
+  conversion: Conversion;
   fallback: boolean;
+}
+
+export interface Conversion {
+  zeroDates: ZeroDates;
+  invalidCharacters: InvalidCharacters;
 }
 
 /** The suffixes of Kubernetes quantities (spec.transfer.splitAbove takes those up to T and Ti). */
@@ -122,7 +134,11 @@ function connection<E extends string>(
 export function resolveSettings(m: MigrationManifest): Settings {
   const s = m.spec;
   const pairs = s.schemas?.map((p) => ({ source: p.source, target: p.target ?? p.source }));
-  const source = connection(s.source, pairs?.[0]!.source ?? 'public');
+  // A MySQL database is its own schema: its tables land in the target schema of its name.
+  const source = connection(
+    s.source,
+    pairs?.[0]!.source ?? (s.source.engine === 'mysql' ? s.source.database : 'public'),
+  );
   const target = connection(s.target, pairs?.[0]!.target ?? source.schema);
   const parallelism = s.transfer?.parallelism ?? 4;
   return {
@@ -149,6 +165,11 @@ export function resolveSettings(m: MigrationManifest): Settings {
     cutoverApproved: s.cutover?.approved ?? false,
     fenceMode: s.fence?.mode ?? 'Refuse',
     fenceWaitSeconds: s.fence?.waitSeconds ?? 60,
+    typeMap: s.typeMap ?? [],
+    conversion: {
+      zeroDates: s.conversion?.zeroDates ?? 'Refuse',
+      invalidCharacters: s.conversion?.invalidCharacters ?? 'Refuse',
+    },
     fallback: s.fallback ?? false,
   };
 }

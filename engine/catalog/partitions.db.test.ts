@@ -11,7 +11,7 @@ import { manifestFor, query, queryOne, startLocalPair, type LocalPair } from '..
 import { ferry } from '../../test/support/cli.ts';
 import { schemaDigests, schemaRelations, snapshotDatabase } from '../../test/support/snapshot.ts';
 import { catalogDifferences } from './diff.ts';
-import { extractCatalog } from './extract.ts';
+import { extractCatalog } from '../source/postgres/extract.ts';
 
 let pair: LocalPair;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-partitions-'));

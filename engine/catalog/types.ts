@@ -134,4 +134,6 @@ export interface Catalog {
   creationOrder?: string[];
   /** Definitions whose references to a renamed schema cannot be rewritten safely: Checks refuses them. */
   unrewritable?: string[];
+  /** What the source holds that ferry cannot move (a type, a table engine, a name): Checks refuses each. */
+  refused?: string[];
 }

@@ -20,11 +20,11 @@ import { importContext, importFallback, importGroupsOnly, importMigration } from
 import { dumpTransfer, type DumpStage } from '../transfer/dump.ts';
 import type { Phase } from '../phases/phase.ts';
 import { doneChunks } from '../state/progress.ts';
-import { schemaExists } from '../state/shadow.ts';
+import { schemaExists } from '../db/schemas.ts';
+import { withSource } from '../source/dialect.ts';
 import { validate } from '../validate/compare.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { table } from './render.ts';
-import { lag } from '../uptime/replay.ts';
 import { readUptime, writeUptime } from '../uptime/state.ts';
 import { explicitApproval } from '../uptime/approval.ts';
 import { readFence } from '../fence/fence.ts';
@@ -114,7 +114,7 @@ export async function planCommand(s: Settings, log: Logger, o: CommandOptions): 
   await preparation(ctx);
   await extraction(ctx);
   const catalog = ctx.catalog!;
-  const plan = await withClient(ctx.source, 'plan', (c) => buildPlan(c, catalog, s, prev));
+  const plan = await withSource(ctx.source, 'plan', (src) => buildPlan(src, catalog, s, prev));
   const costs = plan.groups.map((g) => g.cost);
   const seconds = prev
     ? estimateSeconds(costs, s.parallelism)
@@ -246,8 +246,8 @@ export async function statusCommand(s: Settings, log: Logger, o: CommandOptions)
     };
   });
   const uptime = s.mode === 'DowntimeOptimized';
-  const replayLag = uptime ? await withClient(ctx.source, 'status', (c) => lag(c, ctx.shadow)) : undefined;
-  const fence = await withClient(ctx.source, 'status', (c) => readFence(c, ctx.shadow));
+  const replayLag = uptime ? await withSource(ctx.source, 'status', (src) => src.lag()) : undefined;
+  const fence = await withSource(ctx.source, 'status', readFence);
   const lastCutoverError = uptime ? (await readUptime(ctx)).lastCutoverError : undefined;
   if (o.json) {
     const doc = {
@@ -351,10 +351,7 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
   if (!resume.move) delete ctx.move;
   Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   // Standard mode copies in the downtime only: from a fenced source, never from a moving one.
-  if (
-    s.mode === 'Standard' &&
-    (await withClient(ctx.source, 'fence', (c) => readFence(c, ctx.shadow))).state === 'open'
-  )
+  if (s.mode === 'Standard' && (await withSource(ctx.source, 'fence', readFence)).state === 'open')
     throw new UsageError(
       `migration ${s.name}: the downtime has not begun (the source is not fenced); the transfer waits for Execution`,
     );

@@ -52,10 +52,6 @@ export function endpoint(
   rootCert?: string,
   offline?: string,
 ): Endpoint {
-  if (conn.engine !== 'postgres')
-    throw new ConfigError(
-      `spec.${role}.engine: ${conn.engine} is not supported by this version of ferry (postgres is)`,
-    );
   let ca: { pem: string | undefined } | undefined;
   return {
     role,
@@ -146,4 +142,19 @@ export async function inTransaction<T>(c: Client, fn: () => Promise<T>): Promise
     await c.query('ROLLBACK').catch(() => {});
     throw err;
   }
+}
+
+/** The server's PostgreSQL major version. */
+export async function majorVersion(c: Client): Promise<number> {
+  const { rows } = await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return Math.floor(Number(rows[0]!.v) / 10000);
+}
+
+/** Connections the server can still accept. */
+export async function freeConnections(c: Client): Promise<number> {
+  const { rows } = await c.query<{ free: number }>(
+    `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+            - (SELECT count(*) FROM pg_stat_activity)::int AS free`,
+  );
+  return rows[0]!.free;
 }

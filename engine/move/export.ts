@@ -6,8 +6,6 @@
 // must not change while it exists only in files.
 import type { Settings } from '../api/settings.ts';
 import { ConfigError } from '../db/password.ts';
-import { withClient } from '../db/connect.ts';
-import { withLockRetries } from '../db/lock-retry.ts';
 import { completionPath, readJson, readManifest } from '../dump/directory.ts';
 import {
   completionProblem,
@@ -30,7 +28,8 @@ import { prepareSide } from '../phases/preparation.ts';
 import { preProcessSource } from '../phases/preprocessing.ts';
 import { readResume, runPhase, type MoveState } from '../run.ts';
 import { ForeignShadowError } from '../state/owner.ts';
-import { dropSchema, getState, readIdentity, type Identity } from '../state/shadow.ts';
+import { withSource } from '../source/dialect.ts';
+import { readIdentity, type Identity } from '../state/shadow.ts';
 import { dumpDirOf, exportGroups, openExport } from '../transfer/dump.ts';
 
 /** A context that never connects to the target. */
@@ -67,7 +66,7 @@ async function exportExecution(ctx: Context): Promise<void> {
 export const exportPhases = (where?: string): Partial<Record<Phase, (ctx: Context) => Promise<void>>> => ({
   Preparation: (ctx) => prepareSide(ctx, 'source'),
   Extraction: extraction,
-  Configuration: (ctx) => configuration(ctx, [ctx.source]),
+  Configuration: (ctx) => configuration(ctx, ['source']),
   Checks: checkExport,
   PreProcessing: async (ctx) => {
     const move: MoveState = { side: 'export', dumpDir: where ?? dumpDirOf(ctx) };
@@ -150,9 +149,7 @@ export async function completeExport(ctx: Context, from?: string): Promise<Compl
   Object.assign(ctx, { catalog: resume.catalog, plan: resume.plan });
   ctx.history.push(...resume.history);
   const m = await readManifest(dumpDirOf(ctx), s);
-  const identity = await withClient(ctx.source, 'complete', (c) =>
-    getState<Identity>(c, ctx.shadow, 'identity'),
-  );
+  const identity = await withSource(ctx.source, 'complete', (src) => src.getState<Identity>('identity'));
   if (!identity || readIdentity(identity).uid !== m.exportId)
     throw new DumpError(
       `${dumpDirOf(ctx)}: holds another export of ${s.name} than the one this source's shadow schema made`,
@@ -173,9 +170,5 @@ export async function completeExport(ctx: Context, from?: string): Promise<Compl
 export async function finishExport(ctx: Context): Promise<void> {
   // Detect mode let writes through: any since the fence went up are missing from the target.
   if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
-  await runPhase(ctx, 'PostProcessing', () =>
-    withClient(ctx.source, 'cleanup', (c) =>
-      withLockRetries(c, ctx.log, 'removing the shadow schema', () => dropSchema(c, ctx.shadow)),
-    ),
-  );
+  await runPhase(ctx, 'PostProcessing', () => withSource(ctx.source, 'cleanup', (src) => src.dropStore()));
 }

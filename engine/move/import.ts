@@ -39,7 +39,8 @@ import {
   type Recorded,
 } from '../state/owner.ts';
 import { doneChunks, type ChunkDone } from '../state/progress.ts';
-import { createStateTable, getState, putState, schemaMarker } from '../state/shadow.ts';
+import { schemaMarker } from '../db/schemas.ts';
+import { createStateTable, getState, putState } from '../state/table.ts';
 import { afterLoad } from '../transfer/after-load.ts';
 import { dumpTransfer } from '../transfer/dump.ts';
 import type { Client } from '../db/connect.ts';
@@ -58,7 +59,7 @@ export function importContext(
     source: `ferry import works with the target only; the source is not reached from here (migration ${s.name})`,
   });
   ctx.move = 'import';
-  ctx.stateAt = ctx.target;
+  ctx.stateAt = 'target';
   return ctx;
 }
 
@@ -147,7 +148,7 @@ function importPhases(
       await prepareSide(ctx, 'target');
       await verifyDump(ctx, m);
     },
-    Configuration: (ctx) => configuration(ctx, [ctx.target]),
+    Configuration: (ctx) => configuration(ctx, ['target']),
     Checks: checkTarget,
     PreProcessing: async (ctx) => {
       const created: Created = createdOn(ctx, await targetBefore(ctx));

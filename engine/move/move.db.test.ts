@@ -29,6 +29,11 @@ import { startWriters } from '../../test/support/writers.ts';
 import { schemaDigests, schemaRelations, snapshotDatabase } from '../../test/support/snapshot.ts';
 import { exportChunk, importChunk } from '../transfer/dump-file.ts';
 import type { ChunkCopy } from '../transfer/pipe.ts';
+import { chunkCopy } from '../transfer/table-copy.ts';
+import { parseManifest } from '../api/manifest.ts';
+import { resolveSettings } from '../api/settings.ts';
+import { silentLogger } from '../log.ts';
+import { dialectOf } from '../source/dialects.ts';
 import { DumpError } from '../dump/format.ts';
 
 let pair: LocalPair;
@@ -434,17 +439,22 @@ describe('a chunk file read back', () => {
       await dst.query(
         'CREATE TABLE chunk_test.chunk_done (chunk text PRIMARY KEY, rows bigint NOT NULL, bytes bigint NOT NULL, seconds float8 NOT NULL, done_at timestamptz NOT NULL DEFAULT now())',
       );
+      // The export reads through the PostgreSQL source dialect, as ferry export does.
+      const settings = resolveSettings(parseManifest(manifestFor(pair, 'chunk'), 'test'));
+      const source = dialectOf(settings, 'ferry_chunk', silentLogger, pair.source.password);
+      const catalog = await source.extract();
+      const chunk = { id: 'customers', table: 'customers', range: null, estRows: 0, estBytes: 0 };
       const spec: ChunkCopy = {
-        chunkId: 'customers',
-        sourceTable: 'shop.customers',
-        sourceRows: 'ONLY shop.customers',
+        ...chunkCopy(catalog, chunk, settings, 'chunk_test'),
         targetTable: 'chunk_test.customers',
-        columns: rows.map((r) => r.c),
-        predicate: '',
         binary: false,
-        progressSchema: 'chunk_test',
       };
-      const rec = await exportChunk(src, dir, spec, { file: 'chunks/c.copy.zst' });
+      spec.read.format = 'text';
+      expect(spec.columns).toEqual(rows.map((r) => r.c));
+      const session = await source.open('test');
+      const rec = await exportChunk(session, dir, spec, { file: 'chunks/c.copy.zst' }).finally(() =>
+        session.close(),
+      );
       const p = join(dir, rec.file);
       expect(rec.rows).toBeGreaterThan(0);
       expect(statSync(p).size).toBe(rec.bytes);

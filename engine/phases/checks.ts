@@ -13,16 +13,17 @@ import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
 import { formatBytes } from '../progress.ts';
 import { BOOKKEEPING_MARKER, claimantOf, describeOwner, foreignShadow, isOwnedBy } from '../state/owner.ts';
-import { listShadowSchemas, schemaExists, schemaMarker } from '../state/shadow.ts';
+import { schemaMarker } from '../db/schemas.ts';
+import { withSource, type SourceSession } from '../source/dialect.ts';
 import { need, type Context } from './context.ts';
 
 export class CheckError extends Error {
   override name = 'CheckError';
 }
 
-async function checkShadow(c: Client, ctx: Context): Promise<void> {
+async function checkShadow(s: SourceSession, ctx: Context): Promise<void> {
   const me = claimantOf(ctx.settings);
-  for (const other of await listShadowSchemas(c)) {
+  for (const other of await s.stores()) {
     // Same name, another namespace or uid: the same schema name, someone else's state.
     if (other.schema === ctx.shadow && !isOwnedBy(other.owner, me))
       throw new CheckError(foreignShadow(other.schema, other.owner, me));
@@ -32,7 +33,11 @@ async function checkShadow(c: Client, ctx: Context): Promise<void> {
           `complete it or fall back (ferry fallback) before starting ${ctx.settings.name}`,
       );
   }
-  if (await schemaExists(c, ctx.shadow))
+  const owner = await s.storeOwner();
+  // Ours but without a phase: PreProcessing was cut short creating it (a source whose DDL is not
+  // transactional) and makes it again.
+  const unfinished = owner && isOwnedBy(owner, me) && (await s.getState('phase')) === undefined;
+  if (owner !== undefined && !unfinished)
     throw new CheckError(
       `source already has a schema named ${ctx.shadow} that holds no resumable state of migration ${ctx.settings.name}; ` +
         'drop it (ferry fallback) or rename the migration',
@@ -135,6 +140,8 @@ function checkCatalog(ctx: Context, catalog: Catalog): void {
       `references between the migrated schemas that ferry cannot point at the renamed target schemas: ${catalog.unrewritable.join('; ')}. ` +
         'Keep those schemas their names (spec.schemas[].target), or change the definitions (see README, Several schemas)',
     );
+  if (catalog.refused?.length)
+    throw new CheckError(`the source holds what ferry cannot migrate: ${catalog.refused.join('; ')}`);
   if (ctx.settings.mode === 'DowntimeOptimized') {
     // Only the tables whose changes are replayed need a key: a partition's go through its root's.
     const keyless = catalog.tables.filter((t) => recordsRows(t) && t.key.length === 0).map(tableKey);
@@ -165,9 +172,7 @@ async function checkDumpSpace(ctx: Context, catalog: Catalog): Promise<void> {
 
 /** The source side: no foreign shadow schema; with the Dump method, room for the files. */
 async function checkSource(ctx: Context, catalog: Catalog): Promise<void> {
-  await withClient(ctx.source, 'check', async (c) => {
-    await checkShadow(c, ctx);
-  });
+  await withSource(ctx.source, 'check', (s) => checkShadow(s, ctx));
   await checkDumpSpace(ctx, catalog);
 }
 

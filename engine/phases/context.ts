@@ -7,6 +7,8 @@ import type { Logger } from '../log.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
 import type { ProgressSnapshot } from '../progress.ts';
+import type { SourceDialect } from '../source/dialect.ts';
+import { dialectOf } from '../source/dialects.ts';
 import { shadowSchemaName } from '../state/shadow.ts';
 import type { Phase, PhaseRecord } from './phase.ts';
 import type { Report } from '../report.ts';
@@ -26,12 +28,13 @@ export interface Observer {
 
 export interface Context {
   settings: Settings;
-  source: Endpoint;
+  /** The source, through its engine's dialect. */
+  source: SourceDialect;
   target: Endpoint;
   /** Name of the shadow schema on the source, and of ferry's bookkeeping schema on the target. */
   shadow: string;
-  /** Where the shadow state (phase, catalog, plan) lives: the source, or the target for ferry import. */
-  stateAt: Endpoint;
+  /** Where the shadow state (phase, catalog, plan) lives: the source's store, or the target for ferry import (state/at.ts). */
+  stateAt: 'source' | 'target';
   /** A system move's side: ferry export works with the source only, ferry import with the target only. */
   move?: 'export' | 'import';
   log: Logger;
@@ -62,15 +65,20 @@ export function createContext(
   rootCerts?: RootCerts,
   offline: Partial<Record<'source' | 'target', string>> = {},
 ): Context {
-  const at = (role: 'source' | 'target') =>
-    endpoint(role, settings[role], settings.name, passwords?.[role], rootCerts?.[role], offline[role]);
-  const source = at('source');
+  const shadow = shadowSchemaName(settings.name);
   return {
     settings,
-    source,
-    target: at('target'),
-    shadow: shadowSchemaName(settings.name),
-    stateAt: source,
+    source: dialectOf(settings, shadow, log, passwords?.source, rootCerts?.source, offline.source),
+    target: endpoint(
+      'target',
+      settings.target,
+      settings.name,
+      passwords?.target,
+      rootCerts?.target,
+      offline.target,
+    ),
+    shadow,
+    stateAt: 'source',
     log,
     observer,
     previousReport,

@@ -3,7 +3,7 @@
 // it), then ferry's own schemas are removed.
 import { catalogSchemas, findTable, objectsOf, tableKey, targetName } from '../catalog/schemas.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { inTransaction, withClient } from '../db/connect.ts';
+import { withClient } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
@@ -11,14 +11,10 @@ import { allChunks } from '../plan/plan.ts';
 import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
 import { doneChunks } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
-import {
-  dropSchema,
-  getState,
-  putState,
-  readIdentity,
-  schemaMarker,
-  type Identity,
-} from '../state/shadow.ts';
+import { dropSchema, schemaMarker } from '../db/schemas.ts';
+import { withSource } from '../source/dialect.ts';
+import { withState } from '../state/at.ts';
+import { readIdentity, type Identity } from '../state/shadow.ts';
 import { completionPath } from '../dump/directory.ts';
 import { dumpDigests, dumpDirOf, recordCompletion, removeOwnDump } from '../transfer/dump.ts';
 import { runPool } from '../util/pool.ts';
@@ -80,11 +76,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
       (c) => c.end(),
     ),
   );
-  const report = await withClient(ctx.stateAt, 'report', async (c) => {
-    const stored = await getState<Report>(c, ctx.shadow, 'report');
+  const report = await withState(ctx, 'report', async (st) => {
+    const stored = await st.getState<Report>('report');
     if (stored) return stored;
     const r = await buildReport(ctx);
-    await putState(c, ctx.shadow, 'report', r);
+    await st.putState('report', r);
     return r;
   });
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
@@ -120,11 +116,11 @@ export async function postProcessing(ctx: Context): Promise<void> {
     return void (ctx.report = report);
   }
   // ferry run's dump files were a means of transport: they go before the shadow schema that names them.
-  const identity = await withClient(ctx.source, 'cleanup', (c) =>
-    getState<Identity>(c, ctx.shadow, 'identity'),
-  );
-  if (identity) await removeOwnDump(ctx, readIdentity(identity).uid);
-  await withClient(ctx.source, 'cleanup', (c) => inTransaction(c, () => dropSchema(c, ctx.shadow)));
+  await withSource(ctx.source, 'cleanup', async (src) => {
+    const identity = await src.getState<Identity>('identity');
+    if (identity) await removeOwnDump(ctx, readIdentity(identity).uid);
+    await src.dropStore();
+  });
   faultPoint('cleanup.source-dropped');
   ctx.log.info(
     { shadow: ctx.shadow },

@@ -1,56 +1,19 @@
 // Preparation: the spec makes sense, both servers answer, their versions are supported and the
 // users hold the privileges the migration needs (all that is knowable without the catalog). Read-only.
-import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import zlib from 'node:zlib';
-import { withClient, describeEndpoint, inTransaction, type Client } from '../db/connect.ts';
+import { withClient, describeEndpoint, majorVersion } from '../db/connect.ts';
 import { ConfigError } from '../db/password.ts';
 import { nearestExisting } from '../dump/directory.ts';
 import { missingGrantsOn } from '../db/privileges.ts';
-import { schemaExists } from '../state/shadow.ts';
+import { schemaExists } from '../db/schemas.ts';
+import type { Prepared } from '../source/dialect.ts';
 import type { Context } from './context.ts';
-import { selectedBySchema, selectedTables } from './extraction.ts';
-import { privilegeError, sourceNeedsOf, targetNeedsOf, type SideGrants } from './privileges.ts';
+import { privilegeError, targetNeedsOf, type SideGrants } from './privileges.ts';
 import { multiSchema, type SchemaPair, type Settings } from '../api/settings.ts';
 
-export const MIN_SOURCE_VERSION = 12;
 export const MIN_TARGET_VERSION = 12;
-
-async function version(c: Client): Promise<number> {
-  const { rows } = await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-  return Math.floor(Number(rows[0]!.v) / 10000);
-}
-
-/**
- * Whether both endpoints reach the same database, however the host is spelled (localhost,
- * 127.0.0.1, a DNS alias): a source session shows a random application_name for the length of a
- * transaction, and the target looks for it among its server's sessions, which every user may see.
- */
-async function sameDatabase(ctx: Context): Promise<boolean> {
-  return withClient(ctx.source, 'prepare', (src) =>
-    inTransaction(src, async () => {
-      const probe = `ferry-probe-${randomUUID()}`;
-      const { rows } = await src.query<{ db: string }>(
-        "SELECT set_config('application_name', $1, true), current_database() AS db",
-        [probe],
-      );
-      return withClient(ctx.target, 'prepare', async (dst) => {
-        const seen = await dst.query(
-          'SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND datname = $2',
-          [probe, rows[0]!.db],
-        );
-        return seen.rowCount !== 0;
-      });
-    }),
-  );
-}
-
-/** What one side's Preparation found: the server's version and what the role lacks there. */
-interface Side {
-  v: number;
-  missing: SideGrants;
-}
 
 /** The spec's own sense, before any server is asked; returns a target that is also a migrated source schema. */
 function checkSpec(ctx: Context): SchemaPair | undefined {
@@ -82,35 +45,16 @@ async function checkDumpWritable(dir: string): Promise<void> {
   });
 }
 
-async function prepareSource(ctx: Context): Promise<Side> {
+async function prepareSource(ctx: Context): Promise<Prepared> {
   const s = ctx.settings;
   if (s.method === 'Dump' && s.dumpDir) await checkDumpWritable(s.dumpDir);
-  return withClient(ctx.source, 'prepare', async (c) => {
-    const v = await version(c);
-    if (v < MIN_SOURCE_VERSION)
-      throw new ConfigError(
-        `${describeEndpoint(ctx.source)}: PostgreSQL ${v} is not supported (${MIN_SOURCE_VERSION} or newer)`,
-      );
-    for (const [i, p] of s.schemas.entries())
-      if (!(await schemaExists(c, p.source)))
-        throw new ConfigError(
-          `${multiSchema(s) ? `spec.schemas[${i}].source` : 'spec.source.schema'}: schema ${p.source} does not exist on the source`,
-        );
-    const bySchema = multiSchema(s)
-      ? await selectedBySchema(c, s)
-      : new Map([[s.source.schema, await selectedTables(c, s)]]);
-    const needs = sourceNeedsOf(
-      s.source.database,
-      [...bySchema].map(([schema, tables]) => ({ schema, tables })),
-    );
-    return { v, missing: await missingGrantsOn(c, ctx.source, needs) };
-  });
+  return ctx.source.prepare();
 }
 
-async function prepareTarget(ctx: Context): Promise<Side> {
+async function prepareTarget(ctx: Context): Promise<{ v: number; missing: SideGrants }> {
   const s = ctx.settings;
   return withClient(ctx.target, 'prepare', async (c) => {
-    const v = await version(c);
+    const v = await majorVersion(c);
     if (v < MIN_TARGET_VERSION)
       throw new ConfigError(
         `${describeEndpoint(ctx.target)}: PostgreSQL ${v} is not supported (${MIN_TARGET_VERSION} or newer)`,
@@ -133,25 +77,31 @@ export async function preparation(ctx: Context): Promise<void> {
   if (sameServer && clash) throw new ConfigError(sameSchema(s, clash));
   const source = await prepareSource(ctx);
   const target = await prepareTarget(ctx);
-  if (clash && (await sameDatabase(ctx)))
+  if (clash && (await ctx.source.sameDatabase(ctx.target)))
     throw new ConfigError(
-      `${sameSchema(s, clash)} (${describeEndpoint(ctx.source)} and ${describeEndpoint(ctx.target)} reach the same server)`,
+      `${sameSchema(s, clash)} (${ctx.source.where} and ${describeEndpoint(ctx.target)} reach the same server)`,
     );
   const refused = privilegeError([source.missing, target.missing]);
   if (refused) throw refused;
-  if (target.v < source.v)
+  if (source.postgresMajor !== undefined && target.v < source.postgresMajor)
     ctx.log.warn(
-      { sourceVersion: source.v, targetVersion: target.v },
+      { sourceVersion: source.postgresMajor, targetVersion: target.v },
       'the target runs an older PostgreSQL than the source',
     );
-  ctx.log.info({ sourceVersion: source.v, targetVersion: target.v }, 'both servers reachable');
+  ctx.log.info(
+    { sourceVersion: source.postgresMajor ?? source.server, targetVersion: target.v },
+    'both servers reachable',
+  );
 }
 
 /** Preparation of one side of a system move: ferry export asks the source only, ferry import the target only. */
 export async function prepareSide(ctx: Context, side: 'source' | 'target'): Promise<void> {
   checkSpec(ctx);
-  const found = side === 'source' ? await prepareSource(ctx) : await prepareTarget(ctx);
+  const found =
+    side === 'source'
+      ? await prepareSource(ctx).then((p) => ({ version: p.postgresMajor ?? p.server, missing: p.missing }))
+      : await prepareTarget(ctx).then((p) => ({ version: p.v, missing: p.missing }));
   const refused = privilegeError([found.missing]);
   if (refused) throw refused;
-  ctx.log.info({ [`${side}Version`]: found.v }, `${side} reachable`);
+  ctx.log.info({ [`${side}Version`]: found.version }, `${side} reachable`);
 }

@@ -1,20 +1,20 @@
-// PreProcessing: the plan, the shadow schema on the source, and the empty target tables (without
+// PreProcessing: the plan, the shadow schema on the source (its dialect's state store, with the write
+// fence and, DowntimeOptimized, the recorders), and the empty target tables (without
 // secondary indexes and foreign keys, which are built after the load). Idempotent: a run killed
 // between the source and the target transaction repeats only what is missing.
 import { createHash, randomUUID } from 'node:crypto';
 import { multiSchema, type Settings } from '../api/settings.ts';
 import { targetPreLoadDdl } from '../catalog/ddl.ts';
-import { catalogSchemas, findTable, objectsOf, schemaOf, tableKey } from '../catalog/schemas.ts';
+import { catalogSchemas, objectsOf, schemaOf } from '../catalog/schemas.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { createdObjects, type CreatedObjects } from '../catalog/objects-ddl.ts';
 import { inTransaction, withClient, type Client } from '../db/connect.ts';
-import { withLockRetries } from '../db/lock-retry.ts';
-import { fenceDdl } from '../fence/ddl.ts';
-import { ddlGuardDdl, recorderDdl, tableRecorderDdl } from '../uptime/record.ts';
+import { markSchema, schemaExists, schemaMarker } from '../db/schemas.ts';
 import { createReplayBookkeeping } from '../uptime/replay.ts';
 import { uptimeTables } from '../uptime/state.ts';
 import { quoteIdent } from '../db/ident.ts';
-import { buildPlan } from '../plan/plan.ts';
+import { buildPlan, type Plan } from '../plan/plan.ts';
+import { withSource } from '../source/dialect.ts';
 import { createProgressSchema } from '../state/progress.ts';
 import {
   BOOKKEEPING_MARKER,
@@ -25,16 +25,7 @@ import {
   TARGET_SCHEMA_MARKER,
   type Recorded,
 } from '../state/owner.ts';
-import {
-  createShadow,
-  getState,
-  markSchema,
-  ownShadow,
-  putState,
-  schemaExists,
-  schemaMarker,
-  type Identity,
-} from '../state/shadow.ts';
+import { ownShadow, type Identity } from '../state/shadow.ts';
 import { CheckError } from './checks.ts';
 import { need, type Context } from './context.ts';
 
@@ -90,35 +81,6 @@ export const identityOf = (s: Settings, runId: string): Identity => ({
   planHash: planHashOf(s),
 });
 
-/** DowntimeOptimized: the change log, its triggers, and (superuser only) the guard against schema changes. */
-async function installRecorder(c: Client, ctx: Context): Promise<void> {
-  const s = ctx.settings;
-  const tables = uptimeTables(ctx);
-  for (const sql of recorderDdl(ctx.shadow)) await c.query(sql);
-  const catalog = need(ctx.catalog, 'catalog');
-  for (const [i, t] of catalog.tables.entries())
-    if (tables.includes(tableKey(t)))
-      for (const sql of tableRecorderDdl(ctx.shadow, s.name, s.source.schema, t, i)) await c.query(sql);
-  const { rows } = await c.query<{ su: boolean }>(
-    'SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user',
-  );
-  if (rows[0]?.su)
-    for (const sql of ddlGuardDdl(
-      ctx.shadow,
-      s.name,
-      tables.map((key) => {
-        const t = findTable(catalog, key);
-        return { schema: schemaOf(catalog, t), name: t.name };
-      }),
-    ))
-      await c.query(sql);
-  else
-    ctx.log.warn(
-      'not a superuser: schema changes to migrated tables are detected during replay, not blocked',
-    );
-  ctx.log.info({ tables: tables.length }, 'change recording triggers installed');
-}
-
 /** What the target holds before PreProcessing: the target schemas that exist, the installed extensions. */
 export interface TargetBefore {
   existed: Set<string>;
@@ -172,25 +134,22 @@ export async function preProcessSource(
 ): Promise<Recorded> {
   const catalog = need(ctx.catalog, 'catalog');
   const s = ctx.settings;
-  return withClient(ctx.source, 'preprocess', async (c): Promise<Recorded> => {
-    const recorded = await ownShadow(c, ctx.shadow, claimantOf(s));
-    if (recorded) {
-      ctx.plan = need(await getState(c, ctx.shadow, 'plan'), 'stored plan');
+  return withSource(ctx.source, 'preprocess', async (src): Promise<Recorded> => {
+    const recorded = await ownShadow(src, ctx.shadow, claimantOf(s));
+    if (recorded && (await src.getState('phase')) !== undefined) {
+      ctx.plan = need(await src.getState<Plan>('plan'), 'stored plan');
       return recorded;
     }
-    const plan = await buildPlan(c, catalog, s, ctx.previousReport);
+    // Ours without a phase: its creation was cut short (the source's DDL is not transactional).
+    if (recorded) await src.dropStore();
+    const plan = await buildPlan(src, catalog, s, ctx.previousReport);
     const identity = identityOf(s, randomUUID());
-    await withLockRetries(c, ctx.log, 'creating the shadow schema', async () => {
-      await createShadow(c, ctx.shadow, identity);
-      await putState(c, ctx.shadow, 'catalog', catalog);
-      await putState(c, ctx.shadow, 'plan', plan);
-      await putState(c, ctx.shadow, 'created', created);
-      for (const [key, value] of Object.entries(extra)) await putState(c, ctx.shadow, key, value);
-      await putState(c, ctx.shadow, 'phase', { current: 'PreProcessing', history: ctx.history });
-      // The write fence, open until the downtime: installing it now takes no lock in the downtime.
-      for (const sql of fenceDdl(ctx.shadow, s.name, s.source.schema, catalog.tables)) await c.query(sql);
-      if (s.mode === 'DowntimeOptimized') await installRecorder(c, ctx);
-    });
+    await src.createStore(
+      identity,
+      { catalog, plan, created, ...extra, phase: { current: 'PreProcessing', history: ctx.history } },
+      catalog,
+      s.mode === 'DowntimeOptimized' ? uptimeTables(ctx) : undefined,
+    );
     ctx.plan = plan;
     ctx.log.info(
       { shadow: ctx.shadow, groups: plan.groups.length, chunks: plan.chunks },

@@ -4,7 +4,7 @@
 import type { Client } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
 import { BOOKKEEPING_MARKER, type Recorded } from './owner.ts';
-import { markSchema } from './shadow.ts';
+import { markSchema } from '../db/schemas.ts';
 
 /** Its marker names the owner recorded in the shadow schema: fallback drops it only for that owner. */
 export async function createProgressSchema(c: Client, schema: string, owner: Recorded): Promise<void> {

@@ -3,8 +3,8 @@
 // stream passes through untouched (the bytes COPY TO wrote are the bytes COPY FROM reads), zstd
 // compressed, with backpressure end to end, so memory stays bounded whatever the chunk's size.
 //
-// Export: the chunk's rows are read in one REPEATABLE READ transaction that also measures them (count
-// and checksum, the digest the import validates against); the file is written under a temporary name,
+// Export: the chunk's rows are read through the source dialect in one snapshot that also measures
+// them (count and checksum, the digest the import validates against); the file is written under a temporary name,
 // fsynced and renamed, and only then recorded. Import: the chunk's rows and its done-row commit in one
 // target transaction, after the file's sha256 and row count matched what the export recorded.
 import { createHash, type Hash } from 'node:crypto';
@@ -14,14 +14,15 @@ import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress, createZstdDecompress } from 'node:zlib';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Validation } from '../api/migration.ts';
 import type { Client } from '../db/connect.ts';
-import { quoteLiteral } from '../db/ident.ts';
+import { ConfigError } from '../db/password.ts';
 import { FILE_MODE, fsyncDir } from '../dump/directory.ts';
 import { DumpError, type ChunkFile } from '../dump/format.ts';
 import type { ChunkDone } from '../state/progress.ts';
-import type { Measure } from '../validate/compare.ts';
-import { copyInSql, copyOutSql, loadChunk, Meter, type ChunkCopy } from './pipe.ts';
+import type { SourceSession } from '../source/dialect.ts';
+import { copyInSql, loadChunk, Meter, type ChunkCopy } from './pipe.ts';
 
 /** zlib's output pieces: larger than its 16 KiB default, fewer writes into COPY and onto disk. */
 const STREAM_CHUNK = 128 * 1024;
@@ -40,65 +41,58 @@ class Digest extends Transform {
 export interface ExportOptions {
   /** Relative to the directory (format.ts, chunkFileName). */
   file: string;
-  /** The chunk's count-and-checksum query on the source (validate/compare.ts measureSql); none: validation None. */
-  measureSql?: string;
-  /** Read the source through this exported snapshot (downtime-optimized bulk copy). */
-  snapshot?: string;
+  /** Measure the chunk's rows as validation does (the digest the import validates against); none: not measured. */
+  measure?: Validation;
   onBytes?: (n: number) => void;
 }
 
-/** Exports one chunk from the source into its file; returns the record to write once the file is durable. */
+/**
+ * Exports one chunk from the source into its file; returns the record to write once the file is
+ * durable. The session reads the rows and their measure in one snapshot (SourceSession.exportChunk).
+ */
 export async function exportChunk(
-  src: Client,
+  src: SourceSession,
   dir: string,
   c: ChunkCopy,
   o: ExportOptions,
 ): Promise<ChunkFile> {
+  if (!src.exportChunk)
+    throw new ConfigError('spec.transfer.method: Dump needs a postgres source; use method Pipe');
   const path = join(dir, o.file);
   const tmp = `${path}.tmp`;
-  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    if (o.snapshot) await src.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(o.snapshot)}`);
-    const measured = o.measureSql ? (await src.query<Measure>(o.measureSql)).rows[0]! : undefined;
-    const copy = src.query(copyTo(copyOutSql(c)));
-    const meter = new Meter(o.onBytes ?? (() => {}));
-    const digest = new Digest();
-    await pipeline(
+  const meter = new Meter(o.onBytes ?? (() => {}));
+  const digest = new Digest();
+  const { rows, measured } = await src.exportChunk(c.read, o.measure, (copy) =>
+    pipeline(
       copy,
       meter,
       createZstdCompress({ chunkSize: STREAM_CHUNK, params: { [constants.ZSTD_c_checksumFlag]: 1 } }),
       digest,
       createWriteStream(tmp, { mode: FILE_MODE }),
-    );
-    // The COPY's row count arrives with its completion, which the COMMIT queues behind.
-    await src.query('COMMIT');
-    const rows = Number(copy.rowCount ?? 0);
-    // One transaction read both: a difference would be ferry's own bug, never the data's.
-    if (measured && measured.rows !== String(rows))
-      throw new Error(`internal: chunk ${c.chunkId} measured ${measured.rows} rows but exported ${rows}`);
-    const h = await open(tmp, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await rename(tmp, path);
-    await fsyncDir(join(path, '..'));
-    return {
-      chunk: c.chunkId,
-      file: o.file,
-      format: c.binary ? 'binary' : 'text',
-      rows,
-      rawBytes: meter.bytes,
-      bytes: digest.bytes,
-      sha256: digest.hash.digest('hex'),
-      digest: measured ?? { rows: String(rows), checksum: null },
-      exportedAt: new Date().toISOString(),
-    };
-  } catch (err) {
-    await src.query('ROLLBACK').catch(() => {});
-    throw err;
+    ),
+  );
+  // One snapshot read both: a difference would be ferry's own bug, never the data's.
+  if (measured && measured.rows !== String(rows))
+    throw new Error(`internal: chunk ${c.chunkId} measured ${measured.rows} rows but exported ${rows}`);
+  const h = await open(tmp, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
+  await rename(tmp, path);
+  await fsyncDir(join(path, '..'));
+  return {
+    chunk: c.chunkId,
+    file: o.file,
+    format: c.binary ? 'binary' : 'text',
+    rows,
+    rawBytes: meter.bytes,
+    bytes: digest.bytes,
+    sha256: digest.hash.digest('hex'),
+    digest: measured ?? { rows: String(rows), checksum: null },
+    exportedAt: new Date().toISOString(),
+  };
 }
 
 const explainFileError = (err: Error) =>

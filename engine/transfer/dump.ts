@@ -7,7 +7,6 @@
 // a directory, which is what a transfer Pod with a mounted volume needs.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { schemaOf } from '../catalog/schemas.ts';
 import { connect, withClient, type Client, type Endpoint } from '../db/connect.ts';
 import {
   anyManifest,
@@ -40,12 +39,19 @@ import type { Group } from '../plan/groups.ts';
 import { allChunks } from '../plan/plan.ts';
 import { formatBytes, ProgressTracker } from '../progress.ts';
 import { doneChunks, type ChunkDone } from '../state/progress.ts';
-import { getState, readIdentity, type Identity } from '../state/shadow.ts';
+import {
+  withSource,
+  type SharedSnapshot,
+  type SourceDialect,
+  type SourceSession,
+} from '../source/dialect.ts';
+import { withState } from '../state/at.ts';
+import { readIdentity, type Identity } from '../state/shadow.ts';
 import { runPool } from '../util/pool.ts';
 import type { Report } from '../report.ts';
-import { measureSql, type Measure, type Unit } from '../validate/compare.ts';
+import type { Measure, Unit } from '../validate/compare.ts';
 import { exportChunk, importChunk } from './dump-file.ts';
-import { chunkCopy, tableOf } from './table-copy.ts';
+import { chunkCopy } from './table-copy.ts';
 import { retryChunk, selectGroups, transferGroups, type TransferOptions } from './transfer.ts';
 
 export type DumpStage = 'export' | 'import' | 'both';
@@ -66,7 +72,7 @@ export const dumpDirOf = (ctx: Context): string => need(ctx.settings.dumpDir, 's
 /** The manifest of this migration's export: the shadow schema's owner uid tells this export from any earlier one. */
 export async function openExport(ctx: Context, dir: string): Promise<DumpManifest> {
   const s = ctx.settings;
-  const stored = await withClient(ctx.source, 'dump', (c) => getState<Identity>(c, ctx.shadow, 'identity'));
+  const stored = await withSource(ctx.source, 'dump', (src) => src.getState<Identity>('identity'));
   const fresh: DumpManifest = {
     ferryDump: DUMP_FORMAT,
     migration: dumpIdentity(s),
@@ -135,15 +141,31 @@ interface Stop {
   error?: unknown;
 }
 
+/** A worker's one connection: a source session (export) or a target client (import). */
+interface Side<C> {
+  open(purpose: string): Promise<C>;
+  close(c: C): Promise<void>;
+}
+
+const sourceSide = (from: SourceDialect | SharedSnapshot): Side<SourceSession> => ({
+  open: (purpose) => from.open(purpose),
+  close: (s) => s.close(),
+});
+
+const targetSide = (e: Endpoint): Side<Client> => ({
+  open: (purpose) => connect(e, purpose),
+  close: (c) => c.end(),
+});
+
 /**
  * Each group's chunks in order on up to `parallelism` workers, each with one connection to `side`
  * (renewed after a transient failure); `then` records what a chunk's `work` produced.
  */
-async function runChunks<T>(
+async function runChunks<T, C>(
   ctx: Context,
   groups: readonly Group[],
   o: {
-    side: Endpoint;
+    side: Side<C>;
     verb: 'exporting' | 'importing';
     parallelism: number;
     /** Reported as the transfer's progress unless `quiet` (an overlapped export: the import's counts). */
@@ -152,12 +174,12 @@ async function runChunks<T>(
     skip: (chunk: Chunk) => boolean;
     stop?: Stop;
   },
-  work: (chunk: Chunk, c: Client) => Promise<T>,
+  work: (chunk: Chunk, c: C) => Promise<T>,
   then: (chunk: Chunk, result: T) => Promise<void> | void,
 ): Promise<void> {
   const purpose = o.verb === 'exporting' ? 'export' : 'import';
-  const open = async () => ({ c: await connect(o.side, purpose) });
-  const close = async (w: { c: Client }) => void (await w.c.end().catch(() => {}));
+  const open = async () => ({ c: await o.side.open(purpose) });
+  const close = async (w: { c: C }) => void (await o.side.close(w.c).catch(() => {}));
   const run = () =>
     runPool(
       groups,
@@ -174,7 +196,7 @@ async function runChunks<T>(
             async () => {
               o.tracker.restart(chunk.id);
               await close(w);
-              w.c = await connect(o.side, purpose);
+              w.c = await o.side.open(purpose);
             },
           );
           await then(chunk, result);
@@ -193,7 +215,8 @@ export async function exportGroups(
   groups: readonly Group[],
   opts: {
     parallelism: number;
-    snapshot?: string;
+    /** Read the source in this snapshot (downtime-optimized bulk copy). */
+    snapshot?: SharedSnapshot;
     /** Overlapped: each chunk's record as soon as it is written, for the import waiting on it. */
     announce?: (f: ChunkFile) => void;
     stop?: Stop;
@@ -215,7 +238,7 @@ export async function exportGroups(
     ctx,
     groups,
     {
-      side: ctx.source,
+      side: sourceSide(opts.snapshot ?? ctx.source),
       verb: 'exporting',
       parallelism: opts.parallelism,
       tracker,
@@ -223,19 +246,13 @@ export async function exportGroups(
       skip: (c) => have.has(c.id),
       stop: opts.stop,
     },
-    (chunk, c) => {
-      const t = tableOf(catalog, chunk.table);
-      return exportChunk(c, dir, chunkCopy(catalog, chunk, s, ctx.shadow), {
+    (chunk, src) =>
+      exportChunk(src, dir, chunkCopy(catalog, chunk, s, ctx.shadow), {
         file: files.get(chunk.id)!,
         // A system move validates at the import against these; ferry run against the source itself.
-        ...(ctx.move === 'export' &&
-          s.validation !== 'None' && {
-            measureSql: measureSql(schemaOf(catalog, t), t, chunk.range, s.validation),
-          }),
-        ...(opts.snapshot !== undefined && { snapshot: opts.snapshot }),
+        ...(ctx.move === 'export' && s.validation !== 'None' && { measure: s.validation }),
         onBytes: (n) => tracker.streamed(chunk.id, n),
-      });
-    },
+      }),
     async (chunk, rec) => {
       await writeChunkRecord(dir, rec);
       faultPoint('dump.chunk-exported');
@@ -272,7 +289,7 @@ export async function importGroups(
     ctx,
     groups,
     {
-      side: ctx.target,
+      side: targetSide(ctx.target),
       verb: 'importing',
       parallelism: opts.parallelism,
       tracker,
@@ -375,10 +392,7 @@ export async function dumpTransfer(ctx: Context, opts: DumpOptions = {}): Promis
  * import's bookkeeping stored them (its PreProcessing, from the verified manifest): no directory needed.
  */
 export async function dumpDigests(ctx: Context): Promise<(u: Unit) => Measure> {
-  const m = need(
-    await withClient(ctx.stateAt, 'validate', (c) => getState<StoredDump>(c, ctx.shadow, 'dump')),
-    'stored dump',
-  );
+  const m = need(await withState(ctx, 'validate', (st) => st.getState<StoredDump>('dump')), 'stored dump');
   const files = new Map(Object.entries(need(m.chunks, 'exported chunks')));
   // The plan the units come from: ranges compare by their JSON, which jsonb storage may reorder.
   const plan = need(ctx.plan, 'plan');

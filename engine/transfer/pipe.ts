@@ -1,28 +1,24 @@
-// The memory pipe: one chunk streams from the source's COPY TO into the target's COPY FROM, with
+// The memory pipe: one chunk streams from the source (as COPY rows) into the target's COPY FROM, with
 // backpressure end to end (pipeline), so memory stays bounded whatever the table size. The chunk's
 // rows and its "done" row commit in one target transaction.
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Client } from '../db/connect.ts';
 import { columnList } from '../db/ident.ts';
+import type { ChunkRead, SourceSession } from '../source/dialect.ts';
 import { markChunkDone, type ChunkDone } from '../state/progress.ts';
 
 export interface ChunkCopy {
   chunkId: string;
-  /** Qualified, quoted names. */
-  sourceTable: string;
+  /** What the source reads (the source dialect renders it in its SQL). */
+  read: ChunkRead;
+  /** Qualified, quoted name. */
   targetTable: string;
-  /** FROM clause of the source table's own rows (rowsOf: `ONLY t`, an inheritance parent without its children). */
-  sourceRows: string;
   columns: string[];
-  /** WHERE clause (may be empty). */
-  predicate: string;
   /** Binary COPY is faster but embeds type oids, so it is only used when every column is built in. */
   binary: boolean;
   progressSchema: string;
-  /** Read the source through this exported snapshot (downtime-optimized initial copy). */
-  snapshot?: string;
 }
 
 /**
@@ -43,33 +39,20 @@ export class Meter extends Transform {
   }
 }
 
-/** `COPY t TO` reads t's own rows only (never a child's); the query form says so with sourceRows. */
-export function copyOutSql(
-  c: Pick<ChunkCopy, 'sourceTable' | 'sourceRows' | 'columns' | 'predicate' | 'binary'>,
-): string {
-  const format = c.binary ? 'binary' : 'text';
-  const cols = columnList(c.columns);
-  const what = c.predicate
-    ? `(SELECT ${cols} FROM ${c.sourceRows} ${c.predicate})`
-    : `${c.sourceTable} (${cols})`;
-  return `COPY ${what} TO STDOUT (FORMAT ${format})`;
-}
-
 export function copyInSql(c: Pick<ChunkCopy, 'targetTable' | 'columns' | 'binary'>): string {
   return `COPY ${c.targetTable} (${columnList(c.columns)}) FROM STDIN (FORMAT ${c.binary ? 'binary' : 'text'})`;
 }
 
-/** Streams one COPY TO from the source into one COPY FROM on the target; both inside the callers' transactions. */
-export async function pipeCopy(
-  src: Client,
+/** Streams COPY rows from the source into one COPY FROM on the target, inside the target's transaction. */
+export async function copyInto(
   dst: Client,
-  outSql: string,
   inSql: string,
+  rows: Readable,
   onBytes: (n: number) => void = () => {},
 ): Promise<{ rows: number; bytes: number }> {
   const meter = new Meter(onBytes);
   const into = dst.query(copyFrom(inSql));
-  await pipeline(src.query(copyTo(outSql)), meter, into);
+  await pipeline(rows, meter, into);
   return { rows: Number(into.rowCount ?? 0), bytes: meter.bytes };
 }
 
@@ -96,23 +79,11 @@ export async function loadChunk(
   }
 }
 
-export async function copyChunk(
-  src: Client,
+/** One chunk from the source session (in its snapshot, if it has one) into the target. */
+export const copyChunk = (
+  src: SourceSession,
   dst: Client,
   c: ChunkCopy,
   onBytes: (n: number) => void,
-): Promise<ChunkDone> {
-  let sourceTx = false;
-  try {
-    return await loadChunk(dst, c, async () => {
-      if (c.snapshot) {
-        await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        sourceTx = true;
-        await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
-      }
-      return pipeCopy(src, dst, copyOutSql(c), copyInSql(c), onBytes);
-    });
-  } finally {
-    if (sourceTx) await src.query('COMMIT').catch(() => {});
-  }
-}
+): Promise<ChunkDone> =>
+  loadChunk(dst, c, () => src.readChunk(c.read, (out) => copyInto(dst, copyInSql(c), out, onBytes)));

@@ -1,11 +1,10 @@
 // How a table's chunk is copied: which columns (stored generated columns are computed by the
 // target, never copied), which format, from where to where. Only tables that hold rows have chunks:
 // a partition is copied from the source partition straight into the target partition.
-import { rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import type { Settings } from '../api/settings.ts';
-import { findTable, schemaOf, sourceName, targetName } from '../catalog/schemas.ts';
-import { rangePredicate, type Chunk } from '../plan/chunks.ts';
+import { findTable, schemaOf, targetName } from '../catalog/schemas.ts';
+import type { Chunk } from '../plan/chunks.ts';
 import type { ChunkCopy } from './pipe.ts';
 
 /** The table of a key (catalog/schemas.ts). */
@@ -23,14 +22,20 @@ export function chunkCopy(
   progressSchema: string,
 ): ChunkCopy {
   const t = tableOf(catalog, chunk.table);
+  const binary = binaryCopy(t);
+  const columns = copiedColumns(t);
   return {
     chunkId: chunk.id,
-    sourceTable: sourceName(catalog, t),
-    sourceRows: rowsOf(schemaOf(catalog, t), t),
+    read: {
+      table: t,
+      schema: schemaOf(catalog, t),
+      range: chunk.range,
+      columns,
+      format: binary ? 'binary' : 'text',
+    },
     targetTable: targetName(s, catalog, t),
-    columns: copiedColumns(t),
-    predicate: rangePredicate(chunk.range),
-    binary: binaryCopy(t),
+    columns,
+    binary,
     progressSchema,
   };
 }

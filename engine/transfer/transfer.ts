@@ -13,6 +13,7 @@ import { doneChunks, type ChunkDone } from '../state/progress.ts';
 import { withClient } from '../db/connect.ts';
 import { runPool } from '../util/pool.ts';
 import { need, type Context } from '../phases/context.ts';
+import type { SharedSnapshot, SourceSession } from '../source/dialect.ts';
 import { copyChunk } from './pipe.ts';
 import { chunkCopy } from './table-copy.ts';
 
@@ -40,7 +41,7 @@ export class TransferError extends Error {
 }
 
 interface Conns {
-  src: Client;
+  src: SourceSession;
   dst: Client;
 }
 
@@ -81,7 +82,8 @@ export interface TransferOptions {
   parallelism?: number;
   /** Only chunks of these tables (downtime-optimized: uptime tables first, the rest at cutover). */
   tables?: readonly string[];
-  snapshot?: string;
+  /** Read the source in this snapshot (downtime-optimized bulk copy). */
+  snapshot?: SharedSnapshot;
 }
 
 /** The plan's groups the options ask for, each with only the chunks of the tables asked for. */
@@ -104,16 +106,16 @@ export async function transferGroups(ctx: Context, opts: TransferOptions = {}): 
   const report = () => ctx.observer.progress?.(tracker.snapshot(), 'Execution');
   const timer = setInterval(report, 1000);
   const open = async (): Promise<Conns> => ({
-    src: await connect(ctx.source, 'transfer'),
+    src: await (opts.snapshot ?? ctx.source).open('transfer'),
     dst: await connect(ctx.target, 'transfer'),
   });
   const close = async (c: Conns) => {
-    await Promise.all([c.src.end().catch(() => {}), c.dst.end().catch(() => {})]);
+    await Promise.all([c.src.close().catch(() => {}), c.dst.end().catch(() => {})]);
   };
   const copyGroup = async (g: Group, conns: Conns) => {
     for (const chunk of g.chunks) {
       if (done.has(chunk.id)) continue;
-      const spec = { ...chunkCopy(catalog, chunk, s, ctx.shadow), snapshot: opts.snapshot };
+      const spec = chunkCopy(catalog, chunk, s, ctx.shadow);
       const d = await retryChunk(
         ctx,
         chunk,

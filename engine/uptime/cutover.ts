@@ -7,21 +7,19 @@
 import { targetSchemaOf } from '../api/settings.ts';
 import { catalogSchemas, objectsOf, schemaOf, targetName } from '../catalog/schemas.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { refreshSequences } from '../catalog/extract.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
-import { fenceFunctionDdl } from '../fence/ddl.ts';
 import { assertNoWritesSeen, FenceError, raiseFence, type FenceRecord } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
 import { allChunks } from '../plan/plan.ts';
-import { getState, putState } from '../state/shadow.ts';
+import { withSource } from '../source/dialect.ts';
 import { afterLoad } from '../transfer/after-load.ts';
 import { tableOf } from '../transfer/table-copy.ts';
 import { isTransient, transferGroups } from '../transfer/transfer.ts';
 import { validate, validateTouched } from '../validate/compare.ts';
 import { consumedApproval } from './approval.ts';
-import { closeConns, reopen, replay, type Conns } from './loop.ts';
+import { assertReplayable, closeConns, reopen, replay, type Conns } from './loop.ts';
 import { truncateSql } from './replay.ts';
 import {
   downtimeStep,
@@ -63,14 +61,16 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
       transferGroups(ctx, { tables: rest }).then(() => undefined),
     );
   if (!(await readUptime(ctx)).validated) {
-    await downtimeStep(ctx, 'validate', () => validateCutover(ctx));
+    await downtimeStep(ctx, 'validate', async () => {
+      await validateCutover(ctx);
+      // Recorded to the end: the fence up, nothing changed behind the triggers' back since the last batch.
+      await assertReplayable(ctx, conns.src);
+    });
     await writeUptime(ctx, { validated: true });
     faultPoint('cutover.validated');
   }
   await downtimeStep(ctx, 'keys, foreign keys, sequences', async () => {
-    ctx.catalog = await withClient(ctx.source, 'sequences', (c) =>
-      refreshSequences(c, need(ctx.catalog, 'catalog')),
-    );
+    ctx.catalog = await ctx.source.refreshSequences(need(ctx.catalog, 'catalog'));
     await afterLoad(ctx);
   });
   faultPoint('cutover.after-load');
@@ -125,15 +125,15 @@ export async function undoCutover(ctx: Context): Promise<void> {
 /** The fence comes down and the failure is recorded in one source transaction; then the target is undone. */
 async function abandon(ctx: Context, err: unknown): Promise<void> {
   const message = (err as Error).message ?? String(err);
-  await withClient(ctx.source, 'fence', (c) =>
-    inTransaction(c, async () => {
-      const state = (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {};
-      await c.query(fenceFunctionDdl(ctx.shadow, ctx.settings.name, 'open'));
-      await putState(c, ctx.shadow, 'fence', {
+  await withSource(ctx.source, 'fence', (s) =>
+    s.transaction(async () => {
+      const state = (await s.getState<UptimeState>('uptime')) ?? {};
+      await s.setFence('open');
+      await s.putState('fence', {
         state: 'open',
         since: new Date().toISOString(),
       } satisfies FenceRecord);
-      await putState(c, ctx.shadow, 'uptime', {
+      await s.putState('uptime', {
         ...state,
         ...consumedApproval,
         cutover: false,

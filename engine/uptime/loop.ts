@@ -3,17 +3,12 @@
 // go on with backoff; the loop stops only for what retrying cannot fix (a schema change, a disabled
 // trigger), and in the downtime it leaves failures to the cutover.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { recordsRows } from '../catalog/relations.ts';
 import { connect, type Client } from '../db/connect.ts';
-import { fenceTriggerName } from '../fence/ddl.ts';
-import { triggersNotFiring, type ExpectedTrigger } from '../fence/fence.ts';
-import { tableKey } from '../catalog/schemas.ts';
 import { need, type Context } from '../phases/context.ts';
+import type { SourceSession } from '../source/dialect.ts';
 import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
-import { triggerName, truncateTriggerName } from './record.ts';
-import { lag, replayBatch, schemaDrift, type Replayer } from './replay.ts';
-import { getState, putState } from '../state/shadow.ts';
+import { replayBatch, type Replayer } from './replay.ts';
 import { uptimeTables, type UptimeState } from './state.ts';
 
 function replayer(ctx: Context): Replayer {
@@ -24,26 +19,15 @@ function replayer(ctx: Context): Replayer {
   };
 }
 
-/** Every trigger ferry put on the source: recording on uptime tables, the fence on all. */
-export function ferryTriggers(ctx: Context): ExpectedTrigger[] {
-  const uptime = new Set(uptimeTables(ctx));
-  const name = ctx.settings.name;
-  return need(ctx.catalog, 'catalog').tables.flatMap((t) => {
-    const on = { ...(t.schema !== undefined ? { schema: t.schema } : {}), table: t.name };
-    const key = tableKey(t);
-    return [
-      { ...on, trigger: fenceTriggerName(name) },
-      ...(uptime.has(key) ? [{ ...on, trigger: truncateTriggerName(name) }] : []),
-      ...(uptime.has(key) && recordsRows(t) ? [{ ...on, trigger: triggerName(name) }] : []),
-    ];
-  });
-}
-
-/** What must hold for the replay to stay exact: the same columns, ferry's triggers all firing. */
-async function assertReplayable(ctx: Context, src: Client): Promise<void> {
-  const drift = await schemaDrift(src, need(ctx.catalog, 'catalog'), uptimeTables(ctx));
+/**
+ * What must hold for the replay to stay exact: the same columns, ferry's triggers all firing, no
+ * table emptied behind them (a source whose TRUNCATE fires no trigger).
+ */
+export async function assertReplayable(ctx: Context, src: SourceSession): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const drift = await src.schemaDrift(catalog, uptimeTables(ctx));
   if (drift) throw new Error(drift);
-  const off = await triggersNotFiring(src, ctx.settings.source.schema, ferryTriggers(ctx));
+  const off = await src.bypassed(catalog, uptimeTables(ctx));
   if (off.length)
     throw new Error(
       `ferry's triggers on the source are missing or disabled (${off.join(', ')}): changes may have gone unrecorded; fall back (ferry fallback) and start again`,
@@ -51,17 +35,17 @@ async function assertReplayable(ctx: Context, src: Client): Promise<void> {
 }
 
 export interface Conns {
-  src: Client;
+  src: SourceSession;
   dst: Client;
 }
 
 export const openConns = async (ctx: Context): Promise<Conns> => ({
-  src: await connect(ctx.source, 'replay'),
+  src: await ctx.source.open('replay'),
   dst: await connect(ctx.target, 'replay'),
 });
 
 export const closeConns = async (c: Conns): Promise<void> => {
-  await Promise.all([c.src.end().catch(() => {}), c.dst.end().catch(() => {})]);
+  await Promise.all([c.src.close().catch(() => {}), c.dst.end().catch(() => {})]);
 };
 
 /** New connections, retried for as long as the failure is transient. */
@@ -77,12 +61,12 @@ export async function reopen(ctx: Context): Promise<Conns> {
 }
 
 /** Records an approval the spec gives (unless a failed cutover consumed it); true when one is waiting. */
-async function approved(ctx: Context, src: Client): Promise<boolean> {
+async function approved(ctx: Context, src: SourceSession): Promise<boolean> {
   // On the replay's own connection: this runs every second, a new connection each time would not.
-  const state = (await getState<UptimeState>(src, ctx.shadow, 'uptime')) ?? {};
+  const state = (await src.getState<UptimeState>('uptime')) ?? {};
   const patch = approvalFromSpec(state, ctx.settings.cutoverApproved);
   if (!patch) return state.approved === true;
-  await putState(src, ctx.shadow, 'uptime', { ...state, ...patch });
+  await src.putState('uptime', { ...state, ...patch });
   return patch.approved === true || state.approved === true;
 }
 
@@ -107,7 +91,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
       failures = 0;
       if (performance.now() - lastReport > 5000 || (drain && n === 0)) {
         lastReport = performance.now();
-        const l = await lag(conns.src, ctx.shadow);
+        const l = await conns.src.lag();
         ctx.observer.lag?.(l);
         ctx.log.info(
           { pendingChanges: l.pending, oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10 },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { column, table as baseTable } from '../../test/support/catalog.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
-import { deleteKeysSql, planBatch, rowsForKeysSql, subtree, truncateSql } from './replay.ts';
+import { rowsForKeysSql } from '../source/postgres/replay.ts';
+import { deleteKeysSql, planBatch, subtree, truncateSql } from './replay.ts';
 
 // Keyed by (id, at): a key whose text reads back only as its own type.
 const table = (name: string, extra: Partial<Table> = {}): Table =>

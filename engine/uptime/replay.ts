@@ -1,7 +1,7 @@
 // Replaying recorded changes on the target by re-reading the source. A batch is every log entry the
-// source shows in one REPEATABLE READ snapshot S. For each table the target deletes every logged key
-// (old and new keys alike), then receives the source's current rows for those keys, read in S with
-// COPY: values never pass through ferry's memory as anything but the COPY stream. A TRUNCATE empties
+// source shows in one snapshot S (the source dialect's ChangeBatch). For each table the target
+// deletes every logged key (old and new keys alike), then receives the source's current rows for
+// those keys, read in S as COPY: values never pass through ferry's memory as anything but the COPY stream. A TRUNCATE empties
 // the table (or partition) on the target and copies it whole from S. Since every change visible in S
 // is in the batch, and rows whose keys were never logged are unchanged since they were copied, the
 // target equals the source at S after the batch, so unique constraints hold at every step.
@@ -14,11 +14,13 @@ import { rowsOf } from '../catalog/relations.ts';
 import { type Client } from '../db/connect.ts';
 import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
-import { pipeCopy } from '../transfer/pipe.ts';
+import { copyInto } from '../transfer/pipe.ts';
 import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
-import { LOG_TABLE } from './record.ts';
 import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
 import { schemaOf, siblingKey, tableKey } from '../catalog/schemas.ts';
+import type { ChangeBatch, SourceSession } from '../source/dialect.ts';
+
+export type { Lag } from '../source/dialect.ts';
 
 /** The keys of one batch, on the target (in the bookkeeping schema: no TEMPORARY privilege needed). */
 const BATCH_KEYS = 'batch_keys';
@@ -48,36 +50,11 @@ export function keyCasts(t: Table, element: (i: number) => string, onTarget = fa
   });
 }
 
-const keyRow = (t: Table, alias: string) => `(${t.key.map((k) => `${alias}.${quoteIdent(k)}`).join(', ')})`;
-
 /** Target: delete the rows of every key the batch logged for the table. */
 export function deleteKeysSql(t: Table, schema: string, bookkeeping: string): string {
   const casts = keyCasts(t, (i) => `k.key[${i}]`, true);
   const match = t.key.map((k, i) => `x.${quoteIdent(k)} = ${casts[i]}`).join(' AND ');
   return `DELETE FROM ${rowsOf(schema, t)} x USING ${qualified(bookkeeping, BATCH_KEYS)} k WHERE k.tbl = ${quoteLiteral(tableKey(t))} AND ${match}`;
-}
-
-/**
- * Source: the current rows of the keys logged for the table, minus rows living in relations that the
- * batch copies whole (a truncated partition of a partitioned table).
- */
-export function rowsForKeysSql(
-  t: Table,
-  sourceSchema: string,
-  shadow: string,
-  wholeCopied: string[],
-): string {
-  const cols = columnList(copiedColumns(t));
-  const keys = `SELECT ${keyCasts(t, (i) => `k.key[${i}]`).join(', ')} FROM ${qualified(shadow, LOG_TABLE)} k WHERE k.tbl = ${quoteLiteral(tableKey(t))} AND k.op <> 'T'`;
-  const skip = wholeCopied.length
-    ? ` AND x.tableoid <> ALL (ARRAY[${wholeCopied.map((r) => `${quoteLiteral(qualified(sourceSchema, r))}::regclass`).join(', ')}])`
-    : '';
-  const format = binaryCopy(t) ? 'binary' : 'text';
-  return `COPY (SELECT ${cols} FROM ${rowsOf(sourceSchema, t)} x WHERE ${keyRow(t, 'x')} IN (${keys})${skip}) TO STDOUT (FORMAT ${format})`;
-}
-
-export function copyWholeSql(t: Table, sourceSchema: string): string {
-  return `COPY (SELECT ${columnList(copiedColumns(t))} FROM ${rowsOf(sourceSchema, t)}) TO STDOUT (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
 }
 
 export function copyInSql(t: Table, targetSchema: string): string {
@@ -123,18 +100,6 @@ export function planBatch(
   return { keyed, whole: outer, skip };
 }
 
-export interface Lag {
-  pending: number;
-  oldestSeconds: number;
-}
-
-export async function lag(src: Client, shadow: string): Promise<Lag> {
-  const { rows } = await src.query<{ n: string; age: number | null }>(
-    `SELECT count(*)::text AS n, extract(epoch FROM clock_timestamp() - min(at))::float8 AS age FROM ${qualified(shadow, LOG_TABLE)}`,
-  );
-  return { pending: Number(rows[0]!.n), oldestSeconds: Math.max(0, rows[0]!.age ?? 0) };
-}
-
 export interface Replayer {
   catalog: Catalog;
   shadow: string;
@@ -142,25 +107,19 @@ export interface Replayer {
   schemas: readonly SchemaPair[];
 }
 
-async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
+async function applyBatch(batch: ChangeBatch, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
   const { catalog, shadow } = r;
   const keys = qualified(shadow, BATCH_KEYS);
   await dst.query(`TRUNCATE ${keys}`);
-  await pipeCopy(
-    src,
-    dst,
-    `COPY (SELECT DISTINCT tbl, key FROM ${qualified(shadow, LOG_TABLE)} WHERE op <> 'T') TO STDOUT`,
-    `COPY ${keys} (tbl, key) FROM STDIN`,
-  );
-  // Key casts name the columns' types as the catalog rendered them, relative to the table's schema on each side.
-  let paths = ['', ''];
+  await batch.keys((rows) => copyInto(dst, `COPY ${keys} (tbl, key) FROM STDIN`, rows));
+  // Key casts name the columns' types as the catalog rendered them, relative to the table's target schema.
+  let path = '';
   const at = async (key: string) => {
     const t = tableOf(catalog, key);
     const source = schemaOf(catalog, t);
     const target = targetSchemaOf(r, source);
-    if (paths[0] !== source) await src.query(`SET LOCAL search_path = ${quoteIdent(source)}`);
-    if (paths[1] !== target) await dst.query(`SET LOCAL search_path = ${quoteIdent(target)}`);
-    paths = [source, target];
+    if (path !== target) await dst.query(`SET LOCAL search_path = ${quoteIdent(target)}`);
+    path = target;
     return { t, source, target };
   };
   for (const name of plan.keyed) {
@@ -173,12 +132,12 @@ async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan
   }
   for (const name of plan.whole) {
     const { t, source, target } = await at(name);
-    await pipeCopy(src, dst, copyWholeSql(t, source), copyInSql(t, target));
+    await batch.whole(t, source, (rows) => copyInto(dst, copyInSql(t, target), rows));
   }
   for (const name of plan.keyed) {
     const { t, source, target } = await at(name);
-    const whole = (plan.skip.get(name) ?? []).map((k) => tableOf(catalog, k).name);
-    await pipeCopy(src, dst, rowsForKeysSql(t, source, shadow, whole), copyInSql(t, target));
+    const whole = (plan.skip.get(name) ?? []).map((k) => tableOf(catalog, k));
+    await batch.rows(t, source, whole, (rows) => copyInto(dst, copyInSql(t, target), rows));
   }
   await dst.query(
     `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${keys} ON CONFLICT DO NOTHING`,
@@ -191,66 +150,24 @@ async function applyBatch(src: Client, dst: Client, r: Replayer, plan: BatchPlan
 }
 
 /** Applies every change the source's log shows now; returns how many log entries it consumed (0: none). */
-export async function replayBatch(src: Client, dst: Client, r: Replayer): Promise<number> {
-  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+export async function replayBatch(src: SourceSession, dst: Client, r: Replayer): Promise<number> {
+  const batch = await src.changeBatch();
+  if (!batch) return 0;
   let dstOpen = false;
   try {
-    const { rows } = await src.query<{ tbl: string; truncated: boolean; keyed: boolean }>(
-      `SELECT tbl, bool_or(op = 'T') AS truncated, bool_or(op <> 'T') AS keyed FROM ${qualified(r.shadow, LOG_TABLE)} GROUP BY tbl ORDER BY tbl`,
-    );
-    if (rows.length === 0) {
-      await src.query('COMMIT');
-      return 0;
-    }
-    const plan = planBatch(r.catalog, rows);
+    const plan = planBatch(r.catalog, batch.summary);
     await dst.query('BEGIN');
     dstOpen = true;
-    await applyBatch(src, dst, r, plan);
-    const { rowCount } = await src.query(`DELETE FROM ${qualified(r.shadow, LOG_TABLE)}`);
+    await applyBatch(batch, dst, r, plan);
+    const n = await batch.forget();
     await dst.query('COMMIT');
     dstOpen = false;
     faultPoint('replay.target-committed');
-    await src.query('COMMIT');
-    return rowCount ?? 0;
+    await batch.commit();
+    return n;
   } catch (err) {
     if (dstOpen) await dst.query('ROLLBACK').catch(() => {});
-    await src.query('ROLLBACK').catch(() => {});
+    await batch.rollback().catch(() => {});
     throw err;
-  }
-}
-
-/** Column lists as the catalog saw them; a difference means someone changed the table's schema. */
-export async function schemaDrift(
-  src: Client,
-  catalog: Catalog,
-  tables: readonly string[],
-): Promise<string | undefined> {
-  await src.query('BEGIN');
-  try {
-    // Types render relative to the table's own schema, as the catalog captured them.
-    const bySchema = new Map<string, Table[]>();
-    for (const key of tables) {
-      const t = tableOf(catalog, key);
-      bySchema.set(schemaOf(catalog, t), [...(bySchema.get(schemaOf(catalog, t)) ?? []), t]);
-    }
-    for (const [schema, list] of bySchema) {
-      await src.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
-      const { rows } = await src.query<{ name: string; cols: string | null }>(
-        `SELECT t.name, (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
-           FROM unnest($2::text[]) AS t(name)
-           LEFT JOIN pg_class c ON c.relname = t.name AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)`,
-        [schema, list.map((t) => t.name)],
-      );
-      for (const row of rows) {
-        const t = list.find((x) => x.name === row.name)!;
-        const expected = t.columns.map((c) => `${c.name} ${c.type}`).join(', ');
-        if (row.cols !== expected)
-          return `the schema of table ${tableKey(t)} changed while its changes were being recorded (${row.cols === null ? 'table dropped' : `columns now: ${row.cols}`}); the replay cannot continue: fall back (ferry fallback) and start again`;
-      }
-    }
-    return undefined;
-  } finally {
-    await src.query('COMMIT');
   }
 }

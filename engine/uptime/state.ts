@@ -3,10 +3,9 @@
 import { multiSchema } from '../api/settings.ts';
 import { partitionRoot } from '../catalog/relations.ts';
 import { tableKey } from '../catalog/schemas.ts';
-import { withClient } from '../db/connect.ts';
 import { matchesAny } from '../plan/select.ts';
 import { need, type Context } from '../phases/context.ts';
-import { getState, putState } from '../state/shadow.ts';
+import { withSource } from '../source/dialect.ts';
 import type { Approval } from './approval.ts';
 
 export interface UptimeState extends Approval {
@@ -48,17 +47,13 @@ export const downtimeTables = (ctx: Context) =>
     .filter((t) => !inUptime(ctx, t));
 
 export async function readUptime(ctx: Context): Promise<UptimeState> {
-  return withClient(
-    ctx.source,
-    'state',
-    async (c) => (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {},
-  );
+  return withSource(ctx.source, 'state', async (s) => (await s.getState<UptimeState>('uptime')) ?? {});
 }
 
 export async function writeUptime(ctx: Context, patch: Partial<UptimeState>): Promise<UptimeState> {
-  return withClient(ctx.source, 'state', async (c) => {
-    const next = { ...((await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {}), ...patch };
-    await putState(c, ctx.shadow, 'uptime', next);
+  return withSource(ctx.source, 'state', async (s) => {
+    const next = { ...((await s.getState<UptimeState>('uptime')) ?? {}), ...patch };
+    await s.putState('uptime', next);
     return next;
   });
 }

@@ -1,12 +1,11 @@
 // Execution in DowntimeOptimized mode (DMO's uptime migration): the bulk copy of the uptime tables
-// runs from one exported snapshot while the application keeps writing, and is validated against that
+// runs from one consistent snapshot while the application keeps writing, and is validated against that
 // same snapshot; then the recorded changes are replayed, again and again, until the cutover is
 // approved (cutover.ts). A transient failure of the replay (a dropped connection, a restarted server)
 // is retried; the run stops only for what retrying cannot fix (a schema change, a disabled trigger).
 import { targetPostLoadSteps } from '../catalog/ddl.ts';
 import { findTable, targetName } from '../catalog/schemas.ts';
 import { connect, withClient } from '../db/connect.ts';
-import { qualified } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneChunks } from '../state/progress.ts';
@@ -14,13 +13,14 @@ import { afterLoad, stageOf } from '../transfer/after-load.ts';
 import { transferData } from '../transfer/dump.ts';
 import { validate } from '../validate/compare.ts';
 import { runPool } from '../util/pool.ts';
+import { readFence, lowerFence } from '../fence/fence.ts';
+import { withSource } from '../source/dialect.ts';
 import { cutover, undoCutover } from './cutover.ts';
 import { closeConns, openConns, replay } from './loop.ts';
-import { LOG_TABLE } from './record.ts';
 import { readUptime, uptimeTables, writeUptime } from './state.ts';
 
 /**
- * The bulk copy from one exported snapshot; log entries already in the snapshot are discarded with it.
+ * The bulk copy from one shared snapshot; log entries already in the snapshot are discarded with it.
  * With the Dump method it goes through files (the cutover's downtime tables take the pipe).
  */
 async function bulkCopy(ctx: Context): Promise<void> {
@@ -37,12 +37,9 @@ async function bulkCopy(ctx: Context): Promise<void> {
     await writeUptime(ctx, { bulkCopied: true, bulkValidated: false });
     return;
   }
-  const coordinator = await connect(ctx.source, 'snapshot');
+  const snapshot = await ctx.source.shareSnapshot(ctx.settings.parallelism, need(ctx.catalog, 'catalog'));
   try {
-    await coordinator.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    const { rows } = await coordinator.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
-    const snapshot = rows[0]!.s;
-    await coordinator.query(`DELETE FROM ${qualified(ctx.shadow, LOG_TABLE)}`);
+    await snapshot.forgetLog();
     faultPoint('uptime.snapshot-exported');
     ctx.log.info(
       { tables: tables.length },
@@ -51,12 +48,10 @@ async function bulkCopy(ctx: Context): Promise<void> {
     await transferData(ctx, { tables, snapshot });
     faultPoint('uptime.bulk-copied');
     await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, { tables, sourceSnapshot: snapshot });
-    await coordinator.query('COMMIT');
+    await snapshot.end(true);
   } catch (err) {
-    await coordinator.query('ROLLBACK').catch(() => {});
+    await snapshot.end(false).catch(() => {});
     throw err;
-  } finally {
-    await coordinator.end().catch(() => {});
   }
   await writeUptime(ctx, { bulkCopied: true, bulkValidated: ctx.settings.validation !== 'None' });
 }
@@ -88,6 +83,9 @@ export async function executeDowntimeOptimized(ctx: Context): Promise<void> {
       const state = await readUptime(ctx);
       if (state.undoPending) await undoCutover(ctx);
       if (!state.cutover) {
+        // Out of the cutover the application writes: a fence left up by a run that stopped between
+        // raising it and recording the cutover, or between recording its end and lowering it, comes down.
+        if ((await withSource(ctx.source, 'fence', readFence)).state !== 'open') await lowerFence(ctx);
         ctx.log.info(
           'waiting for cutover approval (spec.cutover.approved, or ferry cutover) while replaying changes',
         );

@@ -1,29 +1,24 @@
-// Validation: the same count and content checksum computed on both sides. The checksum is a sum
-// of 64-bit slices of each row's md5: order-independent (no sort needed) yet sensitive to a lost,
-// changed or duplicated row. Both sessions render values identically (see connect.ts: UTC,
-// ISO dates, hex bytea), so the text of a row is the same on either server.
+// Validation: the same count and content digest computed on both sides, per chunk or table, and in
+// DowntimeOptimized per page of the keys the replay touched. The source dialect measures its side
+// and says how the target computes the same digest (source/dialect.ts, TargetDigest).
 import { targetSchemaOf } from '../api/settings.ts';
 import { findTable, schemaOf, tableKey } from '../catalog/schemas.ts';
-import type { Validation } from '../api/migration.ts';
-import { holdsRows, rowsOf } from '../catalog/relations.ts';
+import { holdsRows } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
-import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/chunks.ts';
+import { qualified, quoteIdent } from '../db/ident.ts';
+import { describeRange, type Chunk, type Range } from '../plan/chunks.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import type { Context } from '../phases/context.ts';
-import { keyCasts } from '../uptime/replay.ts';
+import type { Measure, SharedSnapshot, SourceSession } from '../source/dialect.ts';
 
 export interface Unit {
   table: string;
   range: Range | null;
 }
 
-export interface Measure {
-  rows: string;
-  checksum: string | null;
-}
+export type { Measure } from '../source/dialect.ts';
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
@@ -50,48 +45,16 @@ export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[
   });
 }
 
-const checksumOf = (columns: string[], alias = '') =>
-  `coalesce(sum(('x' || substr(md5(ROW(${columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ')})::text), 1, 16))::bit(64)::bigint), 0)::text`;
-
-/** Count and checksum of a table's own rows (rowsOf), or of one key range of them. */
-export function measureSql(schema: string, t: Table, range: Range | null, how: Validation): string {
-  const sum = how === 'Checksum' ? checksumOf(t.columns.map((c) => c.name)) : 'NULL::text';
-  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
-}
-
-/** The keys of a page, as rows of the key columns' own types (a JSON array of arrays of key texts in $1). */
-function pageKeys(t: Table): string {
-  const casts = keyCasts(t, (i) => `e ->> ${i - 1}`);
-  return `(SELECT ${casts.map((c, i) => `${c} AS ${quoteIdent(t.key[i]!)}`).join(', ')} FROM jsonb_array_elements($1::jsonb) e) k`;
-}
-
-const keyJoin = (t: Table) => t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
-
-/** Count and checksum of the rows with the given keys. */
-export function measureKeysSql(schema: string, t: Table): string {
-  return `SELECT count(*)::text AS rows, ${checksumOf(
-    t.columns.map((c) => c.name),
-    't.',
-  )} AS checksum FROM ${rowsOf(schema, t)} t JOIN ${pageKeys(t)} ON ${keyJoin(t)}`;
-}
-
-/** Runs a measuring query, on the source optionally inside an exported snapshot. */
-async function measure(c: Client, sql: string, params: unknown[] = [], snapshot?: string): Promise<Measure> {
-  if (!snapshot) return (await c.query<Measure>(sql, params)).rows[0]!;
-  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-    return (await c.query<Measure>(sql, params)).rows[0]!;
-  } finally {
-    await c.query('COMMIT');
-  }
+/** Runs a measuring query on the target. */
+async function measureOn(c: Client, sql: string, params: unknown[] = []): Promise<Measure> {
+  return (await c.query<Measure>(sql, params)).rows[0]!;
 }
 
 export interface ValidateOptions {
   /** Only these tables. */
   tables?: readonly string[];
-  /** Compare against the source as of this exported snapshot. */
-  sourceSnapshot?: string;
+  /** Compare against the source as of this snapshot. */
+  sourceSnapshot?: SharedSnapshot;
   /** Compare against these measures instead of the source's (a dump's digests: the source is not read). */
   expected?: (u: Unit) => Measure;
 }
@@ -106,8 +69,9 @@ export async function validate(
   if (how === 'None') return 0;
   const units = validationUnits(catalog, plan).filter((u) => !opts.tables || opts.tables.includes(u.table));
   const expected = opts.expected;
+  const digest = ctx.source.digest;
   const open = async () => ({
-    src: expected ? undefined : await connect(ctx.source, 'validate'),
+    src: expected ? undefined : await (opts.sourceSnapshot ?? ctx.source).open('validate'),
     dst: await connect(ctx.target, 'validate'),
   });
   await runPool(
@@ -117,10 +81,11 @@ export async function validate(
     async (u, { src, dst }) => {
       const t = findTable(catalog, u.table);
       const [a, b] = await Promise.all([
-        expected
-          ? expected(u)
-          : measure(src!, measureSql(schemaOf(catalog, t), t, u.range, how), [], opts.sourceSnapshot),
-        measure(dst, measureSql(targetSchemaOf(ctx.settings, schemaOf(catalog, t)), t, u.range, how)),
+        expected ? expected(u) : src!.measure(t, schemaOf(catalog, t), u.range, how),
+        measureOn(
+          dst,
+          digest.measureSql(targetSchemaOf(ctx.settings, schemaOf(catalog, t)), t, u.range, how),
+        ),
       ]);
       const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
       const source = expected ? 'the source had at export' : 'source has';
@@ -136,7 +101,7 @@ export async function validate(
         );
     },
     async ({ src, dst }) => {
-      await Promise.all([src?.end(), dst.end()]);
+      await Promise.all([src?.close(), dst.end()]);
     },
   );
   ctx.log.info(
@@ -160,7 +125,8 @@ export async function validateTouched(
   tables: readonly string[],
 ): Promise<number> {
   let keys = 0;
-  const src = await connect(ctx.source, 'validate');
+  const digest = ctx.source.digest;
+  const src = await ctx.source.open('validate');
   const dst = await connect(ctx.target, 'validate');
   try {
     const { rows: whole } = await dst.query<{ tbl: string }>(
@@ -180,13 +146,15 @@ export async function validateTouched(
         if (!rows.length) break;
         after = rows[rows.length - 1]!.key;
         keys += rows.length;
-        const page = JSON.stringify(rows.map((r) => r.key));
+        const page = rows.map((r) => r.key);
         const [a, b] = await Promise.all([
-          inSchema(src, source, () => measure(src, measureKeysSql(source, t), [page])),
-          inSchema(dst, target, () => measure(dst, measureKeysSql(target, t), [page])),
+          src.measureKeys(t, source, page),
+          inSchema(dst, target, () =>
+            measureOn(dst, digest.measureKeysSql(target, t), [JSON.stringify(page)]),
+          ),
         ]);
         if (a.rows !== b.rows || a.checksum !== b.checksum) {
-          const rows = await differingRows(src, dst, source, target, t, page);
+          const rows = await differingRows(ctx, src, dst, source, target, t, page);
           throw new ValidationError(
             name,
             `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}); ` +
@@ -196,7 +164,7 @@ export async function validateTouched(
       }
     }
   } finally {
-    await Promise.all([src.end(), dst.end()]);
+    await Promise.all([src.close(), dst.end()]);
   }
   ctx.log.info({ keys, tables: tables.length }, 'changed rows validated equal');
   return keys;
@@ -213,34 +181,37 @@ async function inSchema<T>(c: Client, schema: string, fn: () => Promise<T>): Pro
   }
 }
 
+/** A key as PostgreSQL renders a text array: `{7,abc}`. */
+const keyText = (key: readonly string[]) =>
+  `{${key.map((v) => (/^[^\s{}",\\]+$/.test(v) && v.toUpperCase() !== 'NULL' ? v : JSON.stringify(v))).join(',')}}`;
+
 /** The keys of a page whose rows differ, each with what each side holds (for the error message). */
 async function differingRows(
-  src: Client,
+  ctx: Context,
+  src: SourceSession,
   dst: Client,
   sourceSchema: string,
   targetSchema: string,
   t: Table,
-  page: string,
+  page: string[][],
 ): Promise<string[]> {
-  const sql = (schema: string) => {
-    const key = `ARRAY[${t.key.map((k) => `k.${quoteIdent(k)}::text`).join(', ')}]::text`;
-    return `SELECT ${key} AS key, md5(t::text) AS h FROM ${pageKeys(t)} LEFT JOIN ${rowsOf(schema, t)} t ON ${keyJoin(t)}`;
-  };
   const [a, b] = await Promise.all([
-    inSchema(src, sourceSchema, () =>
-      src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
-    ),
-    inSchema(dst, targetSchema, () =>
-      dst.query<{ key: string; h: string | null }>(sql(targetSchema), [page]),
-    ),
+    src.rowDigests(t, sourceSchema, page),
+    inSchema(dst, targetSchema, async () => {
+      const { rows } = await dst.query<{ n: number; h: string | null }>(
+        ctx.source.digest.rowDigestsSql(targetSchema, t),
+        [JSON.stringify(page)],
+      );
+      return new Map(rows.map((r) => [r.n, r.h]));
+    }),
   ]);
-  const there = new Map(b.rows.map((r) => [r.key, r.h]));
   const state = (h: string | null | undefined) => (h ? 'present' : 'absent');
-  return a.rows
-    .filter((r) => r.h !== there.get(r.key))
+  return page
+    .map((key, i) => ({ key, here: a[i], there: b.get(i + 1) }))
+    .filter((r) => r.here !== r.there)
     .slice(0, 5)
     .map(
       (r) =>
-        `${r.key}: source ${state(r.h)}, target ${state(there.get(r.key))}${r.h && there.get(r.key) ? ' with other values' : ''}`,
+        `${keyText(r.key)}: source ${state(r.here)}, target ${state(r.there)}${r.here && r.there ? ' with other values' : ''}`,
     );
 }

@@ -10,16 +10,14 @@ import {
   existsSync,
   mkdtempSync,
   rmSync,
-  chownSync,
   writeFileSync,
-  readdirSync,
-  statSync,
   openSync,
   closeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { chownTree, run, runAs, shutdown } from '../daemon.ts';
 import { freePort, waitFor } from '../net.ts';
 
 export type PostgresVersion = 15 | 18;
@@ -94,31 +92,8 @@ function serverVersion(bin: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** uid/gid to run the server as: ourselves, or the postgres user when we are root. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (userInfo().uid !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid, gid };
-}
-
-function chownTree(path: string, ids: { uid: number; gid: number }): void {
-  chownSync(path, ids.uid, ids.gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), ids);
-}
-
-function run(cmd: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
-  });
-}
-
 export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
-  const ids = runAs();
+  const ids = runAs('postgres');
   const bin = binDir(opts.version ?? 18, ids !== undefined);
   const version = serverVersion(bin);
   const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), `ferry-pg${version}-`));
@@ -190,7 +165,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     url: (database = 'postgres') =>
       `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
     restart: async (downMs = 0) => {
-      await shutdown(server.pid);
+      await shutdown(server.pid, 'SIGINT', 'postgres');
       await new Promise((res) => setTimeout(res, downMs));
       await launch();
     },
@@ -226,28 +201,8 @@ async function isAccepting(port: number): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Fast shutdown of the postmaster we started, by its pid (0: never started). */
-async function shutdown(pid: number): Promise<void> {
-  if (pid === 0 || !alive(pid)) return;
-  process.kill(pid, 'SIGINT');
-  try {
-    await waitFor(async () => !alive(pid), 30_000, `postgres pid ${pid} to stop`);
-  } catch {
-    process.kill(pid, 'SIGKILL');
-  }
-}
-
 /** Shuts the postmaster down, then the data directory goes. */
 export async function stopPostgres(pid: number, root: string): Promise<void> {
-  await shutdown(pid);
+  await shutdown(pid, 'SIGINT', 'postgres');
   rmSync(root, { recursive: true, force: true });
 }

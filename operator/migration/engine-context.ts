@@ -66,6 +66,6 @@ export async function engineContext(
   });
   // The Import's state lives in its bookkeeping on the target (engine/move/import.ts).
   if (stage === 'Export') ctx.move = 'export';
-  if (stage === 'Import') Object.assign(ctx, { move: 'import', stateAt: ctx.target });
+  if (stage === 'Import') Object.assign(ctx, { move: 'import', stateAt: 'target' });
   return ctx;
 }

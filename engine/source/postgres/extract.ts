@@ -15,17 +15,17 @@
 // indexes (a failed CREATE INDEX CONCURRENTLY) and NOT NULL/constraint-trigger entries of
 // pg_constraint (NOT NULL travels with the column).
 import type pg from 'pg';
-import { quoteIdent } from '../db/ident.ts';
-import { completeTrees, type TreeNode } from '../plan/select.ts';
-import { extractObjects, schemaTypeRoots } from './objects.ts';
+import { quoteIdent } from '../../db/ident.ts';
+import { completeTrees, type TreeNode } from '../../plan/select.ts';
+import { extractObjects, schemaTypeRoots } from '../../catalog/objects.ts';
 import { identitySequences, schemaSequences, sequenceStates } from './sequences.ts';
-import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from './types.ts';
-import { userTypes } from './user-types.ts';
-import type { SchemaPair } from '../api/settings.ts';
-import { mergeSchemas } from './merge.ts';
-import { sourceName } from './schemas.ts';
-import { type SchemaMap } from './rename.ts';
-import { retargetPart, type OidHints, type Rendered, type RetargetedPart } from './retarget.ts';
+import type { Catalog, Column, Constraint, IdentitySequence, Index, Table } from '../../catalog/types.ts';
+import { userTypes } from '../../catalog/user-types.ts';
+import type { SchemaPair } from '../../api/settings.ts';
+import { mergeSchemas } from '../../catalog/merge.ts';
+import { sourceName } from '../../catalog/schemas.ts';
+import { type SchemaMap } from '../../catalog/rename.ts';
+import { retargetPart, type OidHints, type Rendered, type RetargetedPart } from '../../catalog/retarget.ts';
 
 const FIRST_USER_OID = 16384;
 

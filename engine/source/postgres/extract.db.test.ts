@@ -2,13 +2,13 @@
 // another schema name on PostgreSQL 18 from the rendered DDL, must extract to an equivalent catalog.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../hack/postgres/server.ts';
-import { quoteIdent } from '../db/ident.ts';
-import { loadEveryType } from '../../test/support/every-type.ts';
-import { droppedForeignKeys, postLoadSteps, preLoadDdl } from './ddl.ts';
-import { catalogDifferences } from './diff.ts';
+import { startPostgres, type PostgresServer } from '../../../hack/postgres/server.ts';
+import { quoteIdent } from '../../db/ident.ts';
+import { loadEveryType } from '../../../test/support/every-type.ts';
+import { droppedForeignKeys, postLoadSteps, preLoadDdl } from '../../catalog/ddl.ts';
+import { catalogDifferences } from '../../catalog/diff.ts';
 import { extractCatalog, refreshSequences } from './extract.ts';
-import type { Catalog, Table } from './types.ts';
+import type { Catalog, Table } from '../../catalog/types.ts';
 
 let source: PostgresServer;
 let target: PostgresServer;

@@ -9,11 +9,10 @@
 // (session_replication_role = replica) or by the tables' owner disabling it, which ferry detects.
 // `detect` is for a source the user guarantees quiet: writes are let through but noted, and the run
 // fails naming the tables rather than produce a target that silently differs.
-import type { Table } from '../catalog/types.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
-import { SAFE_PATH } from '../uptime/record.ts';
-
-export type FenceState = 'open' | 'refuse' | 'detect';
+import type { Table } from '../../catalog/types.ts';
+import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.ts';
+import { SAFE_PATH } from './record.ts';
+import type { FenceState } from '../dialect.ts';
 
 export const FENCE_FN = 'fence';
 export const WRITES_SEEN = 'writes_seen';

@@ -8,11 +8,11 @@
 // search_path and every object qualified: the application writes through them without any grant on
 // ferry's schema, and nobody can hijack them with objects of their own. They live in the shadow
 // schema: dropping it (fallback, or the end of the cutover) drops the triggers with it.
-import { tableKey } from '../catalog/schemas.ts';
-import type { Table } from '../catalog/types.ts';
-import { recordsRows } from '../catalog/relations.ts';
-import { RENDERING } from '../db/connect.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { tableKey } from '../../catalog/schemas.ts';
+import type { Table } from '../../catalog/types.ts';
+import { recordsRows } from '../../catalog/relations.ts';
+import { RENDERING } from '../../db/connect.ts';
+import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.ts';
 
 export const LOG_TABLE = 'change_log';
 const TRUNCATE_FN = 'record_truncate';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Table } from '../catalog/types.ts';
-import { fenceFunctionDdl } from '../fence/ddl.ts';
+import type { Table } from '../../catalog/types.ts';
+import { fenceFunctionDdl } from './fence-ddl.ts';
 import { keyRenderingSettings, tableRecorderDdl } from './record.ts';
 
 describe('recording triggers', () => {

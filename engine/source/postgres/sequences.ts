@@ -2,8 +2,8 @@
 // options as CREATE SEQUENCE renders them, and their current values. Sequence values are not
 // transactional, so they are read last and re-read at the cutover (refreshSequences).
 import type pg from 'pg';
-import { qualified } from '../db/ident.ts';
-import type { IdentitySequence, Sequence } from './types.ts';
+import { qualified } from '../../db/ident.ts';
+import type { IdentitySequence, Sequence } from '../../catalog/types.ts';
 
 /** pg_sequence as text: bigint values do not fit a JavaScript number. */
 interface OptionsRow {

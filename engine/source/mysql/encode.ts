@@ -1,0 +1,287 @@
+// Rows read from MySQL/MariaDB become PostgreSQL COPY text. Each value arrives as the bytes the text
+// protocol sends (RAW_VALUES: no JS number, no parsed date, no re-serialized JSON; text columns
+// unconverted, the session reads with character_set_results = binary) and is written as COPY text
+// straight from those bytes, decoded from the column's declared charset into UTF-8. A value the
+// target cannot hold is refused naming its table, column and key, or handled by spec.conversion.
+import { isUtf8 } from 'node:buffer';
+import type { Conversion } from '../../api/settings.ts';
+import type { Charset, Encoding } from './types.ts';
+
+/** mysql2's typeCast: false hands every value over as the bytes the server sent (null for NULL). */
+export const RAW_VALUES = { rowsAsArray: true, typeCast: false } as const;
+
+export interface EncodedColumn {
+  name: string;
+  encoding: Encoding;
+}
+
+export interface EncoderOptions {
+  /** For messages: the table as the run names it. */
+  table: string;
+  /** The columns in the order the rows carry them. */
+  columns: readonly EncodedColumn[];
+  /** The key's columns (names), to name a refused row. */
+  key: readonly string[];
+  conversion: Conversion;
+}
+
+/** A value ferry refuses to write: the message names table, column and key. */
+export class ValueError extends Error {
+  override name = 'ValueError';
+}
+
+const TAB = 0x09;
+const NL = 0x0a;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+const REPLACEMENT = Buffer.from('\uFFFD');
+const NULL_VALUE = Buffer.from('\\N');
+
+/** MySQL's latin1 is Windows cp1252; its five unassigned bytes are the C1 controls (as MySQL converts them). */
+const CP1252_80_9F = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d,
+  0x17d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a,
+  0x153, 0x9d, 0x17e, 0x178,
+];
+/** UTF-8 of each byte 0x80-0xFF of latin1. */
+const LATIN1_HIGH: Buffer[] = Array.from({ length: 128 }, (_, i) =>
+  Buffer.from(String.fromCodePoint(i < 32 ? CP1252_80_9F[i]! : 0x80 + i)),
+);
+
+/** Text back into a column's charset (a key bound in a query): the inverse of the decoding. */
+export function toCharset(text: string, charset: Charset): Buffer {
+  if (charset === 'utf8') return Buffer.from(text);
+  const out: number[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const high = cp < 0x80 ? -1 : LATIN1_HIGH.findIndex((u) => u.toString() === ch);
+    if (cp < 0x80) out.push(cp);
+    else if (charset === 'latin1' && high >= 0) out.push(0x80 + high);
+    else throw new Error(`internal: ${JSON.stringify(ch)} is not in ${charset}`);
+  }
+  return Buffer.from(out);
+}
+
+/** A growing output buffer, handed on in pieces of about CHUNK bytes. */
+class Out {
+  static readonly CHUNK = 64 * 1024;
+  buf = Buffer.allocUnsafe(Out.CHUNK * 2);
+  pos = 0;
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  bytes(b: Buffer, start = 0, end = b.length): void {
+    this.ensure(end - start);
+    this.pos += b.copy(this.buf, this.pos, start, end);
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+  take(): Buffer {
+    const done = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(Out.CHUNK * 2);
+    this.pos = 0;
+    return done;
+  }
+}
+
+/** Why a value is refused, before the encoder names where. */
+class Refusal {
+  readonly why: string;
+  constructor(why: string) {
+    this.why = why;
+  }
+}
+const refuse = (why: string): never => {
+  throw new Refusal(why);
+};
+
+/**
+ * UTF-8 bytes into COPY text: backslash, tab, newline and CR escaped. NUL, which PostgreSQL text
+ * cannot hold, is refused or replaced.
+ */
+function escapedUtf8(b: Buffer, out: Out, replace: boolean): void {
+  let run = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== BACKSLASH && (c > CR || (c !== 0 && c !== TAB && c !== NL && c !== CR))) continue;
+    out.bytes(b, run, i);
+    run = i + 1;
+    if (c === 0) {
+      if (!replace) refuse('a NUL character (PostgreSQL text cannot hold it)');
+      out.bytes(REPLACEMENT);
+    } else {
+      out.ensure(2);
+      out.buf[out.pos++] = BACKSLASH;
+      out.buf[out.pos++] = c === TAB ? 0x74 : c === NL ? 0x6e : c === CR ? 0x72 : BACKSLASH;
+    }
+  }
+  out.bytes(b, run);
+}
+
+/** A value's UTF-8 bytes: itself when it is valid UTF-8 or plain ASCII, else converted from its charset. */
+export function utf8Of(b: Buffer, charset: Charset, replace: boolean): Buffer {
+  if (charset === 'utf8') {
+    if (isUtf8(b)) return b;
+    if (!replace) refuse('bytes that are not valid utf8');
+    return Buffer.from(new TextDecoder('utf-8').decode(b));
+  }
+  let i = 0;
+  while (i < b.length && b[i]! < 0x80) i++;
+  if (i === b.length) return b;
+  const out = new Out();
+  out.bytes(b, 0, i);
+  for (; i < b.length; i++) {
+    const c = b[i]!;
+    if (c < 0x80) out.byte(c);
+    else if (charset === 'latin1') out.bytes(LATIN1_HIGH[c - 0x80]!);
+    else if (replace) out.bytes(REPLACEMENT);
+    else refuse(`the byte 0x${c.toString(16)}, which is not ascii`);
+  }
+  return out.take();
+}
+
+function copyEscaped(s: string, out: Out): void {
+  escapedUtf8(Buffer.from(s), out, false);
+}
+
+const isZero = (b: Buffer, at: number) => b[at] === 0x30 && b[at + 1] === 0x30;
+
+/** A date whose year, month or day is zero: MySQL allows them, PostgreSQL has none. */
+function zeroDate(b: Buffer): boolean {
+  return (isZero(b, 0) && isZero(b, 2)) || isZero(b, 5) || isZero(b, 8);
+}
+
+function bits(b: Buffer, width: number): string {
+  let s = '';
+  for (const byte of b) s += byte.toString(2).padStart(8, '0');
+  return s.slice(s.length - width).padStart(width, '0');
+}
+
+function value(b: Buffer, e: Encoding, out: Out, conv: Conversion): void {
+  const replace = conv.invalidCharacters === 'Replace';
+  switch (e.kind) {
+    case 'number':
+    case 'float':
+      if (e.kind === 'number' && e.range) {
+        const v = BigInt(b.toString('latin1'));
+        if (v < BigInt(e.range[0]) || v > BigInt(e.range[1]))
+          refuse(`the value ${v} is outside the target type's range [${e.range[0]}, ${e.range[1]}]`);
+      }
+      return out.bytes(b);
+    case 'boolean':
+      if (b.length === 1 && (b[0] === 0x30 || b[0] === 0x31)) return out.byte(b[0] === 0x31 ? 0x74 : 0x66);
+      return refuse(
+        `the value ${b.toString('latin1')} is not a boolean (0 or 1): map the column to smallint (spec.typeMap)`,
+      );
+    case 'bit': {
+      if (e.as === 'bits') return out.ascii(bits(b, e.width));
+      if (e.as === 'boolean') return out.byte(b.some((x) => x !== 0) ? 0x74 : 0x66);
+      return out.ascii(BigInt(`0x${b.toString('hex') || '0'}`).toString());
+    }
+    case 'date':
+      if (zeroDate(b)) {
+        if (conv.zeroDates === 'Nullify') return out.bytes(NULL_VALUE);
+        if (conv.zeroDates === 'Sentinel') return out.ascii('-infinity');
+        return refuse(
+          `the zero date ${b.toString('latin1')}, which PostgreSQL cannot hold (spec.conversion.zeroDates: Nullify or Sentinel)`,
+        );
+      }
+      out.bytes(b);
+      return e.utc ? out.ascii('+00') : undefined;
+    case 'time':
+      if (e.as === 'time' && (b[0] === 0x2d || b.indexOf(0x3a) !== 2 || b.toString('latin1', 0, 2) > '23'))
+        refuse(`the time ${b.toString('latin1')} is not a time of day: map the column to interval`);
+      return out.bytes(b);
+    case 'text':
+      if (e.members) {
+        const label = utf8Of(b, e.charset, replace).toString();
+        if (!e.members.includes(label))
+          refuse(
+            `the value '${label}', which is not one of the enum's labels (MySQL stores '' for a value outside them)`,
+          );
+        return copyEscaped(label, out);
+      }
+      return escapedUtf8(utf8Of(b, e.charset, replace), out, replace);
+    case 'set': {
+      const members = b.length ? utf8Of(b, e.charset, replace).toString().split(',') : [];
+      return copyEscaped(`{${members.map((m) => `"${m.replace(/["\\]/g, '\\$&')}"`).join(',')}}`, out);
+    }
+    case 'bytes':
+      if (e.as === 'bytea') out.ascii('\\\\x');
+      return out.ascii(b.toString('hex'));
+  }
+}
+
+/** The key of a refused row, as `(id)=(42)`, or its position in the chunk when the key is not read. */
+function describeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, n: number): string {
+  const at = opts.key.map((k) => opts.columns.findIndex((c) => c.name === k));
+  if (!at.length || at.includes(-1)) return `row ${n} of the chunk`;
+  const values = at.map((i) => {
+    const [b, e] = [row[i], opts.columns[i]!.encoding];
+    if (!b) return 'NULL';
+    return e.kind === 'text'
+      ? utf8Of(b, e.charset, true).toString()
+      : e.kind === 'bytes'
+        ? `0x${b.toString('hex')}`
+        : b.toString('latin1');
+  });
+  return `key (${opts.key.join(', ')})=(${values.join(', ')})`;
+}
+
+/** Appends one row as a COPY text line. */
+function encodeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, out: Out, n: number): void {
+  const { columns } = opts;
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) out.byte(TAB);
+    const b = row[i];
+    if (b === null || b === undefined) {
+      out.bytes(NULL_VALUE);
+      continue;
+    }
+    try {
+      value(b, columns[i]!.encoding, out, opts.conversion);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      throw new ValueError(
+        `table ${opts.table}, column ${columns[i]!.name}, ${describeRow(row, opts, n)}: ${e.why}`,
+      );
+    }
+  }
+  out.byte(NL);
+}
+
+/** Rows in, COPY text out in pieces of about 64 KiB: what a chunk reader pushes as its rows arrive. */
+export class Encoder {
+  private readonly out = new Out();
+  private readonly opts: EncoderOptions;
+  /** Rows encoded so far. */
+  rows = 0;
+  constructor(opts: EncoderOptions) {
+    this.opts = opts;
+  }
+  /** Encodes a row (throws ValueError for a refused value); returns a piece once one is full. */
+  add(row: readonly (Buffer | null)[]): Buffer | undefined {
+    encodeRow(row, this.opts, this.out, ++this.rows);
+    return this.out.pos >= Out.CHUNK ? this.out.take() : undefined;
+  }
+  /** What is left after the last row. */
+  end(): Buffer | undefined {
+    return this.out.pos > 0 ? this.out.take() : undefined;
+  }
+}
+
+/** COPY text of some rows at once (tests, small reads). */
+export function encodeRows(rows: readonly (readonly (Buffer | null)[])[], opts: EncoderOptions): Buffer {
+  const e = new Encoder(opts);
+  const pieces = rows.flatMap((r) => e.add(r) ?? []);
+  return Buffer.concat([...pieces, e.end() ?? Buffer.alloc(0)]);
+}

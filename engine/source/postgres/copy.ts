@@ -1,0 +1,15 @@
+// Reading a chunk of a PostgreSQL source table: COPY TO, whose rows the target's COPY FROM takes as they are.
+import { rowsOf } from '../../catalog/relations.ts';
+import { qualified, columnList } from '../../db/ident.ts';
+import { rangePredicate } from '../../plan/chunks.ts';
+import type { ChunkRead } from '../dialect.ts';
+
+/** `COPY t TO` reads t's own rows only (never a child's); the query form says so with rowsOf. */
+export function copyOutSql(c: ChunkRead): string {
+  const cols = columnList(c.columns);
+  const predicate = rangePredicate(c.range);
+  const what = predicate
+    ? `(SELECT ${cols} FROM ${rowsOf(c.schema, c.table)} ${predicate})`
+    : `${qualified(c.schema, c.table.name)} (${cols})`;
+  return `COPY ${what} TO STDOUT (FORMAT ${c.format})`;
+}
