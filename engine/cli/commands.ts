@@ -8,6 +8,7 @@ import { fallback } from '../fallback.ts';
 import type { Logger } from '../log.ts';
 import { createContext, type Context, type Observer } from '../phases/context.ts';
 import { extraction } from '../phases/extraction.ts';
+import { loadTables } from '../phases/execution.ts';
 import { preparation } from '../phases/preparation.ts';
 import { buildPlan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
@@ -178,6 +179,15 @@ export async function runCommand(s: Settings, log: Logger, o: CommandOptions): P
       ['TABLE', 'ROWS', 'BYTES', 'SECONDS', 'ROWS/S'],
       report.tables.map((t) => [t.table, t.rows, t.bytes, t.seconds, t.rowsPerSecond]),
     ),
+    ...(report.stages?.length
+      ? [
+          '',
+          table(
+            ['STAGE', 'JOBS', 'SECONDS (SUM)', 'WALL SECONDS'],
+            report.stages.map((x) => [x.stage, x.jobs, x.seconds, x.wallSeconds]),
+          ),
+        ]
+      : []),
     ...(report.downtimeSeconds !== undefined
       ? [
           '',
@@ -306,7 +316,11 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
   const unknown = groups.filter((g) => !resume.plan.groups.some((x) => x.id === g));
   if (unknown.length)
     throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
-  const done = await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
+  // A transfer Pod (Standard) also builds, analyzes and validates each table it completes.
+  const done =
+    s.mode === 'Standard' && o.groups
+      ? await loadTables(ctx, { groups, parallelism: 1, defer: true })
+      : await transferGroups(ctx, { groups, parallelism: o.groups ? 1 : s.parallelism });
   log.info({ groups, chunks: done.length, peakRssBytes: peakRss() }, 'transfer done');
   return 0;
 }

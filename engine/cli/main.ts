@@ -47,7 +47,8 @@ options:
       --json                machine-readable output (plan, status)
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
-      --group N[,N...]      transfer: the table groups to copy
+      --group N[,N...]      transfer: the table groups to copy (Standard: then build, analyze and
+                            validate each table they complete, as a transfer Pod does)
       --stop-after PHASE    run: pause after this phase (a later run continues)
   -h, --help
 `;
