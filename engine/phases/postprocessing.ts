@@ -61,7 +61,9 @@ export async function postProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const uptime = ctx.settings.mode === 'DowntimeOptimized' ? await readUptime(ctx) : undefined;
   const step = (name: string, fn: () => Promise<void>) => (uptime ? downtimeStep(ctx, name, fn) : fn());
-  if (uptime)
+  const stored = await withClient(ctx.source, 'report', (c) => getState<Report>(c, ctx.shadow, 'report'));
+  // A stored report: a run killed in the cleanup, whose tables were finished before it.
+  if (!stored && uptime)
     await step('analyze', () =>
       runPool(
         downtimeTables(ctx),
@@ -72,18 +74,18 @@ export async function postProcessing(ctx: Context): Promise<void> {
         (c) => c.end(),
       ),
     );
-  else {
+  else if (!stored) {
     if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
     // Nothing, unless Execution ended without them (a run begun by an earlier ferry).
     await loadTables(ctx, { groups: [] });
   }
-  const report = await withClient(ctx.source, 'report', async (c) => {
-    const stored = await getState<Report>(c, ctx.shadow, 'report');
-    if (stored) return stored;
-    const r = await buildReport(ctx);
-    await putState(c, ctx.shadow, 'report', r);
-    return r;
-  });
+  const report =
+    stored ??
+    (await withClient(ctx.source, 'report', async (c) => {
+      const r = await buildReport(ctx);
+      await putState(c, ctx.shadow, 'report', r);
+      return r;
+    }));
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
   const downtimeSoFar = () => {
     if (!uptime?.cutoverStartedAt) return;

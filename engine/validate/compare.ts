@@ -6,19 +6,18 @@
 // dates, hex bytea), so a row's bytes are the same on either server. A mismatch names the table, the
 // key range and the columns that differ.
 import { targetSchemaOf } from '../api/settings.ts';
-import { findTable, schemaOf, sourceName, tableKey, targetName } from '../catalog/schemas.ts';
+import { findTable, schemaOf, tableKey } from '../catalog/schemas.ts';
 import type { Validation } from '../api/migration.ts';
 import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/chunks.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import type { Context } from '../phases/context.ts';
 import { keyCasts } from '../uptime/replay.ts';
 import { to as copyTo } from 'pg-copy-streams';
-import { copyOutSql } from '../transfer/pipe.ts';
 import { addDigests, CopyDigest, EMPTY_DIGEST, formatDigest, parseDigest, type Digest } from './digest.ts';
 
 export interface Unit {
@@ -121,16 +120,9 @@ export async function copyDigest(c: Client, sql: string, binary: boolean): Promi
   return d.result();
 }
 
-/** The COPY query reading a unit's rows on one side. */
-function readSql(t: Table, qualifiedName: string, schema: string, range: Range | null): string {
-  return copyOutSql({
-    sourceTable: qualifiedName,
-    sourceRows: rowsOf(schema, t),
-    columns: digestColumns(t),
-    predicate: rangePredicate(range),
-    binary: digestBinary(t),
-  });
-}
+/** The COPY reading a unit's rows on one side (a query: COPY of a table refuses generated columns). */
+const readSql = (t: Table, schema: string, range: Range | null): string =>
+  `COPY (SELECT ${columnList(digestColumns(t))} FROM ${rowsOf(schema, t)} ${rangePredicate(range)}) TO STDOUT (FORMAT ${digestBinary(t) ? 'binary' : 'text'})`;
 
 export interface UnitOptions {
   /** Compare against the source as of this exported snapshot. */
@@ -167,13 +159,12 @@ export async function validateUnit(
   } else {
     const recorded = u.chunks.map((c) => opts.recorded?.get(c));
     const fromCopy = digestsOnCopy(t) && u.chunks.length > 0 && recorded.every((d) => d !== undefined);
-    const read = (c: Client, schema: string, name: string) =>
-      copyDigest(c, readSql(t, name, schema, u.range), digestBinary(t));
+    const read = (c: Client, schema: string) => copyDigest(c, readSql(t, schema, u.range), digestBinary(t));
     [a, b] = await Promise.all([
       fromCopy
         ? recorded.map((d) => parseDigest(d!)).reduce(addDigests, EMPTY_DIGEST)
-        : inSnapshot(conns.src, opts.sourceSnapshot, () => read(conns.src, source, sourceName(catalog, t))),
-      read(conns.dst, target, targetName(ctx.settings, catalog, t)),
+        : inSnapshot(conns.src, opts.sourceSnapshot, () => read(conns.src, source)),
+      read(conns.dst, target),
     ]);
   }
   if (a.rows !== b.rows)
