@@ -194,31 +194,21 @@ describe('a whole schedule, simulated on two slots', () => {
     const started = new Map<string, number>();
     const ended = new Map<string, number>();
     const cost = (j: Job) => (j.kind === 'copy' ? j.chunk.estBytes / 100 + 1 : j.table === 'big' ? 5 : 1);
+    const startable = () =>
+      running.length < 2
+        ? nextJob(
+            jobs,
+            done,
+            running.map((r) => r.job),
+          )
+        : undefined;
     for (let now = 0; done.size < jobs.length || running.length;) {
-      for (
-        let j =
-          running.length < 2
-            ? nextJob(
-                jobs,
-                done,
-                running.map((r) => r.job),
-              )
-            : undefined;
-        j;
-      ) {
+      for (let j = startable(); j; j = startable()) {
         for (const r of running)
           for (const l of j.locks)
             for (const h of r.job.locks) expect(l.table === h.table && conflicts(l.mode, h.mode)).toBe(false);
         started.set(j.id, now);
         running.push({ job: j, ends: now + cost(j) });
-        j =
-          running.length < 2
-            ? nextJob(
-                jobs,
-                done,
-                running.map((r) => r.job),
-              )
-            : undefined;
       }
       expect(
         running.length,
