@@ -40,7 +40,7 @@ import {
 } from '../state/owner.ts';
 import { doneChunks, type ChunkDone } from '../state/progress.ts';
 import { createStateTable, getState, putState, schemaMarker } from '../state/shadow.ts';
-import { afterLoad } from '../transfer/after-load.ts';
+import { finishImport } from '../phases/execution.ts';
 import { dumpTransfer } from '../transfer/dump.ts';
 import type { Client } from '../db/connect.ts';
 
@@ -162,7 +162,7 @@ function importPhases(
     },
     Execution: async (ctx) => {
       await dumpTransfer(ctx, { stage: 'import' });
-      await afterLoad(ctx);
+      await finishImport(ctx);
     },
     PostProcessing: postProcessing,
   };

@@ -7,6 +7,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Client } from '../db/connect.ts';
 import { columnList } from '../db/ident.ts';
 import { markChunkDone, type ChunkDone } from '../state/progress.ts';
+import { formatDigest, type CopyDigest } from '../validate/digest.ts';
 
 export interface ChunkCopy {
   chunkId: string;
@@ -31,14 +32,14 @@ export interface ChunkCopy {
  */
 export class Meter extends Transform {
   bytes = 0;
-  private readonly onBytes: (n: number) => void;
-  constructor(onBytes: (n: number) => void) {
+  private readonly onBytes: (n: number, data: Buffer) => void;
+  constructor(onBytes: (n: number, data: Buffer) => void) {
     super();
     this.onBytes = onBytes;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    this.onBytes(chunk.length);
+    this.onBytes(chunk.length, chunk);
     cb(null, chunk);
   }
 }
@@ -65,7 +66,7 @@ export async function pipeCopy(
   dst: Client,
   outSql: string,
   inSql: string,
-  onBytes: (n: number) => void = () => {},
+  onBytes: (n: number, data: Buffer) => void = () => {},
 ): Promise<{ rows: number; bytes: number }> {
   const meter = new Meter(onBytes);
   const into = dst.query(copyFrom(inSql));
@@ -80,13 +81,13 @@ export async function pipeCopy(
 export async function loadChunk(
   dst: Client,
   c: Pick<ChunkCopy, 'chunkId' | 'progressSchema'>,
-  load: () => Promise<{ rows: number; bytes: number }>,
+  load: () => Promise<Pick<ChunkDone, 'rows' | 'bytes' | 'digest'>>,
 ): Promise<ChunkDone> {
   const started = performance.now();
   await dst.query('BEGIN');
   try {
-    const { rows, bytes } = await load();
-    const done: ChunkDone = { chunk: c.chunkId, rows, bytes, seconds: (performance.now() - started) / 1000 };
+    const loaded = await load();
+    const done: ChunkDone = { chunk: c.chunkId, ...loaded, seconds: (performance.now() - started) / 1000 };
     await markChunkDone(dst, c.progressSchema, done);
     await dst.query('COMMIT');
     return done;
@@ -96,11 +97,13 @@ export async function loadChunk(
   }
 }
 
+/** With `digest`, the rows read from the source are digested too, and the digest recorded with the chunk. */
 export async function copyChunk(
   src: Client,
   dst: Client,
   c: ChunkCopy,
   onBytes: (n: number) => void,
+  digest?: CopyDigest,
 ): Promise<ChunkDone> {
   let sourceTx = false;
   try {
@@ -110,7 +113,9 @@ export async function copyChunk(
         sourceTx = true;
         await src.query(`SET TRANSACTION SNAPSHOT '${c.snapshot.replaceAll("'", "''")}'`);
       }
-      return pipeCopy(src, dst, copyOutSql(c), copyInSql(c), onBytes);
+      const tap = digest ? (n: number, data: Buffer) => (onBytes(n), digest.update(data)) : onBytes;
+      const { rows, bytes } = await pipeCopy(src, dst, copyOutSql(c), copyInSql(c), tap);
+      return { rows, bytes, ...(digest && { digest: formatDigest(digest.result()) }) };
     });
   } finally {
     if (sourceTx) await src.query('COMMIT').catch(() => {});
