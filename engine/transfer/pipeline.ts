@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostLoadStep } from '../catalog/ddl.ts';
 import { connect, withClient, type Client } from '../db/connect.ts';
 import { faultPoint } from '../faults.ts';
-import { assertNoWritesSeen } from '../fence/fence.ts';
+import { assertNoWritesSeen, FenceError } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
 import { describeRange, type Chunk } from '../plan/chunks.ts';
 import { allChunks } from '../plan/plan.ts';
@@ -96,6 +96,11 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     if (d) tracker.alreadyDone(c.id, d.rows, d.bytes);
   }
   const copied = copies.flatMap((c) => recorded.chunks.get(c.id) ?? []);
+  const finished = !checks
+    ? 'table built'
+    : s.validation === 'None'
+      ? 'table built and analyzed'
+      : 'table built, analyzed and validated';
   const left = new Map<string, number>();
   for (const j of jobs) if (!isDone(j, done)) left.set(j.table, (left.get(j.table) ?? 0) + 1);
 
@@ -168,8 +173,12 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         cause: err,
       });
     }
-    if (job.kind === 'validate') return isTransient(err) ? stepError(job.id, job.table, err) : err;
-    return stepError(job.id, job.table, err);
+    if (job.kind !== 'validate') return stepError(job.id, job.table, err);
+    if (err instanceof ValidationError || err instanceof FenceError) return err;
+    const where = `table ${job.table}${job.unit.range ? `, ${describeRange(job.unit.range)}` : ''}`;
+    return Object.assign(new Error(`validating ${where} failed: ${(err as Error).message}`, { cause: err }), {
+      code: (err as { code?: string }).code,
+    });
   };
 
   const exec = async (job: Job, slot: Slot): Promise<void> => {
@@ -187,8 +196,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     }
     const n = (left.get(job.table) ?? 1) - 1;
     left.set(job.table, n);
-    if (n === 0 && job.kind !== 'copy')
-      ctx.log.info({ table: job.table }, checks ? 'table built, analyzed and validated' : 'table built');
+    if (n === 0 && job.kind !== 'copy') ctx.log.info({ table: job.table }, finished);
   };
 
   const report = () => ctx.observer.progress?.(tracker.snapshot(), 'Execution');
