@@ -25,6 +25,11 @@ import { addNotValid, runStep, stepError } from './steps.ts';
 import { chunkCopy, tableOf } from './table-copy.ts';
 
 const ATTEMPTS = 4;
+/**
+ * A transfer Pod does not wait on others' locks for long (another Pod building the same table): a job
+ * that would is left for the operator.
+ */
+const POD_LOCK_TIMEOUT = '2s';
 
 export interface TableJobsOptions {
   /** The chunks to copy here; none by default (copied elsewhere, or earlier). */
@@ -104,8 +109,14 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
   const left = new Map<string, number>();
   for (const j of jobs) if (!isDone(j, done)) left.set(j.table, (left.get(j.table) ?? 0) + 1);
 
-  const src = async (slot: Slot) => (slot.src ??= await connect(ctx.source, 'transfer'));
-  const dst = async (slot: Slot) => (slot.dst ??= await connect(ctx.target, 'transfer'));
+  const purpose = copies.length ? 'transfer' : 'build';
+  const src = async (slot: Slot) => (slot.src ??= await connect(ctx.source, purpose));
+  const dst = async (slot: Slot) => {
+    if (slot.dst) return slot.dst;
+    slot.dst = await connect(ctx.target, purpose);
+    if (opts.defer) await slot.dst.query(`SET lock_timeout = '${POD_LOCK_TIMEOUT}'`);
+    return slot.dst;
+  };
   const close = async (slot: Slot) => {
     await Promise.all([slot.src?.end().catch(() => {}), slot.dst?.end().catch(() => {})]);
     delete slot.src;
