@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostLoadStep } from '../catalog/ddl.ts';
 import { connect, withClient, type Client } from '../db/connect.ts';
 import { faultPoint } from '../faults.ts';
-import { assertNoWritesSeen } from '../fence/fence.ts';
+import { assertNoWritesSeen, FenceError } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
 import { describeRange, type Chunk } from '../plan/chunks.ts';
 import { allChunks } from '../plan/plan.ts';
@@ -30,6 +30,12 @@ import { copyChunk } from './pipe.ts';
 import { copyId, isDone, planJobs, type Job } from './schedule.ts';
 import { addNotValid, runStep, stepError } from './steps.ts';
 import { chunkCopy, tableOf } from './table-copy.ts';
+
+/**
+ * A transfer Pod does not wait on others' locks for long (another Pod building the same table): a job
+ * that would is left for the operator.
+ */
+const POD_LOCK_TIMEOUT = '2s';
 
 export interface TableJobsOptions {
   /** The chunks to copy here; none by default (copied elsewhere, or earlier). */
@@ -103,11 +109,22 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     if (d) tracker.alreadyDone(c.id, d.rows, d.bytes);
   }
   const copied = copies.flatMap((c) => recorded.chunks.get(c.id) ?? []);
+  const finished = !checks
+    ? 'table built'
+    : s.validation === 'None'
+      ? 'table built and analyzed'
+      : 'table built, analyzed and validated';
   const left = new Map<string, number>();
   for (const j of jobs) if (!isDone(j, done)) left.set(j.table, (left.get(j.table) ?? 0) + 1);
 
-  const src = async (slot: Slot) => (slot.src ??= await connect(ctx.source, 'transfer'));
-  const dst = async (slot: Slot) => (slot.dst ??= await connect(ctx.target, 'transfer'));
+  const purpose = copies.length ? 'transfer' : 'build';
+  const src = async (slot: Slot) => (slot.src ??= await connect(ctx.source, purpose));
+  const dst = async (slot: Slot) => {
+    if (slot.dst) return slot.dst;
+    slot.dst = await connect(ctx.target, purpose);
+    if (opts.defer) await slot.dst.query(`SET lock_timeout = '${POD_LOCK_TIMEOUT}'`);
+    return slot.dst;
+  };
   const close = async (slot: Slot) => {
     await Promise.all([slot.src?.end().catch(() => {}), slot.dst?.end().catch(() => {})]);
     delete slot.src;
@@ -177,8 +194,12 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         cause: err,
       });
     }
-    if (job.kind === 'validate') return isTransient(err) ? stepError(job.id, job.table, err) : err;
-    return stepError(job.id, job.table, err);
+    if (job.kind !== 'validate') return stepError(job.id, job.table, err);
+    if (err instanceof ValidationError || err instanceof FenceError) return err;
+    const where = `table ${job.table}${job.unit.range ? `, ${describeRange(job.unit.range)}` : ''}`;
+    return Object.assign(new Error(`validating ${where} failed: ${(err as Error).message}`, { cause: err }), {
+      code: (err as { code?: string }).code,
+    });
   };
 
   const exec = async (job: Job, slot: Slot): Promise<void> => {
@@ -196,8 +217,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     }
     const n = (left.get(job.table) ?? 1) - 1;
     left.set(job.table, n);
-    if (n === 0 && job.kind !== 'copy')
-      ctx.log.info({ table: job.table }, checks ? 'table built, analyzed and validated' : 'table built');
+    if (n === 0 && job.kind !== 'copy') ctx.log.info({ table: job.table }, finished);
   };
 
   const report = () => ctx.observer.progress?.(tracker.snapshot(), 'Execution');

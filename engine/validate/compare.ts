@@ -193,7 +193,14 @@ export async function validateUnit(
       `validation failed: ${where}: source has ${a.rows} rows, target ${b.rows}`,
     );
   if (formatDigest(a) !== formatDigest(b)) {
-    const columns = await differingColumns({ src, dst: conns.dst }, t, source, target, u.range, opts.sourceSnapshot);
+    const columns = await differingColumns(
+      { src, dst: conns.dst },
+      t,
+      source,
+      target,
+      u.range,
+      opts.sourceSnapshot,
+    );
     throw new ValidationError(
       u.table,
       `validation failed: ${where}: same row count (${a.rows}) but the content differs ` +
