@@ -1,7 +1,7 @@
 // The replay loop: batch after batch until the log is empty (in the downtime) or, in uptime, until
 // a cutover is approved. Transient failures (a dropped connection, a restarted server) reconnect and
 // go on with backoff; the loop stops only for what retrying cannot fix (a schema change, a disabled
-// trigger), and in the downtime it leaves failures to the cutover.
+// trigger, a batch that does not validate), and in the downtime it leaves failures to the cutover.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordsRows } from '../catalog/relations.ts';
 import { connect, type Client } from '../db/connect.ts';
@@ -12,15 +12,23 @@ import { need, type Context } from '../phases/context.ts';
 import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
 import { triggerName, truncateTriggerName } from './record.ts';
-import { lag, replayBatch, schemaDrift, type Replayer } from './replay.ts';
+import { lag, replayBatch, replayedRows, schemaDrift, type Replayer } from './replay.ts';
 import { getState, putState } from '../state/shadow.ts';
 import { uptimeTables, type UptimeState } from './state.ts';
+import { validationUnits } from '../validate/compare.ts';
+
+/** How long a batch in uptime may spend proving units the bulk copy's validation left unproven. */
+const PROVING_BUDGET_MS = 1000;
 
 function replayer(ctx: Context): Replayer {
+  const catalog = need(ctx.catalog, 'catalog');
+  const uptime = new Set(uptimeTables(ctx));
   return {
-    catalog: need(ctx.catalog, 'catalog'),
+    catalog,
     shadow: ctx.shadow,
     schemas: ctx.settings.schemas,
+    validation: ctx.settings.validation,
+    units: validationUnits(catalog, ctx.plan).filter((u) => uptime.has(u.table)),
   };
 }
 
@@ -103,14 +111,25 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
         await assertReplayable(ctx, conns.src);
         if (!drain && (await approved(ctx, conns.src))) return;
       }
-      const n = await replayBatch(conns.src, conns.dst, r);
+      const unproven = r.pending?.length;
+      const n = await replayBatch(conns.src, conns.dst, r, drain ? 0 : PROVING_BUDGET_MS);
       failures = 0;
+      if (unproven && r.pending?.length === 0)
+        ctx.log.info(
+          { units: r.units.length },
+          'every chunk of the uptime tables proven equal to the source',
+        );
       if (performance.now() - lastReport > 5000 || (drain && n === 0)) {
         lastReport = performance.now();
         const l = await lag(conns.src, ctx.shadow);
         ctx.observer.lag?.(l);
         ctx.log.info(
-          { pendingChanges: l.pending, oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10 },
+          {
+            pendingChanges: l.pending,
+            replayedRows: await replayedRows(conns.dst, ctx.shadow),
+            oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10,
+            ...(r.pending?.length ? { unprovenChunks: r.pending.length } : {}),
+          },
           'replaying recorded changes',
         );
       }
