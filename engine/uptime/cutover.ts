@@ -16,6 +16,7 @@ import { fenceFunctionDdl } from '../fence/ddl.ts';
 import { assertNoWritesSeen, FenceError, raiseFence, type FenceRecord } from '../fence/fence.ts';
 import { need, type Context } from '../phases/context.ts';
 import { allChunks } from '../plan/plan.ts';
+import { doneSteps } from '../state/progress.ts';
 import { getState, putState } from '../state/shadow.ts';
 import { afterLoad, stageOf } from '../transfer/after-load.ts';
 import { tableOf } from '../transfer/table-copy.ts';
@@ -59,9 +60,12 @@ async function steps(ctx: Context, conns: Conns): Promise<void> {
     await writeUptime(ctx, { validated: true }, conns.src);
     faultPoint('cutover.validated');
   }
-  // Stage by stage, each timed; what uptime built is done already (afterLoad skips it).
+  // Stage by stage, each timed; what uptime (or an earlier attempt) built is done already.
+  const done = await doneSteps(conns.dst, ctx.shadow);
   const inStage = (stage: string) =>
-    targetPostLoadSteps(need(ctx.catalog, 'catalog'), ctx.settings).filter((s) => stageOf(s) === stage);
+    targetPostLoadSteps(need(ctx.catalog, 'catalog'), ctx.settings).filter(
+      (s) => stageOf(s) === stage && !done.has(s.name),
+    );
   for (const [stage, name] of DOWNTIME_STAGES) {
     if (!inStage(stage).length) continue;
     await step(name, async () => {
