@@ -17,6 +17,11 @@ import { getState, putState } from '../state/shadow.ts';
 import { uptimeTables, type UptimeState } from './state.ts';
 import { validationUnits } from '../validate/compare.ts';
 
+/**
+ * Batches in uptime start at most this often: each costs a few statements on both servers whatever
+ * its size, and the source's are the application's CPU too. The lag stays under about this long.
+ */
+const BATCH_INTERVAL_MS = 500;
 /** How long a batch in uptime may spend proving units the bulk copy's validation left unproven. */
 const PROVING_BUDGET_MS = 1000;
 
@@ -112,6 +117,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
         if (!drain && (await approved(ctx, conns.src))) return;
       }
       const unproven = r.pending?.length;
+      const started = performance.now();
       const n = await replayBatch(conns.src, conns.dst, r, drain ? 0 : PROVING_BUDGET_MS);
       failures = 0;
       if (unproven && r.pending?.length === 0)
@@ -133,10 +139,9 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
           'replaying recorded changes',
         );
       }
-      if (n === 0) {
-        if (drain) return;
-        await sleep(200);
-      }
+      if (drain) {
+        if (n === 0) return;
+      } else await sleep(Math.max(0, BATCH_INTERVAL_MS - (performance.now() - started)));
     } catch (err) {
       if (drain || !isTransient(err)) throw err;
       failures++;
