@@ -10,7 +10,7 @@ import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
 import { ferry, startFerry, type CliResult } from '../../test/support/cli.ts';
-import { schemaDigests } from '../../test/support/snapshot.ts';
+import { bothDigests } from '../../test/support/rehearsal.ts';
 
 let pair: LocalPair;
 let roles: Roles;
@@ -80,12 +80,9 @@ async function stops(run: ReturnType<typeof startFerry>): Promise<CliResult> {
 }
 
 async function expectEqual(): Promise<void> {
-  const [src, dst] = await Promise.all([
-    schemaDigests(pair.source.url('shop'), 'shop'),
-    schemaDigests(pair.target.url('shop'), 'shop'),
-  ]);
-  delete src['audit_log'];
-  expect(dst).toEqual(src);
+  const { source, target } = await bothDigests(pair);
+  delete source['audit_log'];
+  expect(target).toEqual(source);
 }
 
 async function approveAndFinish(file: string, run: { done: Promise<CliResult> }): Promise<void> {
