@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Unit } from '../validate/compare.ts';
+import type { ValidationUnit } from '../validate/compare.ts';
 import { batchUnits } from './proven.ts';
 
-const unit = (id: string, table: string): Unit => ({ id, table, range: null });
+const unit = (id: string, table: string): ValidationUnit => ({ id, table, range: null });
 
 describe('what a replay batch validates besides its keys', () => {
   const units = [
