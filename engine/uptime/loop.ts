@@ -4,7 +4,7 @@
 // trigger, a batch that does not validate), and in the downtime it leaves failures to the cutover.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordsRows } from '../catalog/relations.ts';
-import { connect, type Client } from '../db/connect.ts';
+import { connect, type Client, type Endpoint } from '../db/connect.ts';
 import { fenceTriggerName } from '../fence/ddl.ts';
 import { triggersNotFiring, type ExpectedTrigger } from '../fence/fence.ts';
 import { tableKey } from '../catalog/schemas.ts';
@@ -68,9 +68,27 @@ export interface Conns {
   dst: Client;
 }
 
+/**
+ * The replay's sessions look rows up by key, a batch's few keys against tables of any size: only
+ * nested loops over the keys' index. With a hash or merge join, which statistics of the log left
+ * from a backlog can make the planner pick, every batch would read the whole table.
+ */
+const KEY_LOOKUPS = 'SET enable_hashjoin = off; SET enable_mergejoin = off';
+
+async function replaySession(e: Endpoint): Promise<Client> {
+  const c = await connect(e, 'replay');
+  try {
+    await c.query(KEY_LOOKUPS);
+  } catch (err) {
+    await c.end().catch(() => {});
+    throw err;
+  }
+  return c;
+}
+
 export const openConns = async (ctx: Context): Promise<Conns> => ({
-  src: await connect(ctx.source, 'replay'),
-  dst: await connect(ctx.target, 'replay'),
+  src: await replaySession(ctx.source),
+  dst: await replaySession(ctx.target),
 });
 
 export const closeConns = async (c: Conns): Promise<void> => {
