@@ -3,10 +3,12 @@
 //
 // In uptime: the uptime tables' keys and indexes (the replay deletes by key), and the objects the
 // replay does not care about (views, materialized views without their data, grants, comments on
-// what exists by then). In the downtime: whatever would change the replay (foreign keys would refuse
-// or cascade its deletes, the application's triggers would fire on replayed rows, row security would
-// hide rows from it), what must be fresh (sequence values, materialized view data), the downtime
-// tables' keys and indexes, and comments on objects built in the downtime.
+// what exists by then); foreign keys between uptime tables too where the replay may leave them
+// unfired (foreign-keys.ts, inside a batch). In the downtime: whatever would change the replay
+// (other foreign keys would refuse or cascade its deletes, the application's triggers would fire on
+// replayed rows, row security would hide rows from it), what must be fresh (sequence values,
+// materialized view data), the downtime tables' keys and indexes, and comments on objects built in
+// the downtime.
 import type { PostLoadStep } from '../catalog/ddl.ts';
 import { stageOf } from '../transfer/after-load.ts';
 

@@ -6,7 +6,7 @@
 // (foreign keys, downtime tables' rows), and the replay goes on until the cutover is approved again.
 import { targetSchemaOf } from '../api/settings.ts';
 import { targetPostLoadSteps } from '../catalog/ddl.ts';
-import { catalogSchemas, objectsOf, schemaOf, targetName } from '../catalog/schemas.ts';
+import { catalogSchemas, objectsOf, schemaOf } from '../catalog/schemas.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { refreshSequences } from '../catalog/extract.ts';
 import { inTransaction, withClient } from '../db/connect.ts';
@@ -24,10 +24,18 @@ import { isTransient, transferGroups } from '../transfer/transfer.ts';
 import { validate } from '../validate/compare.ts';
 import { consumedApproval } from './approval.ts';
 import { DOWNTIME_STAGES, undoneByUndo } from './cutover-steps.ts';
+import { dropForeignKeys, foreignKeys, replicaRole } from './foreign-keys.ts';
 import { closeConns, reopen, replay, type Conns } from './loop.ts';
 import { provenUnits } from './proven.ts';
 import { truncateSql } from './replay.ts';
-import { downtimeStep, downtimeTables, readUptime, writeUptime, type UptimeState } from './state.ts';
+import {
+  downtimeStep,
+  downtimeTables,
+  readUptime,
+  uptimeTables,
+  writeUptime,
+  type UptimeState,
+} from './state.ts';
 
 /**
  * How long the cutover keeps retrying transient failures (a restarted server, dropped connections)
@@ -91,13 +99,17 @@ export async function undoCutover(ctx: Context): Promise<void> {
   const chunks = allChunks(need(ctx.plan, 'plan'))
     .filter((c) => rest.has(c.table))
     .map((c) => c.id);
-  await withClient(ctx.target, 'undo', (c) =>
-    inTransaction(c, async () => {
-      for (const t of catalog.tables)
-        for (const k of t.constraints.filter((x) => x.kind === 'f'))
-          await c.query(
-            `ALTER TABLE ${targetName(ctx.settings, catalog, t)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
-          );
+  const steps = targetPostLoadSteps(catalog, ctx.settings);
+  const fks = foreignKeys(catalog, steps, new Set(uptimeTables(ctx)));
+  await withClient(ctx.target, 'undo', async (c) => {
+    // Foreign keys between uptime tables stay where the replay may leave them unfired (they hold).
+    const kept = (await replicaRole(c)) ? fks.filter((f) => f.uptime) : [];
+    await inTransaction(c, async () => {
+      await dropForeignKeys(
+        c,
+        ctx,
+        fks.filter((f) => !kept.includes(f)),
+      );
       for (const source of catalogSchemas(catalog)) {
         const schema = targetSchemaOf(ctx.settings, source);
         const o = objectsOf(catalog, source);
@@ -111,17 +123,15 @@ export async function undoCutover(ctx: Context): Promise<void> {
           );
       }
       await c.query(`DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE step = ANY($1)`, [
-        targetPostLoadSteps(catalog, ctx.settings)
-          .map((s) => s.name)
-          .filter(undoneByUndo),
+        steps.map((s) => s.name).filter((n) => undoneByUndo(n) && !kept.some((f) => f.step.name === n)),
       ]);
       for (const name of rest) {
         const t = tableOf(catalog, name);
         await c.query(truncateSql(t, targetSchemaOf(ctx.settings, schemaOf(catalog, t))));
       }
       await c.query(`DELETE FROM ${qualified(ctx.shadow, 'chunk_done')} WHERE chunk = ANY($1)`, [chunks]);
-    }),
-  );
+    });
+  });
   await writeUptime(ctx, { undoPending: false });
 }
 

@@ -4,7 +4,10 @@
 // trigger, a batch that does not validate), and in the downtime it leaves failures to the cutover.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordsRows } from '../catalog/relations.ts';
-import { connect, type Client, type Endpoint } from '../db/connect.ts';
+import { targetPostLoadSteps } from '../catalog/ddl.ts';
+import { connect, inTransaction, type Client, type Endpoint } from '../db/connect.ts';
+import { doneSteps } from '../state/progress.ts';
+import { dropForeignKeys, foreignKeys, replicaRole } from './foreign-keys.ts';
 import { fenceTriggerName } from '../fence/ddl.ts';
 import { triggersNotFiring, type ExpectedTrigger } from '../fence/fence.ts';
 import { tableKey } from '../catalog/schemas.ts';
@@ -66,6 +69,8 @@ async function assertReplayable(ctx: Context, src: Client): Promise<void> {
 export interface Conns {
   src: Client;
   dst: Client;
+  /** The target session applies changes with session_replication_role = replica (foreign-keys.ts). */
+  replica: boolean;
 }
 
 /**
@@ -86,10 +91,38 @@ async function replaySession(e: Endpoint): Promise<Client> {
   return c;
 }
 
-export const openConns = async (ctx: Context): Promise<Conns> => ({
-  src: await replaySession(ctx.source),
-  dst: await replaySession(ctx.target),
-});
+export async function openConns(ctx: Context): Promise<Conns> {
+  const src = await replaySession(ctx.source);
+  const dst = await replaySession(ctx.target);
+  return { src, dst, replica: await replicaRole(dst) };
+}
+
+/**
+ * The foreign keys of the uptime tables, before the replay goes on: the next batch builds those
+ * missing where the session may leave them unfired; where it may not, those built are dropped
+ * (the cutover builds them).
+ */
+async function settleForeignKeys(ctx: Context, conns: Conns, r: Replayer, drain: boolean): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const steps = targetPostLoadSteps(catalog, ctx.settings);
+  const fks = foreignKeys(catalog, steps, new Set(uptimeTables(ctx))).filter((f) => f.uptime);
+  if (!fks.length) return;
+  const done = await doneSteps(conns.dst, ctx.shadow);
+  if (conns.replica) {
+    if (!drain)
+      r.foreignKeys = fks
+        .filter((f) => !done.has(f.step.name))
+        .map((f) => ({ ...f.step, schema: f.step.schema ?? ctx.settings.target.schema }));
+    return;
+  }
+  const built = fks.filter((f) => done.has(f.step.name));
+  if (!built.length) return;
+  await inTransaction(conns.dst, () => dropForeignKeys(conns.dst, ctx, built));
+  ctx.log.warn(
+    { foreignKeys: built.length },
+    'the target role may no longer set session_replication_role: foreign keys built in uptime dropped, the cutover builds them',
+  );
+}
 
 export const closeConns = async (c: Conns): Promise<void> => {
   await Promise.all([c.src.end().catch(() => {}), c.dst.end().catch(() => {})]);
@@ -127,8 +160,13 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
   let lastReport = 0;
   let lastCheck = 0;
   let failures = 0;
+  let settled = false;
   for (;;) {
     try {
+      if (!settled) {
+        await settleForeignKeys(ctx, conns, r, drain);
+        settled = true;
+      }
       if (performance.now() - lastCheck > 1000) {
         lastCheck = performance.now();
         await assertReplayable(ctx, conns.src);
@@ -167,6 +205,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
       await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
       await closeConns(conns);
       Object.assign(conns, await reopen(ctx));
+      settled = false;
     }
   }
 }

@@ -27,6 +27,8 @@ import type { Validation } from '../api/migration.ts';
 import { schemaOf, siblingKey, tableKey } from '../catalog/schemas.ts';
 import { compareRows, compareUnit, rowsIn, type ValidationUnit } from '../validate/compare.ts';
 import { batchUnits, markProven, provenDdl, provenUnits } from './proven.ts';
+import type { PostLoadStep } from '../catalog/ddl.ts';
+import { markStepDone } from '../state/progress.ts';
 
 /** The keys of one batch, on the target (in the bookkeeping schema: no TEMPORARY privilege needed). */
 const BATCH_KEYS = 'batch_keys';
@@ -107,10 +109,11 @@ export function copyInSql(t: Table, targetSchema: string): string {
   return `COPY ${qualified(targetSchema, t.name)} (${columnList(copiedColumns(t))}) FROM STDIN (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
 }
 
-export function truncateSql(t: Table, schema: string): string {
-  // ONLY keeps inheritance children; a partitioned table is emptied with its partitions.
-  return `TRUNCATE ${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
-}
+/** A table as TRUNCATE names it: ONLY keeps inheritance children; a partitioned table goes with its partitions. */
+const truncated = (t: Table, schema: string) =>
+  `${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
+
+export const truncateSql = (t: Table, schema: string): string => `TRUNCATE ${truncated(t, schema)}`;
 
 /** The table and every partition below it (keys, catalog/schemas.ts). */
 export function subtree(catalog: Catalog, key: string): string[] {
@@ -169,6 +172,8 @@ export interface Replayer {
   units: readonly ValidationUnit[];
   /** Those not proven equal yet: loaded on first use, then kept up to date by each committed batch. */
   pending?: ValidationUnit[];
+  /** Foreign keys the next batch in uptime builds (foreign-keys.ts), each with the schema it runs in. */
+  foreignKeys?: PostLoadStep[];
 }
 
 /**
@@ -207,10 +212,16 @@ async function applyBatch(
     const { t, target } = await at(name);
     await dst.query(deleteKeysSql(t, target, shadow));
   }
-  for (const name of plan.whole) {
-    const { t, target } = await at(name);
-    await dst.query(truncateSql(t, target));
-  }
+  // One statement: a table and those whose foreign keys reference it go together.
+  if (plan.whole.length)
+    await dst.query(
+      `TRUNCATE ${plan.whole
+        .map((name) => {
+          const t = tableOf(catalog, name);
+          return truncated(t, targetSchemaOf(r, schemaOf(catalog, t)));
+        })
+        .join(', ')}`,
+    );
   for (const name of plan.whole) {
     const { t, source, target } = await at(name);
     await pipeCopy(src, dst, copyWholeSql(t, source), copyInSql(t, target));
@@ -252,6 +263,18 @@ async function applyBatch(
     proven.push(u.id);
   }
   await markProven(dst, shadow, proven);
+  for (const step of budgetMs > 0 ? (r.foreignKeys ?? []) : []) {
+    const t1 = performance.now();
+    try {
+      await dst.query(`SET LOCAL search_path = ${quoteIdent(step.schema!)}`);
+      await dst.query(step.sql);
+    } catch (err) {
+      throw Object.assign(new Error(`building ${step.name} in uptime failed: ${(err as Error).message}`), {
+        cause: err,
+      });
+    }
+    await markStepDone(dst, shadow, step.name, (performance.now() - t1) / 1000);
+  }
   return proven;
 }
 
@@ -271,7 +294,7 @@ export async function replayBatch(src: Client, dst: Client, r: Replayer, budgetM
     const { rows } = await src.query<{ tbl: string; truncated: boolean; keyed: boolean }>(
       `SELECT tbl, bool_or(op = 'T') AS truncated, bool_or(op <> 'T') AS keyed FROM ${qualified(r.shadow, LOG_TABLE)} GROUP BY tbl ORDER BY tbl`,
     );
-    if (rows.length === 0 && !(budgetMs > 0 && r.pending?.length)) {
+    if (rows.length === 0 && !(budgetMs > 0 && (r.pending?.length || r.foreignKeys?.length))) {
       await src.query('COMMIT');
       return 0;
     }
@@ -283,6 +306,7 @@ export async function replayBatch(src: Client, dst: Client, r: Replayer, budgetM
     await dst.query('COMMIT');
     dstOpen = false;
     r.pending = r.pending?.filter((u) => !proven.includes(u.id));
+    if (budgetMs > 0) r.foreignKeys = [];
     faultPoint('replay.target-committed');
     await src.query('COMMIT');
     return rowCount ?? 0;
