@@ -256,7 +256,7 @@ describe('moving rows', () => {
     expect(rowsOf('s', base)).toBe('ONLY "s"."base"');
     expect(rowsOf('s', root)).toBe('"s"."m"');
     expect(measureSql('s', base, null, 'Count')).toBe(
-      'SELECT count(*)::text AS rows, NULL::text AS checksum FROM ONLY "s"."base" ',
+      'SELECT count(*)::text AS rows, NULL::text AS checksum FROM ONLY "s"."base" x',
     );
     const chunk = { id: 'base#1/2', table: 'base', estRows: 1, estBytes: 1 };
     const ranged = chunkCopy(

@@ -11,7 +11,7 @@ import { siblingKey, tableKey, targetName } from '../catalog/schemas.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { quoteIdent } from '../db/ident.ts';
 import type { Chunk } from '../plan/chunks.ts';
-import type { Unit } from '../validate/compare.ts';
+import type { ValidationUnit } from '../validate/compare.ts';
 
 /** PostgreSQL's table lock modes that ferry's jobs take (Exclusive is not among them). */
 export type LockMode =
@@ -73,7 +73,7 @@ export type Job = Common &
     | { kind: 'build' | 'fk' | 'analyze'; sql: string; schema?: string }
     /** A foreign key added NOT VALID, without a scan: its `fk` job validates it. */
     | { kind: 'fk-add'; sql: string; schema?: string }
-    | { kind: 'validate'; unit: Unit }
+    | { kind: 'validate'; unit: ValidationUnit }
   );
 
 export const copyId = (chunk: string): string => `copy:${chunk}`;
@@ -90,7 +90,7 @@ export interface JobsInput {
   /** Build and foreign key steps (after-load.ts stageOf). */
   steps: readonly PostLoadStep[];
   analyze: boolean;
-  units: readonly Unit[];
+  units: readonly ValidationUnit[];
 }
 
 /** The tables under a table: its partitions (and theirs) or inheritance children (and theirs). */

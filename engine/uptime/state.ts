@@ -3,7 +3,7 @@
 import { multiSchema } from '../api/settings.ts';
 import { partitionRoot } from '../catalog/relations.ts';
 import { tableKey } from '../catalog/schemas.ts';
-import { withClient } from '../db/connect.ts';
+import { withClient, type Client } from '../db/connect.ts';
 import { matchesAny } from '../plan/select.ts';
 import { need, type Context } from '../phases/context.ts';
 import { getState, putState } from '../state/shadow.ts';
@@ -11,8 +11,6 @@ import type { Approval } from './approval.ts';
 
 export interface UptimeState extends Approval {
   bulkCopied?: boolean;
-  /** The bulk copy was validated under its snapshot: the cutover validates only what changed since. */
-  bulkValidated?: boolean;
   /** A cutover is under way (the fence is up): a restarted run continues it. */
   cutover?: boolean;
   cutoverStartedAt?: string;
@@ -47,30 +45,50 @@ export const downtimeTables = (ctx: Context) =>
     .tables.map(tableKey)
     .filter((t) => !inUptime(ctx, t));
 
-export async function readUptime(ctx: Context): Promise<UptimeState> {
-  return withClient(
-    ctx.source,
-    'state',
-    async (c) => (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {},
-  );
+/** On `c` when given (the cutover's own connection), else on a new connection. */
+const onSource = <T>(ctx: Context, c: Client | undefined, fn: (c: Client) => Promise<T>) =>
+  c ? fn(c) : withClient(ctx.source, 'state', fn);
+
+export async function readUptime(ctx: Context, c?: Client): Promise<UptimeState> {
+  return onSource(ctx, c, async (c) => (await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {});
 }
 
-export async function writeUptime(ctx: Context, patch: Partial<UptimeState>): Promise<UptimeState> {
-  return withClient(ctx.source, 'state', async (c) => {
+export async function writeUptime(
+  ctx: Context,
+  patch: Partial<UptimeState>,
+  c?: Client,
+): Promise<UptimeState> {
+  return onSource(ctx, c, async (c) => {
     const next = { ...((await getState<UptimeState>(c, ctx.shadow, 'uptime')) ?? {}), ...patch };
     await putState(c, ctx.shadow, 'uptime', next);
     return next;
   });
 }
 
+/** Records how long a step of the downtime took (`conns`: the cutover's, whose src may be replaced on retries). */
+export async function recordDowntime(
+  ctx: Context,
+  step: string,
+  seconds: number,
+  conns?: { src: Client },
+): Promise<void> {
+  const state = await readUptime(ctx, conns?.src);
+  await writeUptime(
+    ctx,
+    { downtime: [...(state.downtime ?? []).filter((d) => d.step !== step), { step, seconds }] },
+    conns?.src,
+  );
+  ctx.log.info({ step, seconds: Math.round(seconds * 1000) / 1000 }, `downtime step done: ${step}`);
+}
+
 /** Runs a step of the downtime and records how long it took. */
-export async function downtimeStep(ctx: Context, step: string, fn: () => Promise<void>): Promise<void> {
+export async function downtimeStep(
+  ctx: Context,
+  step: string,
+  fn: () => Promise<void>,
+  conns?: { src: Client },
+): Promise<void> {
   const t0 = performance.now();
   await fn();
-  const seconds = (performance.now() - t0) / 1000;
-  const state = await readUptime(ctx);
-  await writeUptime(ctx, {
-    downtime: [...(state.downtime ?? []).filter((d) => d.step !== step), { step, seconds }],
-  });
-  ctx.log.info({ step, seconds: Math.round(seconds * 1000) / 1000 }, `downtime step done: ${step}`);
+  await recordDowntime(ctx, step, (performance.now() - t0) / 1000, conns);
 }

@@ -1,30 +1,36 @@
 // Validation: the same count and content digest computed for both sides. Count: count(*) on each
-// server. Checksum: each side's rows read by COPY in the binary format where every column is built in
-// (text otherwise) and digested here (digest.ts: order-independent, no sort); in Standard mode the
-// source's digest of each chunk was taken from the very rows its copy read (the fenced source does not
-// change) and is not read again. Both sessions render values identically (see connect.ts: UTC, ISO
-// dates, hex bytea), so a row's bytes are the same on either server. A mismatch names the table, the
-// key range and the columns that differ.
-import { targetSchemaOf } from '../api/settings.ts';
+// server. Checksum: the validation of a unit (validateUnit) reads each side's rows by COPY, in the
+// binary format where every column is built in (text otherwise), and digests them here (digest.ts:
+// order-independent, no sort); in Standard mode the source's digest of each chunk was taken from the
+// very rows its copy read (the fenced source does not change) and is not read again. A mismatch names
+// the table, the key range and the columns that differ. Row sets compared by SQL (compareRows: the
+// replay's changed rows, continuous validation's units, ferry import's units against the export's
+// measures) use a sum of 64-bit slices of each row's md5, and a mismatch names the differing keys.
+// Both sessions render values identically (see connect.ts: UTC, ISO dates, hex bytea), so a row's
+// bytes are the same on either server.
+import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
 import { findTable, schemaOf, tableKey } from '../catalog/schemas.ts';
 import type { Validation } from '../api/migration.ts';
 import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
-import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { columnList, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/chunks.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import { need, type Context } from '../phases/context.ts';
-import { keyCasts } from '../uptime/replay.ts';
 import { to as copyTo } from 'pg-copy-streams';
 import { addDigests, CopyDigest, EMPTY_DIGEST, formatDigest, parseDigest, type Digest } from './digest.ts';
 
 export interface Unit {
-  /** The chunk's id for a key range, else the table's key. */
-  id: string;
   table: string;
   range: Range | null;
+}
+
+/** A unit as validation plans it, with a stable id (continuous validation records units by it). */
+export interface ValidationUnit extends Unit {
+  /** The chunk's id (plan/chunks.ts), or the table's key for a table validated whole. */
+  id: string;
   /** The chunks whose rows it covers: their source digests, recorded by the copy, add up to its own. */
   chunks: string[];
 }
@@ -47,7 +53,7 @@ export class ValidationError extends Error {
  * Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole;
  * partitioned tables through their partitions (they hold no rows of their own).
  */
-export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[] {
+export function validationUnits(catalog: Catalog, plan: Plan | undefined): ValidationUnit[] {
   const byTable = new Map<string, Chunk[]>();
   for (const c of plan?.groups.flatMap((g) => g.chunks) ?? [])
     byTable.set(c.table, [...(byTable.get(c.table) ?? []), c]);
@@ -60,32 +66,139 @@ export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[
   });
 }
 
-const checksumOf = (columns: string[], alias = '') =>
-  `coalesce(sum(('x' || substr(md5(ROW(${columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ')})::text), 1, 16))::bit(64)::bigint), 0)::text`;
+/** md5 of a row's text (alias `x`): both sessions render values identically (connect.ts). */
+const rowHash = (t: Table) => `md5(ROW(${t.columns.map((c) => `x.${quoteIdent(c.name)}`).join(', ')})::text)`;
+/** The text of a row's key (alias `x`), as the replay logs it. */
+const keyText = (t: Table) => `ARRAY[${t.key.map((k) => `x.${quoteIdent(k)}::text`).join(', ')}]::text`;
+const sumOf = (hash: string) => `coalesce(sum(('x' || substr(${hash}, 1, 16))::bit(64)::bigint), 0)::text`;
+
+/** The rows a comparison covers on one side: `FROM <relation> x [WHERE ...]`. */
+export const rowsIn = (schema: string, t: Table, where = ''): string =>
+  `FROM ${rowsOf(schema, t)} x${where ? ` ${where}` : ''}`;
+
+/** Count, and with Checksum the content checksum, of the rows `rows` selects (rowsIn). */
+export function measureRowsSql(t: Table, rows: string, how: Validation): string {
+  const sum = how === 'Checksum' ? sumOf(rowHash(t)) : 'NULL::text';
+  return `SELECT count(*)::text AS rows, ${sum} AS checksum ${rows}`;
+}
 
 /** Count and checksum of a table's own rows (rowsOf), or of one key range of them. */
 export function measureSql(schema: string, t: Table, range: Range | null, how: Validation): string {
-  const sum = how === 'Checksum' ? checksumOf(t.columns.map((c) => c.name)) : 'NULL::text';
-  return `SELECT count(*)::text AS rows, ${sum} AS checksum FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
+  return measureRowsSql(t, rowsIn(schema, t, rangePredicate(range)), how);
 }
 
-/** The keys of a page, as rows of the key columns' own types (a JSON array of arrays of key texts in $1). */
-function pageKeys(t: Table): string {
-  const casts = keyCasts(t, (i) => `e ->> ${i - 1}`);
-  return `(SELECT ${casts.map((c, i) => `${c} AS ${quoteIdent(t.key[i]!)}`).join(', ')} FROM jsonb_array_elements($1::jsonb) e) k`;
+/** Buckets of rows by a prefix of their key's md5: 4096, so a bucket holds few rows of even a large table. */
+const BUCKET = 3;
+/** Differing keys named in an error. */
+const NAMED_KEYS = 5;
+
+export interface Bucket {
+  b: string;
+  n: string;
+  s: string;
 }
 
-const keyJoin = (t: Table) => t.key.map((k) => `t.${quoteIdent(k)} = k.${quoteIdent(k)}`).join(' AND ');
-
-/** Count and checksum of the rows with the given keys. */
-export function measureKeysSql(schema: string, t: Table): string {
-  return `SELECT count(*)::text AS rows, ${checksumOf(
-    t.columns.map((c) => c.name),
-    't.',
-  )} AS checksum FROM ${rowsOf(schema, t)} t JOIN ${pageKeys(t)} ON ${keyJoin(t)}`;
+/** Buckets whose count or checksum differ between the sides (or that one side lacks), in order. Pure. */
+export function differingBuckets(a: readonly Bucket[], b: readonly Bucket[]): string[] {
+  const other = new Map(b.map((x) => [x.b, `${x.n}/${x.s}`]));
+  const mine = new Map(a.map((x) => [x.b, `${x.n}/${x.s}`]));
+  return [...new Set([...mine.keys(), ...other.keys()])].filter((k) => mine.get(k) !== other.get(k)).sort();
 }
 
-/** Runs `fn` on the source inside an exported snapshot, when there is one. */
+export interface KeyedRow {
+  key: string;
+  h: string;
+}
+
+/** The keys whose rows differ, with what each side holds, for an error message (at most `limit`). Pure. */
+export function describeDifferences(
+  a: readonly KeyedRow[],
+  b: readonly KeyedRow[],
+  limit = NAMED_KEYS,
+): string[] {
+  const group = (rows: readonly KeyedRow[]) => {
+    const m = new Map<string, string[]>();
+    for (const r of rows) m.set(r.key, [...(m.get(r.key) ?? []), r.h]);
+    return m;
+  };
+  const [src, dst] = [group(a), group(b)];
+  const holds = (h: string[] | undefined) =>
+    !h?.length ? 'absent' : h.length > 1 ? `${h.length} rows` : 'present';
+  return [...new Set([...src.keys(), ...dst.keys()])]
+    .sort()
+    .filter((k) => (src.get(k) ?? []).sort().join() !== (dst.get(k) ?? []).sort().join())
+    .slice(0, limit)
+    .map((k) => {
+      const [x, y] = [src.get(k), dst.get(k)];
+      const same = x?.length === 1 && y?.length === 1;
+      return `${k}: source ${holds(x)}, target ${holds(y)}${same ? ' with other values' : ''}`;
+    });
+}
+
+/**
+ * The first keys whose rows differ between two row sets of a keyed table: buckets by key hash on both
+ * sides, then the rows of the differing buckets only. Runs where the sets were measured (same
+ * snapshot or transaction), after a mismatch.
+ */
+async function differingKeys(
+  src: Client,
+  dst: Client,
+  t: Table,
+  rows: readonly [string, string],
+): Promise<string[]> {
+  if (!t.key.length) return [];
+  const keyed = (r: string) => `(SELECT ${keyText(t)} AS key, ${rowHash(t)} AS h ${r}) s`;
+  const buckets = (r: string) =>
+    `SELECT substr(md5(key), 1, ${BUCKET}) AS b, count(*)::text AS n, ${sumOf('h')} AS s FROM ${keyed(r)} GROUP BY 1`;
+  const [ba, bb] = await Promise.all([
+    src.query<Bucket>(buckets(rows[0])),
+    dst.query<Bucket>(buckets(rows[1])),
+  ]);
+  const differ = differingBuckets(ba.rows, bb.rows).slice(0, NAMED_KEYS);
+  const inBuckets = (r: string) =>
+    `SELECT key, h FROM ${keyed(r)} WHERE substr(md5(key), 1, ${BUCKET}) = ANY($1::text[])`;
+  const [ka, kb] = await Promise.all([
+    src.query<KeyedRow>(inBuckets(rows[0]), [differ]),
+    dst.query<KeyedRow>(inBuckets(rows[1]), [differ]),
+  ]);
+  return describeDifferences(ka.rows, kb.rows);
+}
+
+/**
+ * Compares the rows `rows` selects on the source and on the target (rowsIn); on a difference, throws
+ * a ValidationError naming `where` and the first differing keys. Runs in whatever snapshot or
+ * transaction each client is in.
+ */
+export async function compareRows(
+  src: Client,
+  dst: Client,
+  t: Table,
+  rows: readonly [string, string],
+  how: Validation,
+  where: string,
+): Promise<void> {
+  const [a, b] = await Promise.all([
+    src.query<Measure>(measureRowsSql(t, rows[0], how)),
+    dst.query<Measure>(measureRowsSql(t, rows[1], how)),
+  ]);
+  const [x, y] = [a.rows[0]!, b.rows[0]!];
+  if (x.rows === y.rows && x.checksum === y.checksum) return;
+  const keys = await differingKeys(src, dst, t, rows);
+  throw new ValidationError(
+    tableKey(t),
+    `validation failed: ${where}: ${mismatch(x, y)}${keys.length ? `; differing keys: ${keys.join('; ')}` : ''}`,
+  );
+}
+
+function mismatch(a: Measure, b: Measure, source = 'source has'): string {
+  return a.rows !== b.rows
+    ? `${source} ${a.rows} rows, target ${b.rows}`
+    : `same row count (${a.rows}) but the content checksums differ`;
+}
+
+const unitName = (u: Unit) => `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
+
+/** Runs fn on the source inside an exported snapshot (or as it is, without one). */
 async function inSnapshot<T>(c: Client, snapshot: string | undefined, fn: () => Promise<T>): Promise<T> {
   if (!snapshot) return fn();
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -95,6 +208,31 @@ async function inSnapshot<T>(c: Client, snapshot: string | undefined, fn: () => 
   } finally {
     await c.query('COMMIT');
   }
+}
+
+/** Compares one validation unit; both clients outside any transaction, the source optionally in a snapshot. */
+export async function compareUnit(
+  src: Client,
+  dst: Client,
+  catalog: Catalog,
+  schemas: readonly SchemaPair[],
+  u: Unit,
+  how: Validation,
+  snapshot?: string,
+): Promise<void> {
+  const t = findTable(catalog, u.table);
+  const source = schemaOf(catalog, t);
+  const where = rangePredicate(u.range);
+  await inSnapshot(src, snapshot, () =>
+    compareRows(
+      src,
+      dst,
+      t,
+      [rowsIn(source, t, where), rowsIn(targetSchemaOf({ schemas }, source), t, where)],
+      how,
+      unitName(u),
+    ),
+  );
 }
 
 /** Runs a measuring query, on the source optionally inside an exported snapshot. */
@@ -141,7 +279,7 @@ export async function validateUnit(
   ctx: Context,
   conns: { src?: Client; dst: Client },
   catalog: Catalog,
-  u: Unit,
+  u: ValidationUnit,
   opts: UnitOptions = {},
 ): Promise<void> {
   const how = ctx.settings.validation;
@@ -149,18 +287,13 @@ export async function validateUnit(
   const t = findTable(catalog, u.table);
   const source = schemaOf(catalog, t);
   const target = targetSchemaOf(ctx.settings, source);
-  const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
+  const where = unitName(u);
   if (opts.expected) {
     const [x, y] = [opts.expected(u), await measure(conns.dst, measureSql(target, t, u.range, how))];
-    if (x.rows !== y.rows)
+    if (x.rows !== y.rows || x.checksum !== y.checksum)
       throw new ValidationError(
         u.table,
-        `validation failed: ${where}: the source had at export ${x.rows} rows, target ${y.rows}`,
-      );
-    if (x.checksum !== y.checksum)
-      throw new ValidationError(
-        u.table,
-        `validation failed: ${where}: same row count (${x.rows}) but the content checksums differ`,
+        `validation failed: ${where}: ${mismatch(x, y, 'the source had at export')}`,
       );
     return;
   }
@@ -221,7 +354,7 @@ async function differingColumns(
   snapshot?: string,
 ): Promise<string[]> {
   const sql = (schema: string) =>
-    `SELECT ${t.columns.map((c, i) => `${checksumOf([c.name])} AS c${i}`).join(', ')} FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
+    `SELECT ${t.columns.map((c, i) => `${sumOf(`md5(ROW(x.${quoteIdent(c.name)})::text)`)} AS c${i}`).join(', ')} ${rowsIn(schema, t, rangePredicate(range))}`;
   const [a, b] = await Promise.all([
     inSnapshot(
       conns.src,
@@ -236,8 +369,12 @@ async function differingColumns(
 export interface ValidateOptions {
   /** Only these tables. */
   tables?: readonly string[];
+  /** Units already proven equal (their ids): not validated again. */
+  skip?: ReadonlySet<string>;
   /** Compare against the source as of this exported snapshot. */
   sourceSnapshot?: string;
+  /** Called as each unit is proven equal. */
+  proven?: (u: ValidationUnit, dst: Client) => Promise<void>;
 }
 
 export async function validate(
@@ -248,7 +385,10 @@ export async function validate(
 ): Promise<number> {
   const how = ctx.settings.validation;
   if (how === 'None') return 0;
-  const units = validationUnits(catalog, plan).filter((u) => !opts.tables || opts.tables.includes(u.table));
+  const units = validationUnits(catalog, plan).filter(
+    (u) => (!opts.tables || opts.tables.includes(u.table)) && !opts.skip?.has(u.id),
+  );
+  if (!units.length) return 0;
   const open = async () => ({
     src: await connect(ctx.source, 'validate'),
     dst: await connect(ctx.target, 'validate'),
@@ -257,110 +397,14 @@ export async function validate(
     units,
     ctx.settings.parallelism,
     open,
-    (u, conns) => validateUnit(ctx, conns, catalog, u, { sourceSnapshot: opts.sourceSnapshot }),
+    async (u, conns) => {
+      await validateUnit(ctx, conns, catalog, u, { sourceSnapshot: opts.sourceSnapshot });
+      await opts.proven?.(u, conns.dst);
+    },
     async ({ src, dst }) => {
       await Promise.all([src.end(), dst.end()]);
     },
   );
   ctx.log.info({ units: units.length, how }, 'target validated equal to source');
   return units.length;
-}
-
-const KEY_PAGE = 5000;
-
-/**
- * Downtime-optimized validation of what changed after a bulk copy validated under its snapshot: every
- * key the replay touched, and every table it emptied and copied whole, compared on both sides.
- * Untouched rows are unchanged on both sides since the snapshot, so this proves the tables equal at a
- * cost that grows with the changes, not with the data. Keys travel as their exact text.
- */
-export async function validateTouched(
-  ctx: Context,
-  catalog: Catalog,
-  tables: readonly string[],
-): Promise<number> {
-  let keys = 0;
-  const src = await connect(ctx.source, 'validate');
-  const dst = await connect(ctx.target, 'validate');
-  try {
-    const { rows: whole } = await dst.query<{ tbl: string }>(
-      `SELECT tbl FROM ${qualified(ctx.shadow, 'touched_all')} WHERE tbl = ANY($1)`,
-      [tables],
-    );
-    if (whole.length) await validate(ctx, catalog, undefined, { tables: whole.map((w) => w.tbl) });
-    for (const name of tables) {
-      const t = findTable(catalog, name);
-      const source = schemaOf(catalog, t);
-      const target = targetSchemaOf(ctx.settings, source);
-      for (let after: string[] = []; ;) {
-        const { rows } = await dst.query<{ key: string[] }>(
-          `SELECT key FROM ${qualified(ctx.shadow, 'touched')} WHERE tbl = $1 AND key > $2::text[] ORDER BY key LIMIT ${KEY_PAGE}`,
-          [name, after],
-        );
-        if (!rows.length) break;
-        after = rows[rows.length - 1]!.key;
-        keys += rows.length;
-        const page = JSON.stringify(rows.map((r) => r.key));
-        const [a, b] = await Promise.all([
-          inSchema(src, source, () => measure(src, measureKeysSql(source, t), [page])),
-          inSchema(dst, target, () => measure(dst, measureKeysSql(target, t), [page])),
-        ]);
-        if (a.rows !== b.rows || a.checksum !== b.checksum) {
-          const rows = await differingRows(src, dst, source, target, t, page);
-          throw new ValidationError(
-            name,
-            `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}); ` +
-              `first differing keys: ${rows.join('; ')}`,
-          );
-        }
-      }
-    }
-  } finally {
-    await Promise.all([src.end(), dst.end()]);
-  }
-  ctx.log.info({ keys, tables: tables.length }, 'changed rows validated equal');
-  return keys;
-}
-
-/** Key casts name types relative to each side's schema (user types are unqualified in the catalog). */
-async function inSchema<T>(c: Client, schema: string, fn: () => Promise<T>): Promise<T> {
-  await c.query('BEGIN');
-  try {
-    await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
-    return await fn();
-  } finally {
-    await c.query('COMMIT');
-  }
-}
-
-/** The keys of a page whose rows differ, each with what each side holds (for the error message). */
-async function differingRows(
-  src: Client,
-  dst: Client,
-  sourceSchema: string,
-  targetSchema: string,
-  t: Table,
-  page: string,
-): Promise<string[]> {
-  const sql = (schema: string) => {
-    const key = `ARRAY[${t.key.map((k) => `k.${quoteIdent(k)}::text`).join(', ')}]::text`;
-    return `SELECT ${key} AS key, md5(t::text) AS h FROM ${pageKeys(t)} LEFT JOIN ${rowsOf(schema, t)} t ON ${keyJoin(t)}`;
-  };
-  const [a, b] = await Promise.all([
-    inSchema(src, sourceSchema, () =>
-      src.query<{ key: string; h: string | null }>(sql(sourceSchema), [page]),
-    ),
-    inSchema(dst, targetSchema, () =>
-      dst.query<{ key: string; h: string | null }>(sql(targetSchema), [page]),
-    ),
-  ]);
-  const there = new Map(b.rows.map((r) => [r.key, r.h]));
-  const state = (h: string | null | undefined) => (h ? 'present' : 'absent');
-  return a.rows
-    .filter((r) => r.h !== there.get(r.key))
-    .slice(0, 5)
-    .map(
-      (r) =>
-        `${r.key}: source ${state(r.h)}, target ${state(there.get(r.key))}${r.h && there.get(r.key) ? ' with other values' : ''}`,
-    );
 }
