@@ -8,6 +8,7 @@ import { PHASES, type Phase } from './phases/phase.ts';
 
 const BOTH: readonly Mode[] = ['Standard', 'DowntimeOptimized'];
 const UPTIME: readonly Mode[] = ['DowntimeOptimized'];
+const STANDARD: readonly Mode[] = ['Standard'];
 
 const phasePoints = Object.fromEntries(
   PHASES.flatMap((p) => [
@@ -21,8 +22,10 @@ export const FAULT_POINTS = {
   ...phasePoints,
   /** A chunk and its done-row committed on the target (transfer.ts). */
   'transfer.chunk-committed': BOTH,
-  /** A post-load step (index, key, FK, sequence value, view...) committed with its done-row. */
+  /** A post-load step (index, key, FK, ANALYZE, sequence value, view...) committed with its done-row. */
   'after-load.step-done': BOTH,
+  /** Standard: a table's rows (or one key range of them) validated and recorded so. */
+  'validate.unit-done': STANDARD,
   /** The write fence is up and the writers it caught are done (Standard: Execution; else the cutover). */
   'fence.raised': BOTH,
   /** The bulk copy's snapshot is exported and the log it contains deleted, not yet committed. */

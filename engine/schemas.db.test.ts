@@ -206,9 +206,9 @@ describe('several schemas, renamed, PostgreSQL 15 -> 18, as the least-privilege 
     for (let i = 0; ; i++) {
       const rows = await query(
         pair.target,
-        "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_multi' AND tablename = 'touched'",
+        "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_multi' AND tablename = 'replayed'",
       );
-      if (rows.length && (await query(pair.target, 'SELECT 1 FROM ferry_multi.touched LIMIT 1')).length)
+      if (rows.length && (await query(pair.target, 'SELECT 1 FROM ferry_multi.replayed LIMIT 1')).length)
         break;
       if (i > 600) throw new Error('the replay never applied changes');
       await new Promise((r) => setTimeout(r, 100));

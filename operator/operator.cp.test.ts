@@ -215,28 +215,37 @@ describe('operator, faults', () => {
         ? true
         : undefined,
     );
-    // Each post-load build (run by the operator) records itself in step_done in its own transaction:
-    // it waits behind this lock, while the transfer (COPY, TRUNCATE) goes on.
+    // Each post-load build records itself in step_done in its own transaction: it waits behind this
+    // lock, while the transfer (COPY, TRUNCATE) goes on. The transfer Pods leave what waits to the
+    // operator, which runs it.
     const lock = await holdLock(pair.target.url('shop'), 'LOCK TABLE ferry_shop.step_done IN SHARE MODE');
+    // Every ferry session on the target ends, as an administrator (or a failover) would end them.
+    const terminate = () =>
+      query(
+        pair.target,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ferry:shop:%'",
+      );
     try {
       const ended = new Set<number>();
+      const waiting = async () =>
+        (await waitingFerrySessions(pair.target, 'build')).filter((p) => !ended.has(p));
       for (let i = 0; i < 3; i++) {
         // New sessions each time: the operator retried the builds after the last termination.
         const pids = await eventually(
           'post-load builds waiting on the lock',
           async () => {
-            const waiting = (await waitingFerrySessions(pair.target, 'build')).filter((p) => !ended.has(p));
-            return waiting.length ? waiting : undefined;
+            const w = await waiting();
+            return w.length ? w : undefined;
           },
           180_000,
         );
         pids.forEach((p) => ended.add(p));
-        // Every ferry session on the target ends, as an administrator (or a failover) would end them.
-        await query(
-          pair.target,
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ferry:shop:%'",
-        );
-        const degraded = await eventually('Degraded/Retrying', () => {
+        await terminate();
+        // A pass retries a build a few times itself before the failure shows: end those sessions too.
+        const degraded = await eventually('Degraded/Retrying', async () => {
+          const again = await waiting();
+          again.forEach((p) => ended.add(p));
+          if (again.length) await terminate();
           const c = conditionOf(ns, 'Degraded');
           return c?.status === 'True' && c.reason === 'Retrying' ? c : undefined;
         });

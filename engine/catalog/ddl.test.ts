@@ -119,6 +119,12 @@ describe('postLoadSteps', () => {
             references: 'z_parent',
           },
           {
+            name: 'a_child_loose_fkey',
+            kind: 'f',
+            definition: 'FOREIGN KEY (id) REFERENCES z_parent(id) NOT VALID',
+            references: 'z_parent',
+          },
+          {
             name: 'a_child_elsewhere_fkey',
             kind: 'f',
             definition: 'FOREIGN KEY (parent) REFERENCES other.t(id)',
@@ -169,6 +175,7 @@ describe('postLoadSteps', () => {
       'exclusion:"z_parent"."z_parent_excl"',
       'index:"a_child_parent"',
       'fk:"a_child"."a_child_parent_fkey"',
+      'fk:"a_child"."a_child_loose_fkey"',
       'setval:"free"',
       `setval:"a_child"."it's"`,
     ]);
@@ -182,9 +189,21 @@ describe('postLoadSteps', () => {
 
   it('renders constraint steps on the qualified table and sequence values on the target sequences', () => {
     const sql = Object.fromEntries(steps.map((s) => [s.name, s.sql]));
-    expect(sql['fk:"a_child"."a_child_parent_fkey"']).toBe(
-      'ALTER TABLE "dst"."a_child" ADD CONSTRAINT "a_child_parent_fkey" FOREIGN KEY (parent) REFERENCES z_parent(id)',
-    );
+    // Added without a scan, then validated under a lock that lets other validations run alongside.
+    const fk = steps.find((s) => s.name === 'fk:"a_child"."a_child_parent_fkey"');
+    expect(fk).toMatchObject({
+      sql: 'ALTER TABLE "dst"."a_child" ADD CONSTRAINT "a_child_parent_fkey" FOREIGN KEY (parent) REFERENCES z_parent(id) NOT VALID',
+      validate: 'ALTER TABLE "dst"."a_child" VALIDATE CONSTRAINT "a_child_parent_fkey"',
+      table: 'a_child',
+      references: 'z_parent',
+    });
+    // One NOT VALID on the source stays so: added as it is, never validated.
+    expect(steps.find((s) => s.name === 'fk:"a_child"."a_child_loose_fkey"')).toEqual({
+      name: 'fk:"a_child"."a_child_loose_fkey"',
+      table: 'a_child',
+      sql: 'ALTER TABLE "dst"."a_child" ADD CONSTRAINT "a_child_loose_fkey" FOREIGN KEY (id) REFERENCES z_parent(id) NOT VALID',
+      references: 'z_parent',
+    });
     expect(sql['setval:"free"']).toBe(`SELECT setval('"dst"."free"', -3, false)`);
     expect(sql[`setval:"a_child"."it's"`]).toBe(
       `SELECT setval(pg_get_serial_sequence('"dst"."a_child"', 'it''s'), 7, true)`,

@@ -23,6 +23,13 @@ export interface PostLoadStep {
   sql: string;
   /** Several schemas: the target schema the step runs in (its search_path); else the target schema. */
   schema?: string;
+  /** A foreign key: the key of the table it references. */
+  references?: string;
+  /**
+   * A foreign key whose `sql` adds it NOT VALID (no scan, a short lock): the statement that then
+   * validates it, under a lock that lets reads and other validations run alongside.
+   */
+  validate?: string;
 }
 
 function stepName(kind: string, ...names: string[]): string {
@@ -178,10 +185,19 @@ const KIND_NAME: Record<Constraint['kind'], string> = {
 };
 
 function constraintStep(t: Table, k: Constraint, schema: string): PostLoadStep {
+  const name = stepName(KIND_NAME[k.kind], t.name, k.name);
+  const alter = `ALTER TABLE ${qualified(schema, t.name)}`;
+  const add = `${alter} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`;
+  if (k.kind !== 'f') return { name, table: tableKey(t), sql: add };
+  const references = k.references ?? undefined;
+  // A foreign key NOT VALID on the source stays so; any other is added NOT VALID, then validated.
+  if (/ NOT VALID$/.test(k.definition)) return { name, table: tableKey(t), sql: add, references };
   return {
-    name: stepName(KIND_NAME[k.kind], t.name, k.name),
+    name,
     table: tableKey(t),
-    sql: `ALTER TABLE ${qualified(schema, t.name)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`,
+    sql: `${add} NOT VALID`,
+    references,
+    validate: `${alter} VALIDATE CONSTRAINT ${quoteIdent(k.name)}`,
   };
 }
 

@@ -8,6 +8,7 @@ import { fallback } from '../fallback.ts';
 import type { Logger } from '../log.ts';
 import { createContext, type Context, type Observer } from '../phases/context.ts';
 import { extraction } from '../phases/extraction.ts';
+import { loadTables } from '../phases/execution.ts';
 import { preparation } from '../phases/preparation.ts';
 import { buildPlan } from '../plan/plan.ts';
 import type { PreviousReport } from '../plan/groups.ts';
@@ -203,6 +204,15 @@ function printReport(s: Settings, report: Report, o: CommandOptions): void {
       ['TABLE', 'ROWS', 'BYTES', 'SECONDS', 'ROWS/S'],
       report.tables.map((t) => [t.table, t.rows, t.bytes, t.seconds, t.rowsPerSecond]),
     ),
+    ...(report.stages?.length
+      ? [
+          '',
+          table(
+            ['STAGE', 'JOBS', 'SECONDS (SUM)', 'WALL SECONDS'],
+            report.stages.map((x) => [x.stage, x.jobs, x.seconds, x.wallSeconds]),
+          ),
+        ]
+      : []),
     ...(report.downtimeSeconds !== undefined
       ? [
           '',
@@ -360,9 +370,14 @@ export async function transferCommand(s: Settings, log: Logger, o: CommandOption
   if (unknown.length)
     throw new UsageError(`--group ${unknown.join(',')}: the plan has groups 1..${resume.plan.groups.length}`);
   const opts = { groups, parallelism: o.groups ? 1 : s.parallelism };
-  const done = await (s.method === 'Dump'
-    ? dumpTransfer(ctx, { ...opts, stage: o.stage })
-    : transferGroups(ctx, opts));
+  // A transfer Pod (Standard, the pipe) also builds, analyzes and validates each table it completes;
+  // the dump's Pods only export or import, the operator's Execution finishes the tables.
+  const done =
+    s.method === 'Dump'
+      ? await dumpTransfer(ctx, { ...opts, stage: o.stage })
+      : s.mode === 'Standard' && o.groups
+        ? await loadTables(ctx, { groups, parallelism: 1, defer: true })
+        : await transferGroups(ctx, opts);
   log.info({ groups, chunks: done.length, peakRssBytes: peakRss() }, 'transfer done');
   return 0;
 }

@@ -57,7 +57,9 @@ options:
       --json                machine-readable output (plan, status)
       --previous-report F   plan with the per-table durations of an earlier run
       --report-out F        where run writes its report (default: <name>.report.json)
-      --group N[,N...]      transfer, import: the table groups to copy (import: once it reached Execution)
+      --group N[,N...]      transfer, import: the table groups to copy (import: once it reached Execution;
+                            transfer, Standard with the pipe: then build, analyze and validate each
+                            table they complete, as a transfer Pod does)
       --stop-after PHASE    run, export, import: pause after this phase (a later run continues)
       --from DIR            import, fallback: the copied dump directory (import: default spec.transfer.dumpDir;
                             fallback --from: the import side);

@@ -224,7 +224,11 @@ export function dumpSpaceProblem(
  * summed (a whole table split by ctid is the sum of its chunks; a key range is one chunk). Exact:
  * counts and checksums are added as integers.
  */
-export function expectedMeasure(plan: Plan, files: ReadonlyMap<string, ChunkFile>, u: Unit): Measure {
+export function expectedMeasure(
+  plan: Plan,
+  files: ReadonlyMap<string, ChunkFile>,
+  u: Pick<Unit, 'table' | 'range'>,
+): Measure {
   const same = JSON.stringify(u.range);
   const chunks = allChunks(plan).filter(
     (c) => c.table === u.table && (u.range === null || JSON.stringify(c.range) === same),

@@ -67,13 +67,19 @@ export async function waitForWriters(ctx: Context, s: SourceSession): Promise<{ 
 
 /**
  * Puts the fence up (refusing, or only detecting where the user guarantees a quiet source) and waits
- * for the writers it caught in flight. If they do not finish in time the fence comes down again and
- * the error says why: the source is never left fenced by a downtime that did not start.
+ * for the writers it caught in flight, on `on` or a connection of its own; returns how long each
+ * took. If they do not finish in time the fence comes down again and the error says why: the source
+ * is never left fenced by a downtime that did not start.
  */
-export async function raiseFence(ctx: Context): Promise<{ ended: number }> {
-  return withSource(ctx.source, 'fence', async (s) => {
+export async function raiseFence(
+  ctx: Context,
+  on?: SourceSession,
+): Promise<{ ended: number; raisedSeconds: number; waitedSeconds: number }> {
+  const raise = async (s: SourceSession) => {
+    const t0 = performance.now();
     const state = ctx.settings.fenceMode === 'Detect' ? 'detect' : 'refuse';
     if ((await readFence(s)).state !== state) await setFence(s, state);
+    const t1 = performance.now();
     let waited: { ended: number };
     try {
       waited = await waitForWriters(ctx, s);
@@ -82,8 +88,9 @@ export async function raiseFence(ctx: Context): Promise<{ ended: number }> {
       throw err;
     }
     faultPoint('fence.raised');
-    return waited;
-  });
+    return { ...waited, raisedSeconds: (t1 - t0) / 1000, waitedSeconds: (performance.now() - t1) / 1000 };
+  };
+  return on ? raise(on) : withSource(ctx.source, 'fence', raise);
 }
 
 export async function lowerFence(ctx: Context): Promise<void> {

@@ -41,7 +41,7 @@ import {
 import { doneChunks, type ChunkDone } from '../state/progress.ts';
 import { schemaMarker } from '../db/schemas.ts';
 import { createStateTable, getState, putState } from '../state/table.ts';
-import { afterLoad } from '../transfer/after-load.ts';
+import { finishImport } from '../phases/execution.ts';
 import { dumpTransfer } from '../transfer/dump.ts';
 import type { Client } from '../db/connect.ts';
 
@@ -163,7 +163,7 @@ function importPhases(
     },
     Execution: async (ctx) => {
       await dumpTransfer(ctx, { stage: 'import' });
-      await afterLoad(ctx);
+      await finishImport(ctx);
     },
     PostProcessing: postProcessing,
   };

@@ -1,32 +1,37 @@
-// PostProcessing: validation (Standard; DowntimeOptimized validated in its cutover), statistics for
-// the planner, the report (kept in the shadow schema until the end so a killed run does not lose
-// it), then ferry's own schemas are removed.
-import { catalogSchemas, findTable, objectsOf, tableKey, targetName } from '../catalog/schemas.ts';
+// PostProcessing: the report, assembled from what Execution recorded (Standard mode validated and
+// analyzed each table there as soon as it was built; DowntimeOptimized validated in its cutover and
+// analyzes the tables it copied then), kept in the shadow schema until the end so a killed run does
+// not lose it; then ferry's own schemas are removed.
+import { catalogSchemas, findTable, objectsOf, targetName } from '../catalog/schemas.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { withClient } from '../db/connect.ts';
 import { quoteIdent } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import { assertNoWritesSeen } from '../fence/fence.ts';
 import { allChunks } from '../plan/plan.ts';
-import { objectReports, tableReports, type ObjectReport, type Report } from '../report.ts';
-import { doneChunks } from '../state/progress.ts';
+import { objectReports, stageReports, tableReports, type ObjectReport, type Report } from '../report.ts';
+import { doneChunks, workDone } from '../state/progress.ts';
 import { TARGET_SCHEMA_MARKER } from '../state/owner.ts';
 import { dropSchema, schemaMarker } from '../db/schemas.ts';
 import { withSource } from '../source/dialect.ts';
 import { withState } from '../state/at.ts';
 import { readIdentity, type Identity } from '../state/shadow.ts';
 import { completionPath } from '../dump/directory.ts';
-import { dumpDigests, dumpDirOf, recordCompletion, removeOwnDump } from '../transfer/dump.ts';
+import { dumpDirOf, recordCompletion, removeOwnDump } from '../transfer/dump.ts';
 import { runPool } from '../util/pool.ts';
 import { connect } from '../db/connect.ts';
-import { validate } from '../validate/compare.ts';
 import { need, type Context } from './context.ts';
+import { loadTables } from './execution.ts';
 import { downtimeStep, downtimeTables, readUptime } from '../uptime/state.ts';
 
 async function buildReport(ctx: Context): Promise<Report> {
   const plan = need(ctx.plan, 'plan');
   const tableOf = new Map(allChunks(plan).map((c) => [c.id, c.table]));
-  const done = await withClient(ctx.target, 'report', (c) => doneChunks(c, ctx.shadow));
+  const [done, work] = await withClient(
+    ctx.target,
+    'report',
+    async (c) => [await doneChunks(c, ctx.shadow), await workDone(c, ctx.shadow)] as const,
+  );
   const tables = tableReports(done.values(), (id) => tableOf.get(id));
   return {
     migration: ctx.settings.name,
@@ -41,6 +46,7 @@ async function buildReport(ctx: Context): Promise<Report> {
       transferSeconds: tables.reduce((a, t) => a + t.seconds, 0),
     },
     validation: ctx.settings.validation,
+    stages: stageReports(work),
     ...(ctx.catalog?.objects && { objects: objectsReport(ctx.catalog) }),
   };
 }
@@ -60,29 +66,32 @@ export async function postProcessing(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const uptime = ctx.settings.mode === 'DowntimeOptimized' ? await readUptime(ctx) : undefined;
   const step = (name: string, fn: () => Promise<void>) => (uptime ? downtimeStep(ctx, name, fn) : fn());
-  // DowntimeOptimized validated in the cutover, before it built anything. ferry import has no source:
-  // it validates against the digests the export measured (the source fenced, in the same transactions).
-  if (!uptime) {
+  // State lives on the source, or for ferry import (no source) on the target.
+  const stored = await withState(ctx, 'report', (st) => st.getState<Report>('report'));
+  // A stored report: a run killed in the cleanup, whose tables were finished before it.
+  if (!stored && uptime)
+    await step('analyze', () =>
+      runPool(
+        downtimeTables(ctx),
+        ctx.settings.parallelism,
+        () => connect(ctx.target, 'analyze'),
+        async (t, c) =>
+          void (await c.query(`ANALYZE ${targetName(ctx.settings, catalog, findTable(catalog, t))}`)),
+        (c) => c.end(),
+      ),
+    );
+  else if (!stored) {
     if (ctx.settings.fenceMode === 'Detect' && ctx.move !== 'import') await assertNoWritesSeen(ctx);
-    await validate(ctx, catalog, ctx.plan, ctx.move === 'import' ? { expected: await dumpDigests(ctx) } : {});
+    // Nothing, unless Execution ended without them (a run begun by an earlier ferry).
+    await loadTables(ctx, { groups: [] });
   }
-  await step('analyze', () =>
-    runPool(
-      uptime ? downtimeTables(ctx) : catalog.tables.map(tableKey),
-      ctx.settings.parallelism,
-      () => connect(ctx.target, 'analyze'),
-      async (t, c) =>
-        void (await c.query(`ANALYZE ${targetName(ctx.settings, catalog, findTable(catalog, t))}`)),
-      (c) => c.end(),
-    ),
-  );
-  const report = await withState(ctx, 'report', async (st) => {
-    const stored = await st.getState<Report>('report');
-    if (stored) return stored;
-    const r = await buildReport(ctx);
-    await st.putState('report', r);
-    return r;
-  });
+  const report =
+    stored ??
+    (await withState(ctx, 'report', async (st) => {
+      const r = await buildReport(ctx);
+      await st.putState('report', r);
+      return r;
+    }));
   const recorded = uptime ? ((await readUptime(ctx)).downtime ?? []) : [];
   const downtimeSoFar = () => {
     if (!uptime?.cutoverStartedAt) return;

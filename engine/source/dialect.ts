@@ -47,6 +47,19 @@ export interface Measure {
   checksum: string | null;
 }
 
+/** After a mismatch: rows grouped by a prefix of their key text's md5 (b), with count (n) and checksum (s). */
+export interface Bucket {
+  b: string;
+  n: string;
+  s: string;
+}
+
+/** A row's key as text (`{7}`) and its digest. */
+export interface KeyedRow {
+  key: string;
+  h: string;
+}
+
 /** A session of the application holding uncommitted writes on migrated tables. */
 export interface WriteHolder {
   /** The server's session id (PostgreSQL pid, MySQL connection id). */
@@ -101,6 +114,8 @@ export interface ChangeBatch {
   ): Promise<T>;
   /** Every row of a relation, in S (it was truncated in the batch). */
   whole<T>(table: Table, schema: string, consume: (rows: Readable) => Promise<T>): Promise<T>;
+  /** Reads in S, to validate what the batch applied (the target must equal the source at S). */
+  readonly reads: SnapshotReads;
   /** Removes the entries of the batch from the log (those logged after S stay); final at commit. */
   forget(): Promise<number>;
   commit(): Promise<void>;
@@ -171,8 +186,11 @@ export interface SourceSession {
   /** A table of `tables` whose columns changed since the catalog was read, as a message; undefined when none. */
   schemaDrift(catalog: Catalog, tables: readonly string[]): Promise<string | undefined>;
   lag(): Promise<Lag>;
-  /** The log's entries in one snapshot; undefined when the log is empty. */
-  changeBatch(): Promise<ChangeBatch | undefined>;
+  /**
+   * The log's entries in one snapshot; undefined when the log is empty, unless `evenEmpty` (a batch
+   * without changes still proves units in its snapshot: uptime/proven.ts).
+   */
+  changeBatch(evenEmpty?: boolean): Promise<ChangeBatch | undefined>;
 
   // Plan and transfer.
   /** Boundaries cutting a table into `n` chunks along `by` (plan/chunks.ts); [] when it cannot be cut so. */
@@ -196,7 +214,27 @@ export interface SourceSession {
   measureKeys(table: Table, schema: string, keys: readonly string[][]): Promise<Measure>;
   /** Per key (in order), a digest of its row, or null where there is none: names the rows that differ. */
   rowDigests(table: Table, schema: string, keys: readonly string[][]): Promise<(string | null)[]>;
+  /**
+   * After a mismatch, to name the keys that differ (where the dialect can: TargetDigest.keyBucketsSql
+   * computes the same on the target): the rows of a table or range by bucket of key hashes.
+   */
+  keyBuckets?(table: Table, schema: string, range: Range | null): Promise<Bucket[]>;
+  /** The keys and row digests of the rows in these buckets. */
+  keyedRows?(
+    table: Table,
+    schema: string,
+    range: Range | null,
+    buckets: readonly string[],
+  ): Promise<KeyedRow[]>;
+  /** After a mismatch, to name the columns that differ: one checksum per column, in catalog order. */
+  columnChecksums?(table: Table, schema: string, range: Range | null): Promise<string[]>;
 }
+
+/** What validation reads on the source, in a session's snapshot or a change batch's. */
+export type SnapshotReads = Pick<
+  SourceSession,
+  'measure' | 'measureKeys' | 'rowDigests' | 'keyBuckets' | 'keyedRows' | 'columnChecksums'
+>;
 
 /** The target's half of a validation: SQL computing on PostgreSQL what the source session measures. */
 export interface TargetDigest {
@@ -205,10 +243,22 @@ export interface TargetDigest {
   measureKeysSql(schema: string, table: Table): string;
   /** $1 as above; rows (n int, h text): each key's position in $1 from 1, its row's digest (null: none). */
   rowDigestsSql(schema: string, table: Table): string;
+  /** Rows (b, n, s) as SourceSession.keyBuckets, where the dialect has it. */
+  keyBucketsSql?(schema: string, table: Table, range: Range | null): string;
+  /** Rows (key, h) as SourceSession.keyedRows; $1: the buckets (text[]). */
+  keyedRowsSql?(schema: string, table: Table, range: Range | null): string;
+  /** One row (c0, c1, ...) as SourceSession.columnChecksums. */
+  columnChecksumsSql?(schema: string, table: Table, range: Range | null): string;
 }
 
 export interface SourceDialect {
   readonly engine: SourceEngine;
+  /**
+   * Whether its COPY rows are byte for byte what the target's COPY TO writes back for the same
+   * values: Checksum validation then digests COPY data (validate/digest.ts), the source's as the
+   * copy reads it; otherwise it compares the dialect's digest (TargetDigest).
+   */
+  readonly copyDigests: boolean;
   /** `source user@host:port/database`, for messages. */
   readonly where: string;
   /** The GRANT that lets ferry end the application's sessions caught writing at the fence. */

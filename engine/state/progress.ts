@@ -13,7 +13,7 @@ export async function createProgressSchema(c: Client, schema: string, owner: Rec
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${qualified(schema, 'chunk_done')} (
        chunk text PRIMARY KEY, rows bigint NOT NULL, bytes bigint NOT NULL, seconds float8 NOT NULL,
-       done_at timestamptz NOT NULL DEFAULT now())`,
+       done_at timestamptz NOT NULL DEFAULT now(), digest text)`,
   );
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${qualified(schema, 'step_done')} (
@@ -26,26 +26,52 @@ export interface ChunkDone {
   rows: number;
   bytes: number;
   seconds: number;
+  /** The digest of the rows the copy read from the source (validate/digest.ts), when it took one. */
+  digest?: string;
 }
 
 export async function doneChunks(c: Client, schema: string): Promise<Map<string, ChunkDone>> {
-  const { rows } = await c.query<{ chunk: string; rows: string; bytes: string; seconds: number }>(
-    `SELECT chunk, rows, bytes, seconds FROM ${qualified(schema, 'chunk_done')}`,
+  // The digest column through to_jsonb: bookkeeping made by an earlier ferry has none.
+  const { rows } = await c.query<{
+    chunk: string;
+    rows: string;
+    bytes: string;
+    seconds: number;
+    digest: string | null;
+  }>(
+    `SELECT chunk, rows, bytes, seconds, to_jsonb(d) ->> 'digest' AS digest FROM ${qualified(schema, 'chunk_done')} d`,
   );
   return new Map(
     rows.map((r) => [
       r.chunk,
-      { chunk: r.chunk, rows: Number(r.rows), bytes: Number(r.bytes), seconds: r.seconds },
+      {
+        chunk: r.chunk,
+        rows: Number(r.rows),
+        bytes: Number(r.bytes),
+        seconds: r.seconds,
+        ...(r.digest !== null && { digest: r.digest }),
+      },
     ]),
   );
 }
 
 /** Must run inside the transaction that wrote the chunk's rows. */
 export async function markChunkDone(c: Client, schema: string, done: ChunkDone): Promise<void> {
+  const [columns, values] = done.digest === undefined ? ['', ''] : [', digest', ', $5'];
   await c.query(
-    `INSERT INTO ${qualified(schema, 'chunk_done')} (chunk, rows, bytes, seconds) VALUES ($1, $2, $3, $4)`,
-    [done.chunk, done.rows, done.bytes, done.seconds],
+    `INSERT INTO ${qualified(schema, 'chunk_done')} (chunk, rows, bytes, seconds, done_at${columns})
+     VALUES ($1, $2, $3, $4, clock_timestamp()${values})`,
+    [done.chunk, done.rows, done.bytes, done.seconds, ...(done.digest === undefined ? [] : [done.digest])],
   );
+}
+
+/** Whether the bookkeeping records chunk digests (that made by an earlier ferry does not). */
+export async function recordsDigests(c: Client, schema: string): Promise<boolean> {
+  const { rowCount } = await c.query(
+    `SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'digest' AND NOT attisdropped`,
+    [qualified(schema, 'chunk_done')],
+  );
+  return rowCount === 1;
 }
 
 export async function doneSteps(c: Client, schema: string): Promise<Set<string>> {
@@ -53,10 +79,38 @@ export async function doneSteps(c: Client, schema: string): Promise<Set<string>>
   return new Set(rows.map((r) => r.step));
 }
 
-/** Must run inside the transaction that ran the step's DDL. */
+/** Inside the transaction that ran the step's DDL, if it ran one. Recording it twice keeps the first. */
 export async function markStepDone(c: Client, schema: string, step: string, seconds: number): Promise<void> {
-  await c.query(`INSERT INTO ${qualified(schema, 'step_done')} (step, seconds) VALUES ($1, $2)`, [
+  await c.query(
+    `INSERT INTO ${qualified(schema, 'step_done')} (step, seconds, done_at) VALUES ($1, $2, clock_timestamp())
+     ON CONFLICT (step) DO NOTHING`,
+    [step, seconds],
+  );
+}
+
+/** Whether a step is recorded as done, waiting for whoever else is running it (a transfer Pod) first. */
+export async function claimStep(c: Client, schema: string, step: string): Promise<boolean> {
+  // Inside the step's transaction: the lock is held until it commits with its done-row.
+  await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${schema}/${step}`]);
+  const { rowCount } = await c.query(`SELECT 1 FROM ${qualified(schema, 'step_done')} WHERE step = $1`, [
     step,
-    seconds,
   ]);
+  return rowCount === 0;
+}
+
+export interface Work {
+  /** A copied chunk: `copy`; a recorded step: its name. */
+  what: string;
+  seconds: number;
+  /** When it ended (epoch ms). */
+  endedAt: number;
+}
+
+/** Every copied chunk and recorded step with its duration and end, for the report. */
+export async function workDone(c: Client, schema: string): Promise<Work[]> {
+  const { rows } = await c.query<{ what: string; seconds: number; ended: string }>(
+    `SELECT 'copy' AS what, seconds, (extract(epoch FROM done_at) * 1000)::text AS ended FROM ${qualified(schema, 'chunk_done')}
+     UNION ALL SELECT step, seconds, (extract(epoch FROM done_at) * 1000)::text FROM ${qualified(schema, 'step_done')}`,
+  );
+  return rows.map((r) => ({ what: r.what, seconds: r.seconds, endedAt: Number(r.ended) }));
 }

@@ -8,6 +8,7 @@ import type { Client } from '../db/connect.ts';
 import { columnList } from '../db/ident.ts';
 import type { ChunkRead, SourceSession } from '../source/dialect.ts';
 import { markChunkDone, type ChunkDone } from '../state/progress.ts';
+import { formatDigest, type CopyDigest } from '../validate/digest.ts';
 
 export interface ChunkCopy {
   chunkId: string;
@@ -27,14 +28,14 @@ export interface ChunkCopy {
  */
 export class Meter extends Transform {
   bytes = 0;
-  private readonly onBytes: (n: number) => void;
-  constructor(onBytes: (n: number) => void) {
+  private readonly onBytes: (n: number, data: Buffer) => void;
+  constructor(onBytes: (n: number, data: Buffer) => void) {
     super();
     this.onBytes = onBytes;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    this.onBytes(chunk.length);
+    this.onBytes(chunk.length, chunk);
     cb(null, chunk);
   }
 }
@@ -48,7 +49,7 @@ export async function copyInto(
   dst: Client,
   inSql: string,
   rows: Readable,
-  onBytes: (n: number) => void = () => {},
+  onBytes: (n: number, data: Buffer) => void = () => {},
 ): Promise<{ rows: number; bytes: number }> {
   const meter = new Meter(onBytes);
   const into = dst.query(copyFrom(inSql));
@@ -63,13 +64,13 @@ export async function copyInto(
 export async function loadChunk(
   dst: Client,
   c: Pick<ChunkCopy, 'chunkId' | 'progressSchema'>,
-  load: () => Promise<{ rows: number; bytes: number }>,
+  load: () => Promise<Pick<ChunkDone, 'rows' | 'bytes' | 'digest'>>,
 ): Promise<ChunkDone> {
   const started = performance.now();
   await dst.query('BEGIN');
   try {
-    const { rows, bytes } = await load();
-    const done: ChunkDone = { chunk: c.chunkId, rows, bytes, seconds: (performance.now() - started) / 1000 };
+    const loaded = await load();
+    const done: ChunkDone = { chunk: c.chunkId, ...loaded, seconds: (performance.now() - started) / 1000 };
     await markChunkDone(dst, c.progressSchema, done);
     await dst.query('COMMIT');
     return done;
@@ -79,11 +80,19 @@ export async function loadChunk(
   }
 }
 
-/** One chunk from the source session (in its snapshot, if it has one) into the target. */
+/**
+ * One chunk from the source session (in its snapshot, if it has one) into the target. With `digest`,
+ * the rows read from the source are digested too, and the digest recorded with the chunk.
+ */
 export const copyChunk = (
   src: SourceSession,
   dst: Client,
   c: ChunkCopy,
   onBytes: (n: number) => void,
+  digest?: CopyDigest,
 ): Promise<ChunkDone> =>
-  loadChunk(dst, c, () => src.readChunk(c.read, (out) => copyInto(dst, copyInSql(c), out, onBytes)));
+  loadChunk(dst, c, async () => {
+    const tap = digest ? (n: number, data: Buffer) => (onBytes(n), digest.update(data)) : onBytes;
+    const { rows, bytes } = await src.readChunk(c.read, (out) => copyInto(dst, copyInSql(c), out, tap));
+    return { rows, bytes, ...(digest && { digest: formatDigest(digest.result()) }) };
+  });

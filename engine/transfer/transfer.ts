@@ -1,53 +1,24 @@
-// The transfer of table groups: up to `parallelism` workers, each with one source and one target
-// connection, take groups from a queue and copy their chunks. Chunks committed by an earlier run are
-// skipped, so a killed run continues where it stopped. Transient failures (a dropped connection,
-// a server restart) are retried with backoff; anything else stops the run naming table and chunk.
+// The transfer of table groups: their chunks copied by up to `parallelism` workers, each with one
+// source and one target connection, largest tables first (pipeline.ts). Chunks committed by an earlier
+// run are skipped, so a killed run continues where it stopped. Transient failures (a dropped
+// connection, a server restart) are retried with backoff; anything else stops the run naming table
+// and chunk.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type Client } from '../db/connect.ts';
-import { faultPoint } from '../faults.ts';
+import { need, type Context } from '../phases/context.ts';
 import { describeRange, type Chunk } from '../plan/chunks.ts';
 import type { Group } from '../plan/groups.ts';
 import type { Plan } from '../plan/plan.ts';
-import { ProgressTracker } from '../progress.ts';
-import { doneChunks, type ChunkDone } from '../state/progress.ts';
-import { withClient } from '../db/connect.ts';
-import { runPool } from '../util/pool.ts';
-import { need, type Context } from '../phases/context.ts';
-import type { SharedSnapshot, SourceSession } from '../source/dialect.ts';
-import { copyChunk } from './pipe.ts';
-import { chunkCopy } from './table-copy.ts';
+import type { SharedSnapshot } from '../source/dialect.ts';
+import type { ChunkDone } from '../state/progress.ts';
+import { ATTEMPTS, isTransient, TransferError } from './errors.ts';
+import { runTableJobs } from './pipeline.ts';
 
-const ATTEMPTS = 4;
-
-/** Errors worth another attempt: connection loss and server shutdowns, not data or SQL errors. */
-export function isTransient(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  if (/^(08|57P0|53300|40001|40P01)/.test(code)) return true;
-  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
-  // node-postgres on a client whose server went away (no code): "Connection terminated unexpectedly",
-  // "Client has encountered a connection error and is not queryable".
-  return /Connection terminated|connection.*(closed|lost)|connection error and is not queryable/i.test(
-    String((err as Error)?.message ?? err),
-  );
-}
-
-export class TransferError extends Error {
-  override name = 'TransferError';
-  readonly table: string;
-  constructor(table: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.table = table;
-  }
-}
-
-interface Conns {
-  src: SourceSession;
-  dst: Client;
-}
+export { isTransient, TransferError } from './errors.ts';
 
 /**
- * One chunk's transfer, attempted again on fresh connections (`reconnect`) after a transient
- * failure; anything else, or too many attempts, stops the run naming table and chunk.
+ * One chunk's transfer (the dump's export or import), attempted again on fresh connections
+ * (`reconnect`) after a transient failure; anything else, or too many attempts, stops the run naming
+ * table and chunk.
  */
 export async function retryChunk<T>(
   ctx: Context,
@@ -78,7 +49,7 @@ export async function retryChunk<T>(
 export interface TransferOptions {
   /** Only these groups (a transfer Pod copies one); all by default. */
   groups?: number[];
-  /** How many groups at once; settings.parallelism by default. */
+  /** How many chunks at once; settings.parallelism by default. */
   parallelism?: number;
   /** Only chunks of these tables (downtime-optimized: uptime tables first, the rest at cutover). */
   tables?: readonly string[];
@@ -93,51 +64,14 @@ export const selectGroups = (plan: Plan, opts: Pick<TransferOptions, 'groups' | 
     .map((g) => ({ ...g, chunks: g.chunks.filter((c) => !opts.tables || opts.tables.includes(c.table)) }))
     .filter((g) => g.chunks.length > 0);
 
+/** The chunks of the given groups and tables. */
+export const chunksOf = (ctx: Context, opts: Pick<TransferOptions, 'groups' | 'tables'>): Chunk[] =>
+  selectGroups(need(ctx.plan, 'plan'), opts).flatMap((g) => g.chunks);
+
 export async function transferGroups(ctx: Context, opts: TransferOptions = {}): Promise<ChunkDone[]> {
-  const plan = need(ctx.plan, 'plan');
-  const catalog = need(ctx.catalog, 'catalog');
-  const s = ctx.settings;
-  const groups = selectGroups(plan, opts);
-  const chunks = groups.flatMap((g) => g.chunks);
-  const tracker = new ProgressTracker(chunks);
-  const done = await withClient(ctx.target, 'transfer', (c) => doneChunks(c, ctx.shadow));
-  for (const [id, d] of done) tracker.alreadyDone(id, d.rows, d.bytes);
-  const results: ChunkDone[] = [...done.values()];
-  const report = () => ctx.observer.progress?.(tracker.snapshot(), 'Execution');
-  const timer = setInterval(report, 1000);
-  const open = async (): Promise<Conns> => ({
-    src: await (opts.snapshot ?? ctx.source).open('transfer'),
-    dst: await connect(ctx.target, 'transfer'),
+  return runTableJobs(ctx, {
+    copies: chunksOf(ctx, opts),
+    parallelism: opts.parallelism,
+    snapshot: opts.snapshot,
   });
-  const close = async (c: Conns) => {
-    await Promise.all([c.src.close().catch(() => {}), c.dst.end().catch(() => {})]);
-  };
-  const copyGroup = async (g: Group, conns: Conns) => {
-    for (const chunk of g.chunks) {
-      if (done.has(chunk.id)) continue;
-      const spec = chunkCopy(catalog, chunk, s, ctx.shadow);
-      const d = await retryChunk(
-        ctx,
-        chunk,
-        'copying',
-        () => copyChunk(conns.src, conns.dst, spec, (n) => tracker.streamed(chunk.id, n)),
-        async () => {
-          tracker.restart(chunk.id);
-          await close(conns);
-          Object.assign(conns, await open());
-        },
-      );
-      faultPoint('transfer.chunk-committed');
-      tracker.done(chunk.id, d.rows, d.bytes);
-      results.push(d);
-      ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
-    }
-  };
-  try {
-    await runPool(groups, opts.parallelism ?? s.parallelism, open, copyGroup, close);
-  } finally {
-    clearInterval(timer);
-    report();
-  }
-  return results;
 }

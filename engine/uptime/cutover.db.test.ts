@@ -140,15 +140,28 @@ describe('the cutover, with the application writing as its own role', () => {
     const file = manifest('failing');
     const run = startFerry(['run', '-f', file], roles.env);
     await until('the bulk copy', replaying('failing'), run);
+    // A write in flight when the fence goes up lands in the final delta; the target corrupts the row
+    // the replay writes for it, once (a sequence: its count survives the rollback).
+    await query(
+      pair.target,
+      `CREATE SEQUENCE public.corruptions;
+       CREATE FUNCTION public.corrupt_once() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+       BEGIN
+         IF nextval('public.corruptions') = 1 THEN NEW.amount := NEW.amount - 1000; END IF;
+         RETURN NEW;
+       END $$;
+       CREATE TRIGGER corrupt_once BEFORE INSERT ON shop.events FOR EACH ROW WHEN (NEW.id = 42)
+         EXECUTE FUNCTION public.corrupt_once()`,
+    );
     const c = await app();
-    await c.query('UPDATE shop.events SET amount = amount + 1 WHERE id = 42');
-    const touched = async () =>
-      (await query(pair.target, "SELECT 1 FROM ferry_failing.touched WHERE tbl = 'events' AND key = '{42}'"))
-        .length > 0;
-    await until('the replay of event 42', touched, run);
-    // Someone changes the target behind ferry's back: the cutover's validation must catch it.
-    await query(pair.target, 'UPDATE shop.events SET amount = amount - 1000 WHERE id = 42');
+    await c.query('BEGIN; UPDATE shop.events SET amount = amount + 1 WHERE id = 42');
     expect((await ferry(['cutover', '-f', file], roles.env)).code).toBe(0);
+    await until(
+      'the fence',
+      async () => (await state<{ state: string }>('failing', 'fence'))?.state === 'refuse',
+      run,
+    );
+    await c.query('COMMIT');
     const failed = async () =>
       (await state<{ lastCutoverError?: { message: string } }>('failing', 'uptime'))?.lastCutoverError !==
       undefined;
@@ -157,7 +170,7 @@ describe('the cutover, with the application writing as its own role', () => {
     const error = (await state<{ lastCutoverError: { message: string } }>('failing', 'uptime'))!
       .lastCutoverError;
     expect(error.message).toMatch(
-      /validation failed: table events: rows changed during uptime differ.*\{42\}/,
+      /validation failed: table events, rows changed during uptime as replayed: same row count \(1\) but the content checksums differ; differing keys: \{42\}: source present, target present with other values$/,
     );
     // The application writes again at once, and what it writes is still recorded.
     await c.query(
@@ -175,14 +188,21 @@ describe('the cutover, with the application writing as its own role', () => {
     const status = await ferry(['status', '-f', file], roles.env);
     expect(status.stdout).toMatch(/Last cutover failed at .*validation failed: table events/);
     expect(status.stdout).toMatch(/Source: open for writes/);
-    // The fix: the application touches the row again, the replay re-reads it; then approve again.
-    await c.query('UPDATE shop.events SET amount = amount WHERE id = 42');
+    // The failed batch committed nothing: the replay applies it again, right this time; approve again.
     await c.end();
-    await new Promise((r) => setTimeout(r, 1500));
     expect((await ferry(['cutover', '-f', file], roles.env)).code).toBe(0);
     const done = await run.done;
     expect(done.code, done.stderr.slice(-3000)).toBe(0);
     expect(done.stderr).toMatch(/cutover failed: the fence is down and the source writable again/);
+    expect(
+      Number(
+        (await query<{ n: string }>(pair.target, 'SELECT last_value AS n FROM public.corruptions'))[0]!.n,
+      ),
+    ).toBeGreaterThan(1);
+    await query(
+      pair.target,
+      'DROP TRIGGER corrupt_once ON shop.events; DROP FUNCTION public.corrupt_once(); DROP SEQUENCE public.corruptions',
+    );
     await expectEqual();
     expect(
       (await query(pair.target, "SELECT sku FROM shop.products WHERE sku = 'AFTER-FAILURE'")).length,

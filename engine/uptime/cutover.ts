@@ -5,7 +5,8 @@
 // down with the failure recorded (one source transaction), the target loses what the cutover built
 // (foreign keys, downtime tables' rows), and the replay goes on until the cutover is approved again.
 import { targetSchemaOf } from '../api/settings.ts';
-import { catalogSchemas, objectsOf, schemaOf, targetName } from '../catalog/schemas.ts';
+import { targetPostLoadSteps } from '../catalog/ddl.ts';
+import { catalogSchemas, objectsOf, schemaOf } from '../catalog/schemas.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inTransaction, withClient } from '../db/connect.ts';
 import { qualified, quoteIdent } from '../db/ident.ts';
@@ -14,12 +15,16 @@ import { assertNoWritesSeen, FenceError, raiseFence, type FenceRecord } from '..
 import { need, type Context } from '../phases/context.ts';
 import { allChunks } from '../plan/plan.ts';
 import { withSource } from '../source/dialect.ts';
-import { afterLoad } from '../transfer/after-load.ts';
+import { doneSteps } from '../state/progress.ts';
+import { afterLoad, stageOf } from '../transfer/after-load.ts';
 import { tableOf } from '../transfer/table-copy.ts';
 import { isTransient, transferGroups } from '../transfer/transfer.ts';
-import { validate, validateTouched } from '../validate/compare.ts';
+import { validate } from '../validate/compare.ts';
 import { consumedApproval } from './approval.ts';
+import { DOWNTIME_STAGES, undoneByUndo } from './cutover-steps.ts';
+import { dropForeignKeys, foreignKeys, replicaRole } from './foreign-keys.ts';
 import { assertReplayable, closeConns, reopen, replay, type Conns } from './loop.ts';
+import { provenUnits } from './proven.ts';
 import { truncateSql } from './replay.ts';
 import {
   downtimeStep,
@@ -36,43 +41,50 @@ import {
  * not thrown away for a blip.
  */
 const TRANSIENT_WINDOW_MS = 60_000;
-/** Post-load steps (by kind, the step name's prefix) that undoCutover takes back. */
-const UNDONE_STEPS = ['fk', 'setval', 'trigger', 'policy', 'rls', 'refresh'];
 
-/** What the cutover proves before it builds anything: the target equals the fenced source. */
-async function validateCutover(ctx: Context): Promise<void> {
+/**
+ * What the cutover proves before it builds anything: the target equals the fenced source. The
+ * final delta was validated as it was replayed, and the uptime tables' chunks were proven in uptime
+ * (proven.ts): what is left are the downtime tables and chunks never proven.
+ */
+async function validateCutover(ctx: Context, conns: Conns): Promise<void> {
   if (ctx.settings.fenceMode === 'Detect') await assertNoWritesSeen(ctx);
   if (ctx.settings.validation === 'None') return;
-  const catalog = need(ctx.catalog, 'catalog');
-  if (!(await readUptime(ctx)).bulkValidated) {
-    await validate(ctx, catalog, ctx.plan);
-    return;
-  }
-  await validateTouched(ctx, catalog, uptimeTables(ctx));
-  await validate(ctx, catalog, ctx.plan, { tables: downtimeTables(ctx) });
+  const skip = await provenUnits(conns.dst, ctx.shadow);
+  await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, { skip });
 }
 
 async function steps(ctx: Context, conns: Conns): Promise<void> {
-  await downtimeStep(ctx, 'replay final delta', () => replay(ctx, conns, true));
+  const step = (name: string, fn: () => Promise<void>) => downtimeStep(ctx, name, fn, conns);
+  await step('replay final delta', () => replay(ctx, conns, true));
   faultPoint('cutover.final-drain');
   const rest = downtimeTables(ctx);
   if (rest.length)
-    await downtimeStep(ctx, 'copy downtime tables', () =>
-      transferGroups(ctx, { tables: rest }).then(() => undefined),
-    );
-  if (!(await readUptime(ctx)).validated) {
-    await downtimeStep(ctx, 'validate', async () => {
-      await validateCutover(ctx);
+    await step('copy downtime tables', () => transferGroups(ctx, { tables: rest }).then(() => undefined));
+  if (!(await readUptime(ctx, conns.src)).validated) {
+    await step('validate', async () => {
+      await validateCutover(ctx, conns);
       // Recorded to the end: the fence up, nothing changed behind the triggers' back since the last batch.
       await assertReplayable(ctx, conns.src);
     });
-    await writeUptime(ctx, { validated: true });
+    await writeUptime(ctx, { validated: true }, conns.src);
     faultPoint('cutover.validated');
   }
-  await downtimeStep(ctx, 'keys, foreign keys, sequences', async () => {
-    ctx.catalog = await ctx.source.refreshSequences(need(ctx.catalog, 'catalog'));
-    await afterLoad(ctx);
-  });
+  // Stage by stage, each timed; what uptime (or an earlier attempt) built is done already.
+  const done = await doneSteps(conns.dst, ctx.shadow);
+  const inStage = (stage: string) =>
+    targetPostLoadSteps(need(ctx.catalog, 'catalog'), ctx.settings).filter(
+      (s) => stageOf(s) === stage && !done.has(s.name),
+    );
+  for (const [stage, name] of DOWNTIME_STAGES) {
+    if (!inStage(stage).length) continue;
+    await step(name, async () => {
+      // Sequence values are read again now that the fence stopped them (setval renders from the catalog).
+      if (stage === 'sequences')
+        ctx.catalog = await ctx.source.refreshSequences(need(ctx.catalog, 'catalog'));
+      await afterLoad(ctx, inStage(stage));
+    });
+  }
   faultPoint('cutover.after-load');
 }
 
@@ -89,13 +101,17 @@ export async function undoCutover(ctx: Context): Promise<void> {
   const chunks = allChunks(need(ctx.plan, 'plan'))
     .filter((c) => rest.has(c.table))
     .map((c) => c.id);
-  await withClient(ctx.target, 'undo', (c) =>
-    inTransaction(c, async () => {
-      for (const t of catalog.tables)
-        for (const k of t.constraints.filter((x) => x.kind === 'f'))
-          await c.query(
-            `ALTER TABLE ${targetName(ctx.settings, catalog, t)} DROP CONSTRAINT IF EXISTS ${quoteIdent(k.name)}`,
-          );
+  const steps = targetPostLoadSteps(catalog, ctx.settings);
+  const fks = foreignKeys(catalog, steps, new Set(uptimeTables(ctx)));
+  await withClient(ctx.target, 'undo', async (c) => {
+    // Foreign keys between uptime tables stay where the replay may leave them unfired (they hold).
+    const kept = (await replicaRole(c)) ? fks.filter((f) => f.uptime) : [];
+    await inTransaction(c, async () => {
+      await dropForeignKeys(
+        c,
+        ctx,
+        fks.filter((f) => !kept.includes(f)),
+      );
       for (const source of catalogSchemas(catalog)) {
         const schema = targetSchemaOf(ctx.settings, source);
         const o = objectsOf(catalog, source);
@@ -108,17 +124,16 @@ export async function undoCutover(ctx: Context): Promise<void> {
             `ALTER TABLE ${qualified(schema, r.table)} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY`,
           );
       }
-      await c.query(
-        `DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE split_part(step, ':', 1) = ANY($1)`,
-        [UNDONE_STEPS],
-      );
+      await c.query(`DELETE FROM ${qualified(ctx.shadow, 'step_done')} WHERE step = ANY($1)`, [
+        steps.map((s) => s.name).filter((n) => undoneByUndo(n) && !kept.some((f) => f.step.name === n)),
+      ]);
       for (const name of rest) {
         const t = tableOf(catalog, name);
         await c.query(truncateSql(t, targetSchemaOf(ctx.settings, schemaOf(catalog, t))));
       }
       await c.query(`DELETE FROM ${qualified(ctx.shadow, 'chunk_done')} WHERE chunk = ANY($1)`, [chunks]);
-    }),
-  );
+    });
+  });
   await writeUptime(ctx, { undoPending: false });
 }
 
@@ -154,25 +169,33 @@ async function abandon(ctx: Context, err: unknown): Promise<void> {
 
 /** Runs (or continues) an approved cutover. True when it is done; false when it failed and was abandoned. */
 export async function cutover(ctx: Context, conns: Conns): Promise<boolean> {
-  if (!(await readUptime(ctx)).cutover) {
-    const t0 = performance.now();
-    let ended: number;
+  if (!(await readUptime(ctx, conns.src)).cutover) {
+    // The downtime counts from here: the fence goes up first thing.
+    const startedAt = new Date().toISOString();
+    let fence: Awaited<ReturnType<typeof raiseFence>>;
     try {
-      ({ ended } = await raiseFence(ctx));
+      fence = await raiseFence(ctx, conns.src);
     } catch (err) {
       // raiseFence lowered the fence again; nothing on the target was touched.
       if (!(err instanceof FenceError) && !isTransient(err)) throw err;
       await abandon(ctx, err);
       return false;
     }
-    await writeUptime(ctx, {
-      cutover: true,
-      cutoverStartedAt: new Date().toISOString(),
-      approved: false,
-      validated: false,
-      downtime: [{ step: 'fence source writes', seconds: (performance.now() - t0) / 1000 }],
-    });
-    ctx.log.warn({ endedSessions: ended }, 'cutover: application writes fenced off, downtime started');
+    await writeUptime(
+      ctx,
+      {
+        cutover: true,
+        cutoverStartedAt: startedAt,
+        approved: false,
+        validated: false,
+        downtime: [
+          { step: 'raise fence', seconds: fence.raisedSeconds },
+          { step: 'wait for writers', seconds: fence.waitedSeconds },
+        ],
+      },
+      conns.src,
+    );
+    ctx.log.warn({ endedSessions: fence.ended }, 'cutover: application writes fenced off, downtime started');
   }
   let interruptedSince: number | undefined;
   for (let attempt = 1; ; attempt++) {

@@ -62,9 +62,9 @@ const replaying = async () =>
   (
     await query(
       pair.target,
-      "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'touched'",
+      "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'replayed'",
     )
-  ).length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.touched LIMIT 1')).length > 0;
+  ).length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.replayed LIMIT 1')).length > 0;
 
 async function expectEqual(tables: string[]): Promise<void> {
   const [src, dst] = await Promise.all([

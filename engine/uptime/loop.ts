@@ -1,21 +1,38 @@
 // The replay loop: batch after batch until the log is empty (in the downtime) or, in uptime, until
 // a cutover is approved. Transient failures (a dropped connection, a restarted server) reconnect and
 // go on with backoff; the loop stops only for what retrying cannot fix (a schema change, a disabled
-// trigger), and in the downtime it leaves failures to the cutover.
+// trigger, a batch that does not validate), and in the downtime it leaves failures to the cutover.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type Client } from '../db/connect.ts';
+import { targetPostLoadSteps } from '../catalog/ddl.ts';
+import { connect, inTransaction, type Client, type Endpoint } from '../db/connect.ts';
+import { doneSteps } from '../state/progress.ts';
+import { dropForeignKeys, foreignKeys, replicaRole } from './foreign-keys.ts';
 import { need, type Context } from '../phases/context.ts';
 import type { SourceSession } from '../source/dialect.ts';
 import { isTransient } from '../transfer/transfer.ts';
 import { approvalFromSpec } from './approval.ts';
-import { replayBatch, type Replayer } from './replay.ts';
+import { replayBatch, replayedRows, type Replayer } from './replay.ts';
 import { uptimeTables, type UptimeState } from './state.ts';
+import { validationUnits } from '../validate/compare.ts';
+
+/**
+ * Batches in uptime start at most this often: each costs a few statements on both servers whatever
+ * its size, and the source's are the application's CPU too. The lag stays under about this long.
+ */
+const BATCH_INTERVAL_MS = 500;
+/** How long a batch in uptime may spend proving units the bulk copy's validation left unproven. */
+const PROVING_BUDGET_MS = 1000;
 
 function replayer(ctx: Context): Replayer {
+  const catalog = need(ctx.catalog, 'catalog');
+  const uptime = new Set(uptimeTables(ctx));
   return {
-    catalog: need(ctx.catalog, 'catalog'),
+    catalog,
     shadow: ctx.shadow,
     schemas: ctx.settings.schemas,
+    validation: ctx.settings.validation,
+    units: validationUnits(catalog, ctx.plan).filter((u) => uptime.has(u.table)),
+    digest: ctx.source.digest,
   };
 }
 
@@ -37,12 +54,66 @@ export async function assertReplayable(ctx: Context, src: SourceSession): Promis
 export interface Conns {
   src: SourceSession;
   dst: Client;
+  /** The target session applies changes with session_replication_role = replica (foreign-keys.ts). */
+  replica: boolean;
 }
 
-export const openConns = async (ctx: Context): Promise<Conns> => ({
-  src: await ctx.source.open('replay'),
-  dst: await connect(ctx.target, 'replay'),
-});
+/**
+ * The replay's target session looks rows up by key, a batch's few keys against tables of any size:
+ * only nested loops over the keys' index. With a hash or merge join, which statistics left from a
+ * backlog can make the planner pick, every batch would read the whole table. (The source dialect
+ * reads its batches the same way: source/postgres/replay.ts.)
+ */
+const KEY_LOOKUPS = 'SET enable_hashjoin = off; SET enable_mergejoin = off';
+
+async function replaySession(e: Endpoint): Promise<Client> {
+  const c = await connect(e, 'replay');
+  try {
+    await c.query(KEY_LOOKUPS);
+  } catch (err) {
+    await c.end().catch(() => {});
+    throw err;
+  }
+  return c;
+}
+
+export async function openConns(ctx: Context): Promise<Conns> {
+  const src = await ctx.source.open('replay');
+  try {
+    const dst = await replaySession(ctx.target);
+    return { src, dst, replica: await replicaRole(dst) };
+  } catch (err) {
+    await src.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The foreign keys of the uptime tables, before the replay goes on: the next batch builds those
+ * missing where the session may leave them unfired; where it may not, those built are dropped
+ * (the cutover builds them).
+ */
+async function settleForeignKeys(ctx: Context, conns: Conns, r: Replayer, drain: boolean): Promise<void> {
+  const catalog = need(ctx.catalog, 'catalog');
+  const steps = targetPostLoadSteps(catalog, ctx.settings);
+  const fks = foreignKeys(catalog, steps, new Set(uptimeTables(ctx))).filter((f) => f.uptime);
+  if (!fks.length) return;
+  const done = await doneSteps(conns.dst, ctx.shadow);
+  if (conns.replica) {
+    if (!drain)
+      r.foreignKeys = fks
+        .filter((f) => !done.has(f.step.name))
+        .map((f) => ({ ...f.step, schema: f.step.schema ?? ctx.settings.target.schema }));
+    return;
+  }
+  const built = fks.filter((f) => done.has(f.step.name));
+  if (!built.length) return;
+  await inTransaction(conns.dst, () => dropForeignKeys(conns.dst, ctx, built));
+  ctx.log.warn(
+    { foreignKeys: built.length },
+    'the target role may no longer set session_replication_role: foreign keys built in uptime dropped, the cutover builds them',
+  );
+}
 
 export const closeConns = async (c: Conns): Promise<void> => {
   await Promise.all([c.src.close().catch(() => {}), c.dst.end().catch(() => {})]);
@@ -80,28 +151,44 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
   let lastReport = 0;
   let lastCheck = 0;
   let failures = 0;
+  let settled = false;
   for (;;) {
     try {
+      if (!settled) {
+        await settleForeignKeys(ctx, conns, r, drain);
+        settled = true;
+      }
       if (performance.now() - lastCheck > 1000) {
         lastCheck = performance.now();
         await assertReplayable(ctx, conns.src);
         if (!drain && (await approved(ctx, conns.src))) return;
       }
-      const n = await replayBatch(conns.src, conns.dst, r);
+      const unproven = r.pending?.length;
+      const started = performance.now();
+      const n = await replayBatch(conns.src, conns.dst, r, drain ? 0 : PROVING_BUDGET_MS);
       failures = 0;
+      if (unproven && r.pending?.length === 0)
+        ctx.log.info(
+          { units: r.units.length },
+          'every chunk of the uptime tables proven equal to the source',
+        );
       if (performance.now() - lastReport > 5000 || (drain && n === 0)) {
         lastReport = performance.now();
         const l = await conns.src.lag();
         ctx.observer.lag?.(l);
         ctx.log.info(
-          { pendingChanges: l.pending, oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10 },
+          {
+            pendingChanges: l.pending,
+            replayedRows: await replayedRows(conns.dst, ctx.shadow),
+            oldestChangeSeconds: Math.round(l.oldestSeconds * 10) / 10,
+            ...(r.pending?.length ? { unprovenChunks: r.pending.length } : {}),
+          },
           'replaying recorded changes',
         );
       }
-      if (n === 0) {
-        if (drain) return;
-        await sleep(200);
-      }
+      if (drain) {
+        if (n === 0) return;
+      } else await sleep(Math.max(0, BATCH_INTERVAL_MS - (performance.now() - started)));
     } catch (err) {
       if (drain || !isTransient(err)) throw err;
       failures++;
@@ -109,6 +196,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
       await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
       await closeConns(conns);
       Object.assign(conns, await reopen(ctx));
+      settled = false;
     }
   }
 }

@@ -6,6 +6,11 @@
 // is in the batch, and rows whose keys were never logged are unchanged since they were copied, the
 // target equals the source at S after the batch, so unique constraints hold at every step.
 //
+// Before the target commits, the batch is validated in the same two transactions, where the target
+// must equal the source at S: the rows of every logged key compared (count and content checksum),
+// whole-copied tables compared whole, and, while time allows, units the bulk copy's validation never
+// proved (proven.ts). A difference stops the replay naming table and keys, nothing committed.
+//
 // The target commits first, then the source deletes the batch's log entries (in S: entries logged
 // after S stay). A replayer killed between the two applies those entries again, re-reading them in
 // a newer snapshot: the same end state. Nothing is applied from stale values, nothing is lost.
@@ -17,25 +22,37 @@ import { faultPoint } from '../faults.ts';
 import { copyInto } from '../transfer/pipe.ts';
 import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
 import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
+import type { Validation } from '../api/migration.ts';
 import { schemaOf, siblingKey, tableKey } from '../catalog/schemas.ts';
-import type { ChangeBatch, SourceSession } from '../source/dialect.ts';
+import type { ChangeBatch, SourceSession, TargetDigest } from '../source/dialect.ts';
+import { compareKeys, compareUnit, type ValidationUnit } from '../validate/compare.ts';
+import { batchUnits, markProven, provenDdl, provenUnits } from './proven.ts';
+import type { PostLoadStep } from '../catalog/ddl.ts';
+import { markStepDone } from '../state/progress.ts';
 
 export type { Lag } from '../source/dialect.ts';
 
 /** The keys of one batch, on the target (in the bookkeeping schema: no TEMPORARY privilege needed). */
 const BATCH_KEYS = 'batch_keys';
+const REPLAYED = 'replayed';
 
 export async function createReplayBookkeeping(dst: Client, bookkeeping: string): Promise<void> {
   await dst.query(
     `CREATE UNLOGGED TABLE IF NOT EXISTS ${qualified(bookkeeping, BATCH_KEYS)} (tbl text NOT NULL, key text[] NOT NULL)`,
   );
-  // Keys the replay changed, and tables it emptied: what the cutover validates beyond the bulk copy.
+  // Changed rows replayed (and validated) per table: progress, for logs and for whoever watches.
   await dst.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched')} (tbl text NOT NULL, key text[] NOT NULL, PRIMARY KEY (tbl, key))`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, REPLAYED)} (tbl text PRIMARY KEY, rows bigint NOT NULL)`,
   );
-  await dst.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(bookkeeping, 'touched_all')} (tbl text PRIMARY KEY)`,
+  await dst.query(provenDdl(bookkeeping));
+}
+
+/** Changed rows replayed so far, over all tables. */
+export async function replayedRows(dst: Client, bookkeeping: string): Promise<number> {
+  const { rows } = await dst.query<{ n: string }>(
+    `SELECT coalesce(sum(rows), 0)::text AS n FROM ${qualified(bookkeeping, REPLAYED)}`,
   );
+  return Number(rows[0]!.n);
 }
 
 /**
@@ -61,10 +78,11 @@ export function copyInSql(t: Table, targetSchema: string): string {
   return `COPY ${qualified(targetSchema, t.name)} (${columnList(copiedColumns(t))}) FROM STDIN (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
 }
 
-export function truncateSql(t: Table, schema: string): string {
-  // ONLY keeps inheritance children; a partitioned table is emptied with its partitions.
-  return `TRUNCATE ${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
-}
+/** A table as TRUNCATE names it: ONLY keeps inheritance children; a partitioned table goes with its partitions. */
+const truncated = (t: Table, schema: string) =>
+  `${t.partitionBy === undefined ? 'ONLY ' : ''}${qualified(schema, t.name)}`;
+
+export const truncateSql = (t: Table, schema: string): string => `TRUNCATE ${truncated(t, schema)}`;
 
 /** The table and every partition below it (keys, catalog/schemas.ts). */
 export function subtree(catalog: Catalog, key: string): string[] {
@@ -105,9 +123,30 @@ export interface Replayer {
   shadow: string;
   /** The migrated schemas: each table is replayed into its source schema's target. */
   schemas: readonly SchemaPair[];
+  /** How batches are validated; None: not at all. */
+  validation: Validation;
+  /** The uptime tables' validation units. */
+  units: readonly ValidationUnit[];
+  /** Those not proven equal yet: loaded on first use, then kept up to date by each committed batch. */
+  pending?: ValidationUnit[];
+  /** Foreign keys the next batch in uptime builds (foreign-keys.ts), each with the schema it runs in. */
+  foreignKeys?: PostLoadStep[];
+  /** How the target computes the source dialect's digest. */
+  digest: TargetDigest;
 }
 
-async function applyBatch(batch: ChangeBatch, dst: Client, r: Replayer, plan: BatchPlan): Promise<void> {
+/**
+ * Applies the batch on the target, then validates it there (see the top of this file); returns the
+ * units it proved. `budgetMs`: how long it may spend on units no change required it to validate.
+ */
+async function applyBatch(
+  batch: ChangeBatch,
+  dst: Client,
+  r: Replayer,
+  plan: BatchPlan,
+  budgetMs: number,
+): Promise<string[]> {
+  const t0 = performance.now();
   const { catalog, shadow } = r;
   const keys = qualified(shadow, BATCH_KEYS);
   await dst.query(`TRUNCATE ${keys}`);
@@ -126,10 +165,16 @@ async function applyBatch(batch: ChangeBatch, dst: Client, r: Replayer, plan: Ba
     const { t, target } = await at(name);
     await dst.query(deleteKeysSql(t, target, shadow));
   }
-  for (const name of plan.whole) {
-    const { t, target } = await at(name);
-    await dst.query(truncateSql(t, target));
-  }
+  // One statement: a table and those whose foreign keys reference it go together.
+  if (plan.whole.length)
+    await dst.query(
+      `TRUNCATE ${plan.whole
+        .map((name) => {
+          const t = tableOf(catalog, name);
+          return truncated(t, targetSchemaOf(r, schemaOf(catalog, t)));
+        })
+        .join(', ')}`,
+    );
   for (const name of plan.whole) {
     const { t, source, target } = await at(name);
     await batch.whole(t, source, (rows) => copyInto(dst, copyInSql(t, target), rows));
@@ -140,28 +185,82 @@ async function applyBatch(batch: ChangeBatch, dst: Client, r: Replayer, plan: Ba
     await batch.rows(t, source, whole, (rows) => copyInto(dst, copyInSql(t, target), rows));
   }
   await dst.query(
-    `INSERT INTO ${qualified(shadow, 'touched')} (tbl, key) SELECT tbl, key FROM ${keys} ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${qualified(shadow, REPLAYED)} (tbl, rows) SELECT tbl, count(*) FROM ${keys} GROUP BY tbl
+       ON CONFLICT (tbl) DO UPDATE SET rows = ${qualified(shadow, REPLAYED)}.rows + excluded.rows`,
   );
-  if (plan.whole.length)
-    await dst.query(
-      `INSERT INTO ${qualified(shadow, 'touched_all')} (tbl) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
-      [plan.whole],
+  if (r.validation === 'None') return [];
+  // Changed rows are compared by content whatever the validation: it costs what the changes cost.
+  for (const name of plan.keyed) {
+    const { t, source, target } = await at(name);
+    const { rows } = await dst.query<{ key: string[] }>(`SELECT key FROM ${keys} WHERE tbl = $1`, [name]);
+    await compareKeys(
+      batch.reads,
+      dst,
+      r.digest,
+      t,
+      { source, target },
+      rows.map((x) => x.key),
+      `table ${name}, rows changed during uptime as replayed`,
     );
+  }
+  const whole = new Set(plan.whole.flatMap((w) => subtree(catalog, w)));
+  const { due, optional } = batchUnits(r.units, r.pending ?? [], whole);
+  const proven: string[] = [];
+  const prove = (u: ValidationUnit) =>
+    compareUnit(batch.reads, dst, r.digest, catalog, r.schemas, u, r.validation);
+  for (const u of due) {
+    await prove(u);
+    proven.push(u.id);
+  }
+  for (const u of optional) {
+    if (budgetMs <= 0 || (proven.length > due.length && performance.now() - t0 > budgetMs)) break;
+    await prove(u);
+    proven.push(u.id);
+  }
+  await markProven(dst, shadow, proven);
+  for (const step of budgetMs > 0 ? (r.foreignKeys ?? []) : []) {
+    const t1 = performance.now();
+    try {
+      await dst.query(`SET LOCAL search_path = ${quoteIdent(step.schema!)}`);
+      await dst.query(step.sql);
+    } catch (err) {
+      throw Object.assign(new Error(`building ${step.name} in uptime failed: ${(err as Error).message}`), {
+        cause: err,
+      });
+    }
+    await markStepDone(dst, shadow, step.name, (performance.now() - t1) / 1000);
+  }
+  return proven;
 }
 
-/** Applies every change the source's log shows now; returns how many log entries it consumed (0: none). */
-export async function replayBatch(src: SourceSession, dst: Client, r: Replayer): Promise<number> {
-  const batch = await src.changeBatch();
+/**
+ * Applies every change the source's log shows now, validated; returns how many log entries it
+ * consumed (0: none). With `budgetMs`, it also validates units not proven yet, for about that long,
+ * even when the log is empty.
+ */
+export async function replayBatch(
+  src: SourceSession,
+  dst: Client,
+  r: Replayer,
+  budgetMs = 0,
+): Promise<number> {
+  if (r.validation !== 'None' && !r.pending) {
+    const proven = await provenUnits(dst, r.shadow);
+    r.pending = r.units.filter((u) => !proven.has(u.id));
+  }
+  const batch = await src.changeBatch(budgetMs > 0 && !!(r.pending?.length || r.foreignKeys?.length));
   if (!batch) return 0;
   let dstOpen = false;
   try {
     const plan = planBatch(r.catalog, batch.summary);
     await dst.query('BEGIN');
     dstOpen = true;
-    await applyBatch(batch, dst, r, plan);
+    const proven = await applyBatch(batch, dst, r, plan, budgetMs);
     const n = await batch.forget();
     await dst.query('COMMIT');
     dstOpen = false;
+    r.pending = r.pending?.filter((u) => !proven.includes(u.id));
+    if (budgetMs > 0) r.foreignKeys = [];
     faultPoint('replay.target-committed');
     await batch.commit();
     return n;

@@ -5,13 +5,11 @@ import { partitionRoot } from '../catalog/relations.ts';
 import { tableKey } from '../catalog/schemas.ts';
 import { matchesAny } from '../plan/select.ts';
 import { need, type Context } from '../phases/context.ts';
-import { withSource } from '../source/dialect.ts';
+import { withSource, type SourceSession } from '../source/dialect.ts';
 import type { Approval } from './approval.ts';
 
 export interface UptimeState extends Approval {
   bulkCopied?: boolean;
-  /** The bulk copy was validated under its snapshot: the cutover validates only what changed since. */
-  bulkValidated?: boolean;
   /** A cutover is under way (the fence is up): a restarted run continues it. */
   cutover?: boolean;
   cutoverStartedAt?: string;
@@ -46,26 +44,50 @@ export const downtimeTables = (ctx: Context) =>
     .tables.map(tableKey)
     .filter((t) => !inUptime(ctx, t));
 
-export async function readUptime(ctx: Context): Promise<UptimeState> {
-  return withSource(ctx.source, 'state', async (s) => (await s.getState<UptimeState>('uptime')) ?? {});
+/** On `s` when given (the cutover's own session), else on a new one. */
+const onSource = <T>(ctx: Context, s: SourceSession | undefined, fn: (s: SourceSession) => Promise<T>) =>
+  s ? fn(s) : withSource(ctx.source, 'state', fn);
+
+export async function readUptime(ctx: Context, s?: SourceSession): Promise<UptimeState> {
+  return onSource(ctx, s, async (s) => (await s.getState<UptimeState>('uptime')) ?? {});
 }
 
-export async function writeUptime(ctx: Context, patch: Partial<UptimeState>): Promise<UptimeState> {
-  return withSource(ctx.source, 'state', async (s) => {
+export async function writeUptime(
+  ctx: Context,
+  patch: Partial<UptimeState>,
+  s?: SourceSession,
+): Promise<UptimeState> {
+  return onSource(ctx, s, async (s) => {
     const next = { ...((await s.getState<UptimeState>('uptime')) ?? {}), ...patch };
     await s.putState('uptime', next);
     return next;
   });
 }
 
+/** Records how long a step of the downtime took (`conns`: the cutover's, whose src may be replaced on retries). */
+export async function recordDowntime(
+  ctx: Context,
+  step: string,
+  seconds: number,
+  conns?: { src: SourceSession },
+): Promise<void> {
+  const state = await readUptime(ctx, conns?.src);
+  await writeUptime(
+    ctx,
+    { downtime: [...(state.downtime ?? []).filter((d) => d.step !== step), { step, seconds }] },
+    conns?.src,
+  );
+  ctx.log.info({ step, seconds: Math.round(seconds * 1000) / 1000 }, `downtime step done: ${step}`);
+}
+
 /** Runs a step of the downtime and records how long it took. */
-export async function downtimeStep(ctx: Context, step: string, fn: () => Promise<void>): Promise<void> {
+export async function downtimeStep(
+  ctx: Context,
+  step: string,
+  fn: () => Promise<void>,
+  conns?: { src: SourceSession },
+): Promise<void> {
   const t0 = performance.now();
   await fn();
-  const seconds = (performance.now() - t0) / 1000;
-  const state = await readUptime(ctx);
-  await writeUptime(ctx, {
-    downtime: [...(state.downtime ?? []).filter((d) => d.step !== step), { step, seconds }],
-  });
-  ctx.log.info({ step, seconds: Math.round(seconds * 1000) / 1000 }, `downtime step done: ${step}`);
+  await recordDowntime(ctx, step, (performance.now() - t0) / 1000, conns);
 }

@@ -1,6 +1,6 @@
 // Execution in DowntimeOptimized mode (DMO's uptime migration): the bulk copy of the uptime tables
 // runs from one consistent snapshot while the application keeps writing, and is validated against that
-// same snapshot; then the recorded changes are replayed, again and again, until the cutover is
+// same snapshot (proven.ts); then the recorded changes are replayed and validated, batch after batch, until the cutover is
 // approved (cutover.ts). A transient failure of the replay (a dropped connection, a restarted server)
 // is retried; the run stops only for what retrying cannot fix (a schema change, a disabled trigger).
 import { targetPostLoadSteps } from '../catalog/ddl.ts';
@@ -9,7 +9,7 @@ import { connect, withClient } from '../db/connect.ts';
 import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneChunks } from '../state/progress.ts';
-import { afterLoad, stageOf } from '../transfer/after-load.ts';
+import { afterLoad } from '../transfer/after-load.ts';
 import { transferData } from '../transfer/dump.ts';
 import { validate } from '../validate/compare.ts';
 import { runPool } from '../util/pool.ts';
@@ -17,6 +17,9 @@ import { readFence, lowerFence } from '../fence/fence.ts';
 import { withSource } from '../source/dialect.ts';
 import { cutover, undoCutover } from './cutover.ts';
 import { closeConns, openConns, replay } from './loop.ts';
+import { builtInUptime } from './cutover-steps.ts';
+import { markProven } from './proven.ts';
+import { createReplayBookkeeping } from './replay.ts';
 import { readUptime, uptimeTables, writeUptime } from './state.ts';
 
 /**
@@ -33,8 +36,9 @@ async function bulkCopy(ctx: Context): Promise<void> {
   if (started) {
     // A killed bulk copy lost its snapshot: the rest is copied from fresh ones, and the whole log since
     // the triggers went in is replayed (the replay re-reads current rows, so the result converges).
+    // Chunks proven before the kill stay proven; the replay proves the others (loop.ts).
     await transferData(ctx, { tables });
-    await writeUptime(ctx, { bulkCopied: true, bulkValidated: false });
+    await writeUptime(ctx, { bulkCopied: true });
     return;
   }
   const snapshot = await ctx.source.shareSnapshot(ctx.settings.parallelism, need(ctx.catalog, 'catalog'));
@@ -47,22 +51,29 @@ async function bulkCopy(ctx: Context): Promise<void> {
     );
     await transferData(ctx, { tables, snapshot });
     faultPoint('uptime.bulk-copied');
-    await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, { tables, sourceSnapshot: snapshot });
+    await validate(ctx, need(ctx.catalog, 'catalog'), ctx.plan, {
+      tables,
+      sourceSnapshot: snapshot,
+      proven: (u, dst) => markProven(dst, ctx.shadow, [u.id]),
+    });
     await snapshot.end(true);
   } catch (err) {
     await snapshot.end(false).catch(() => {});
     throw err;
   }
-  await writeUptime(ctx, { bulkCopied: true, bulkValidated: ctx.settings.validation !== 'None' });
+  await writeUptime(ctx, { bulkCopied: true });
 }
 
-/** Keys, constraints and indexes of the uptime tables (the replay deletes by key); FKs wait for the cutover. */
+/**
+ * Keys, constraints and indexes of the uptime tables (the replay deletes by key), and the objects
+ * the replay does not care about (views, grants, comments): only what would change the replay, or
+ * must be fresh, is left to the downtime (cutover-steps.ts).
+ */
 async function buildUptime(ctx: Context): Promise<void> {
   const tables = uptimeTables(ctx);
+  const uptime = new Set(tables);
   const catalog = need(ctx.catalog, 'catalog');
-  const steps = targetPostLoadSteps(catalog, ctx.settings).filter(
-    (s) => stageOf(s) === 'build' && s.table !== null && tables.includes(s.table),
-  );
+  const steps = targetPostLoadSteps(catalog, ctx.settings).filter((s) => builtInUptime(s, uptime));
   await afterLoad(ctx, steps);
   await runPool(
     tables,
@@ -75,6 +86,8 @@ async function buildUptime(ctx: Context): Promise<void> {
 }
 
 export async function executeDowntimeOptimized(ctx: Context): Promise<void> {
+  // A run begun by an older ferry lacks the newer bookkeeping tables.
+  await withClient(ctx.target, 'replay', (c) => createReplayBookkeeping(c, ctx.shadow));
   if (!(await readUptime(ctx)).bulkCopied) await bulkCopy(ctx);
   await buildUptime(ctx);
   const conns = await openConns(ctx);

@@ -1,24 +1,51 @@
-// Validation: the same count and content digest computed on both sides, per chunk or table, and in
-// DowntimeOptimized per page of the keys the replay touched. The source dialect measures its side
-// and says how the target computes the same digest (source/dialect.ts, TargetDigest).
-import { targetSchemaOf } from '../api/settings.ts';
+// Validation: the same count and content digest computed for both sides; the source dialect
+// measures its side and says how the target computes the same (source/dialect.ts, TargetDigest).
+// Count: the rows on each server. Checksum, for a unit (validateUnit): where the dialect's COPY rows
+// are the target's bytes (copyDigests), each side's rows read by COPY, in the binary format where
+// every column is built in (text otherwise), and digested here (digest.ts: order-independent, no
+// sort); in Standard mode the source's digest of each chunk was taken from the very rows its copy
+// read (the fenced source does not change) and is not read again. Otherwise the dialect's digest. A
+// mismatch names the table, the key range and, where the dialect can tell, the columns that differ.
+// Row sets compared in a change batch's snapshot (the replay's changed rows by key, continuous
+// validation's units) use the dialect's digest, and a mismatch names the differing keys.
+import type { Validation } from '../api/migration.ts';
+import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
 import { findTable, schemaOf, tableKey } from '../catalog/schemas.ts';
-import { holdsRows } from '../catalog/relations.ts';
+import { holdsRows, rowsOf } from '../catalog/relations.ts';
 import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
-import { qualified, quoteIdent } from '../db/ident.ts';
-import { describeRange, type Chunk, type Range } from '../plan/chunks.ts';
+import { columnList } from '../db/ident.ts';
+import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/chunks.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
-import type { Context } from '../phases/context.ts';
-import type { Measure, SharedSnapshot, SourceSession } from '../source/dialect.ts';
+import { need, type Context } from '../phases/context.ts';
+import type {
+  Bucket,
+  KeyedRow,
+  Measure,
+  SharedSnapshot,
+  SnapshotReads,
+  SourceSession,
+  TargetDigest,
+} from '../source/dialect.ts';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Readable } from 'node:stream';
+import { addDigests, CopyDigest, EMPTY_DIGEST, formatDigest, parseDigest, type Digest } from './digest.ts';
+
+export type { Bucket, KeyedRow, Measure } from '../source/dialect.ts';
 
 export interface Unit {
   table: string;
   range: Range | null;
 }
 
-export type { Measure } from '../source/dialect.ts';
+/** A unit as validation plans it, with a stable id (continuous validation records units by it). */
+export interface ValidationUnit extends Unit {
+  /** The chunk's id (plan/chunks.ts), or the table's key for a table validated whole. */
+  id: string;
+  /** The chunks whose rows it covers: their source digests, recorded by the copy, add up to its own. */
+  chunks: string[];
+}
 
 export class ValidationError extends Error {
   override name = 'ValidationError';
@@ -33,30 +60,314 @@ export class ValidationError extends Error {
  * Key-range chunks are validated one by one (a mismatch names its range); other tables as a whole;
  * partitioned tables through their partitions (they hold no rows of their own).
  */
-export function validationUnits(catalog: Catalog, plan: Plan | undefined): Unit[] {
+export function validationUnits(catalog: Catalog, plan: Plan | undefined): ValidationUnit[] {
   const byTable = new Map<string, Chunk[]>();
   for (const c of plan?.groups.flatMap((g) => g.chunks) ?? [])
     byTable.set(c.table, [...(byTable.get(c.table) ?? []), c]);
   return catalog.tables.filter(holdsRows).flatMap((t) => {
-    const chunks = byTable.get(tableKey(t)) ?? [];
+    const table = tableKey(t);
+    const chunks = byTable.get(table) ?? [];
     return chunks.length > 1 && chunks.every((c) => c.range?.kind === 'key' && c.range.portable)
-      ? chunks.map((c) => ({ table: tableKey(t), range: c.range }))
-      : [{ table: tableKey(t), range: null }];
+      ? chunks.map((c) => ({ id: c.id, table, range: c.range, chunks: [c.id] }))
+      : [{ id: table, table, range: null, chunks: chunks.map((c) => c.id) }];
   });
 }
+
+/** Differing keys named in an error. */
+const NAMED_KEYS = 5;
+/** Keys measured at once (a JSON parameter on each side). */
+const KEY_PAGE = 5000;
+
+/** Buckets whose count or checksum differ between the sides (or that one side lacks), in order. Pure. */
+export function differingBuckets(a: readonly Bucket[], b: readonly Bucket[]): string[] {
+  const other = new Map(b.map((x) => [x.b, `${x.n}/${x.s}`]));
+  const mine = new Map(a.map((x) => [x.b, `${x.n}/${x.s}`]));
+  return [...new Set([...mine.keys(), ...other.keys()])].filter((k) => mine.get(k) !== other.get(k)).sort();
+}
+
+/** The keys whose rows differ, with what each side holds, for an error message (at most `limit`). Pure. */
+export function describeDifferences(
+  a: readonly KeyedRow[],
+  b: readonly KeyedRow[],
+  limit = NAMED_KEYS,
+): string[] {
+  const group = (rows: readonly KeyedRow[]) => {
+    const m = new Map<string, string[]>();
+    for (const r of rows) m.set(r.key, [...(m.get(r.key) ?? []), r.h]);
+    return m;
+  };
+  const [src, dst] = [group(a), group(b)];
+  const holds = (h: string[] | undefined) =>
+    !h?.length ? 'absent' : h.length > 1 ? `${h.length} rows` : 'present';
+  return [...new Set([...src.keys(), ...dst.keys()])]
+    .sort()
+    .filter((k) => (src.get(k) ?? []).sort().join() !== (dst.get(k) ?? []).sort().join())
+    .slice(0, limit)
+    .map((k) => {
+      const [x, y] = [src.get(k), dst.get(k)];
+      const same = x?.length === 1 && y?.length === 1;
+      return `${k}: source ${holds(x)}, target ${holds(y)}${same ? ' with other values' : ''}`;
+    });
+}
+
+function mismatch(a: Measure, b: Measure, source = 'source has'): string {
+  return a.rows !== b.rows
+    ? `${source} ${a.rows} rows, target ${b.rows}`
+    : `same row count (${a.rows}) but the content checksums differ`;
+}
+
+const unitName = (u: Unit) => `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
+
+const differs = (a: Measure, b: Measure) => a.rows !== b.rows || a.checksum !== b.checksum;
 
 /** Runs a measuring query on the target. */
 async function measureOn(c: Client, sql: string, params: unknown[] = []): Promise<Measure> {
   return (await c.query<Measure>(sql, params)).rows[0]!;
 }
 
+/** A key as PostgreSQL renders a text array: `{7,abc}`. */
+const keyText = (key: readonly string[]) =>
+  `{${key.map((v) => (/^[^\s{}",\\]+$/.test(v) && v.toUpperCase() !== 'NULL' ? v : JSON.stringify(v))).join(',')}}`;
+
+/**
+ * Compares the rows of these keys (each as its texts) on the source, as `reads` sees it, and on the
+ * target, whose session must have its search_path at `target` (key casts name types relative to the
+ * table's schema); on a difference, throws a ValidationError naming `where` and the first differing keys.
+ */
+export async function compareKeys(
+  reads: SnapshotReads,
+  dst: Client,
+  digest: TargetDigest,
+  t: Table,
+  schemas: { source: string; target: string },
+  keys: readonly string[][],
+  where: string,
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += KEY_PAGE) {
+    const page = keys.slice(i, i + KEY_PAGE);
+    const json = JSON.stringify(page);
+    const [a, b] = await Promise.all([
+      reads.measureKeys(t, schemas.source, page),
+      measureOn(dst, digest.measureKeysSql(schemas.target, t), [json]),
+    ]);
+    if (!differs(a, b)) continue;
+    const [x, y] = await Promise.all([
+      reads.rowDigests(t, schemas.source, page),
+      dst.query<{ n: number; h: string | null }>(digest.rowDigestsSql(schemas.target, t), [json]),
+    ]);
+    const keyed = (h: (string | null | undefined)[]) =>
+      page.flatMap((key, j) => (h[j] ? [{ key: keyText(key), h: h[j] }] : []));
+    const there = new Map(y.rows.map((r) => [r.n, r.h]));
+    const named = describeDifferences(keyed(x), keyed(page.map((_, j) => there.get(j + 1))));
+    throw new ValidationError(
+      tableKey(t),
+      `validation failed: ${where}: ${mismatch(a, b)}${named.length ? `; differing keys: ${named.join('; ')}` : ''}`,
+    );
+  }
+}
+
+/**
+ * The first keys whose rows differ in a unit, where the dialect can tell: buckets by key hash on both
+ * sides, then the rows of the differing buckets only. Runs where the unit was measured.
+ */
+async function differingKeys(
+  reads: SnapshotReads,
+  dst: Client,
+  digest: TargetDigest,
+  t: Table,
+  schemas: { source: string; target: string },
+  range: Range | null,
+): Promise<string[]> {
+  if (!t.key.length || !reads.keyBuckets || !reads.keyedRows) return [];
+  if (!digest.keyBucketsSql || !digest.keyedRowsSql) return [];
+  const [ba, bb] = await Promise.all([
+    reads.keyBuckets(t, schemas.source, range),
+    dst.query<Bucket>(digest.keyBucketsSql(schemas.target, t, range)),
+  ]);
+  const differ = differingBuckets(ba, bb.rows).slice(0, NAMED_KEYS);
+  const [ka, kb] = await Promise.all([
+    reads.keyedRows(t, schemas.source, range, differ),
+    dst.query<KeyedRow>(digest.keyedRowsSql(schemas.target, t, range), [differ]),
+  ]);
+  return describeDifferences(ka, kb.rows);
+}
+
+const schemasOf = (catalog: Catalog, pairs: readonly SchemaPair[], t: Table) => {
+  const source = schemaOf(catalog, t);
+  return { source, target: targetSchemaOf({ schemas: pairs }, source) };
+};
+
+/**
+ * Compares one validation unit by the dialect's digest, the source as `reads` sees it (a change
+ * batch's snapshot), the target in its session's; a difference names the first differing keys.
+ */
+export async function compareUnit(
+  reads: SnapshotReads,
+  dst: Client,
+  digest: TargetDigest,
+  catalog: Catalog,
+  pairs: readonly SchemaPair[],
+  u: Unit,
+  how: Validation,
+): Promise<void> {
+  const t = findTable(catalog, u.table);
+  const schemas = schemasOf(catalog, pairs, t);
+  const [a, b] = await Promise.all([
+    reads.measure(t, schemas.source, u.range, how),
+    measureOn(dst, digest.measureSql(schemas.target, t, u.range, how)),
+  ]);
+  if (!differs(a, b)) return;
+  const keys = await differingKeys(reads, dst, digest, t, schemas, u.range);
+  throw new ValidationError(
+    u.table,
+    `validation failed: ${unitName(u)}: ${mismatch(a, b)}${keys.length ? `; differing keys: ${keys.join('; ')}` : ''}`,
+  );
+}
+
+/** A table's columns that the digest reads, in their order: every one, generated columns included. */
+const digestColumns = (t: Table) => t.columns.map((c) => c.name);
+
+/** Binary COPY (faster) carries type oids: only when every column is built in. */
+const digestBinary = (t: Table) => t.columns.every((c) => c.builtinType);
+
+/**
+ * Whether the copy of a table's chunks can record their source digest: it reads every column (none is
+ * generated) in the format the digest reads.
+ */
+export const digestsOnCopy = (t: Table): boolean => t.columns.every((c) => c.generated === null);
+
+/** Digests COPY rows as they stream by. */
+async function digestOf(rows: Readable, binary: boolean): Promise<Digest> {
+  const d = new CopyDigest(binary);
+  for await (const b of rows as AsyncIterable<Buffer>) d.update(b);
+  return d.result();
+}
+
+/** The target's COPY of a unit's rows (a query: COPY of a table refuses generated columns). */
+const readSql = (t: Table, schema: string, range: Range | null): string =>
+  `COPY (SELECT ${columnList(digestColumns(t))} FROM ${rowsOf(schema, t)} ${rangePredicate(range)}) TO STDOUT (FORMAT ${digestBinary(t) ? 'binary' : 'text'})`;
+
+export interface UnitOptions {
+  /** Source digests recorded by the copy, by chunk (formatDigest); used when a unit's every chunk has one. */
+  recorded?: ReadonlyMap<string, string | undefined>;
+  /**
+   * ferry import: the measures the export took (in each chunk's transaction) instead of the source's,
+   * which is not read; the target is measured by the same query.
+   */
+  expected?: (u: Unit) => Measure;
+}
+
+/** After a mismatch: the columns whose values differ, compared one by one (undefined: not knowable). */
+async function differingColumns(
+  src: SnapshotReads,
+  dst: Client,
+  digest: TargetDigest,
+  t: Table,
+  schemas: { source: string; target: string },
+  range: Range | null,
+): Promise<string[] | undefined> {
+  if (!src.columnChecksums || !digest.columnChecksumsSql) return undefined;
+  const [a, b] = await Promise.all([
+    src.columnChecksums(t, schemas.source, range),
+    dst
+      .query<Record<string, string>>(digest.columnChecksumsSql(schemas.target, t, range))
+      .then((r) => t.columns.map((_, i) => r.rows[0]![`c${i}`]!)),
+  ]);
+  return t.columns.filter((_, i) => a[i] !== b[i]).map((c) => c.name);
+}
+
+/**
+ * Validates one unit, the source through its session (in the session's snapshot, if any); throws a
+ * ValidationError naming where the target differs.
+ */
+export async function validateUnit(
+  ctx: Context,
+  conns: { src?: SourceSession; dst: Client },
+  catalog: Catalog,
+  u: ValidationUnit,
+  opts: UnitOptions = {},
+): Promise<void> {
+  const how = ctx.settings.validation;
+  if (how === 'None') return;
+  const digest = ctx.source.digest;
+  const t = findTable(catalog, u.table);
+  const schemas = schemasOf(catalog, ctx.settings.schemas, t);
+  const where = unitName(u);
+  const targetMeasure = () => measureOn(conns.dst, digest.measureSql(schemas.target, t, u.range, how));
+  if (opts.expected) {
+    const [x, y] = [opts.expected(u), await targetMeasure()];
+    if (differs(x, y))
+      throw new ValidationError(
+        u.table,
+        `validation failed: ${where}: ${mismatch(x, y, 'the source had at export')}`,
+      );
+    return;
+  }
+  const src = need(conns.src, 'source session');
+  const [a, b] = await (how === 'Count' || !ctx.source.copyDigests
+    ? Promise.all([src.measure(t, schemas.source, u.range, how), targetMeasure()])
+    : copyDigests(src, conns.dst, t, schemas, u, opts.recorded));
+  if (!differs(a, b)) return;
+  if (a.rows !== b.rows)
+    throw new ValidationError(
+      u.table,
+      `validation failed: ${where}: source has ${a.rows} rows, target ${b.rows}`,
+    );
+  const columns = await differingColumns(src, conns.dst, digest, t, schemas, u.range);
+  throw new ValidationError(
+    u.table,
+    `validation failed: ${where}: same row count (${a.rows}) but the content ` +
+      (columns === undefined
+        ? 'checksums differ'
+        : columns.length
+          ? `differs in column ${columns.join(', ')}`
+          : 'differs (each column holds the same values: they moved between rows)'),
+  );
+}
+
+/**
+ * Both sides' COPY digests of a unit, as measures: the source's recorded by its copy where every
+ * chunk has one, else read now through its session.
+ */
+async function copyDigests(
+  src: SourceSession,
+  dst: Client,
+  t: Table,
+  schemas: { source: string; target: string },
+  u: ValidationUnit,
+  recorded?: ReadonlyMap<string, string | undefined>,
+): Promise<[Measure, Measure]> {
+  const digests = u.chunks.map((c) => recorded?.get(c));
+  const fromCopy = digestsOnCopy(t) && u.chunks.length > 0 && digests.every((d) => d !== undefined);
+  const binary = digestBinary(t);
+  const [a, b] = await Promise.all([
+    fromCopy
+      ? digests.map((d) => parseDigest(d!)).reduce(addDigests, EMPTY_DIGEST)
+      : src.readChunk(
+          {
+            table: t,
+            schema: schemas.source,
+            range: u.range,
+            columns: digestColumns(t),
+            format: binary ? 'binary' : 'text',
+          },
+          (rows) => digestOf(rows, binary),
+        ),
+    digestOf(dst.query(copyTo(readSql(t, schemas.target, u.range))), binary),
+  ]);
+  const asMeasure = (d: Digest): Measure => ({ rows: String(d.rows), checksum: formatDigest(d) });
+  return [asMeasure(a), asMeasure(b)];
+}
+
 export interface ValidateOptions {
   /** Only these tables. */
   tables?: readonly string[];
+  /** Units already proven equal (their ids): not validated again. */
+  skip?: ReadonlySet<string>;
   /** Compare against the source as of this snapshot. */
   sourceSnapshot?: SharedSnapshot;
-  /** Compare against these measures instead of the source's (a dump's digests: the source is not read). */
-  expected?: (u: Unit) => Measure;
+  /** Called as each unit is proven equal. */
+  proven?: (u: ValidationUnit, dst: Client) => Promise<void>;
 }
 
 export async function validate(
@@ -67,151 +378,31 @@ export async function validate(
 ): Promise<number> {
   const how = ctx.settings.validation;
   if (how === 'None') return 0;
-  const units = validationUnits(catalog, plan).filter((u) => !opts.tables || opts.tables.includes(u.table));
-  const expected = opts.expected;
-  const digest = ctx.source.digest;
-  const open = async () => ({
-    src: expected ? undefined : await (opts.sourceSnapshot ?? ctx.source).open('validate'),
-    dst: await connect(ctx.target, 'validate'),
-  });
+  const units = validationUnits(catalog, plan).filter(
+    (u) => (!opts.tables || opts.tables.includes(u.table)) && !opts.skip?.has(u.id),
+  );
+  if (!units.length) return 0;
+  const open = async () => {
+    const src = await (opts.sourceSnapshot ?? ctx.source).open('validate');
+    try {
+      return { src, dst: await connect(ctx.target, 'validate') };
+    } catch (err) {
+      await src.close().catch(() => {});
+      throw err;
+    }
+  };
   await runPool(
     units,
     ctx.settings.parallelism,
     open,
-    async (u, { src, dst }) => {
-      const t = findTable(catalog, u.table);
-      const [a, b] = await Promise.all([
-        expected ? expected(u) : src!.measure(t, schemaOf(catalog, t), u.range, how),
-        measureOn(
-          dst,
-          digest.measureSql(targetSchemaOf(ctx.settings, schemaOf(catalog, t)), t, u.range, how),
-        ),
-      ]);
-      const where = `table ${u.table}${u.range ? `, ${describeRange(u.range)}` : ''}`;
-      const source = expected ? 'the source had at export' : 'source has';
-      if (a.rows !== b.rows)
-        throw new ValidationError(
-          u.table,
-          `validation failed: ${where}: ${source} ${a.rows} rows, target ${b.rows}`,
-        );
-      if (a.checksum !== b.checksum)
-        throw new ValidationError(
-          u.table,
-          `validation failed: ${where}: same row count (${a.rows}) but the content checksums differ`,
-        );
+    async (u, conns) => {
+      await validateUnit(ctx, conns, catalog, u);
+      await opts.proven?.(u, conns.dst);
     },
     async ({ src, dst }) => {
-      await Promise.all([src?.close(), dst.end()]);
+      await Promise.all([src.close(), dst.end()]);
     },
   );
-  ctx.log.info(
-    { units: units.length, how },
-    expected ? "target validated equal to the export's digests" : 'target validated equal to source',
-  );
+  ctx.log.info({ units: units.length, how }, 'target validated equal to source');
   return units.length;
-}
-
-const KEY_PAGE = 5000;
-
-/**
- * Downtime-optimized validation of what changed after a bulk copy validated under its snapshot: every
- * key the replay touched, and every table it emptied and copied whole, compared on both sides.
- * Untouched rows are unchanged on both sides since the snapshot, so this proves the tables equal at a
- * cost that grows with the changes, not with the data. Keys travel as their exact text.
- */
-export async function validateTouched(
-  ctx: Context,
-  catalog: Catalog,
-  tables: readonly string[],
-): Promise<number> {
-  let keys = 0;
-  const digest = ctx.source.digest;
-  const src = await ctx.source.open('validate');
-  const dst = await connect(ctx.target, 'validate');
-  try {
-    const { rows: whole } = await dst.query<{ tbl: string }>(
-      `SELECT tbl FROM ${qualified(ctx.shadow, 'touched_all')} WHERE tbl = ANY($1)`,
-      [tables],
-    );
-    if (whole.length) await validate(ctx, catalog, undefined, { tables: whole.map((w) => w.tbl) });
-    for (const name of tables) {
-      const t = findTable(catalog, name);
-      const source = schemaOf(catalog, t);
-      const target = targetSchemaOf(ctx.settings, source);
-      for (let after: string[] = []; ;) {
-        const { rows } = await dst.query<{ key: string[] }>(
-          `SELECT key FROM ${qualified(ctx.shadow, 'touched')} WHERE tbl = $1 AND key > $2::text[] ORDER BY key LIMIT ${KEY_PAGE}`,
-          [name, after],
-        );
-        if (!rows.length) break;
-        after = rows[rows.length - 1]!.key;
-        keys += rows.length;
-        const page = rows.map((r) => r.key);
-        const [a, b] = await Promise.all([
-          src.measureKeys(t, source, page),
-          inSchema(dst, target, () =>
-            measureOn(dst, digest.measureKeysSql(target, t), [JSON.stringify(page)]),
-          ),
-        ]);
-        if (a.rows !== b.rows || a.checksum !== b.checksum) {
-          const rows = await differingRows(ctx, src, dst, source, target, t, page);
-          throw new ValidationError(
-            name,
-            `validation failed: table ${name}: rows changed during uptime differ (source ${a.rows} rows, target ${b.rows}); ` +
-              `first differing keys: ${rows.join('; ')}`,
-          );
-        }
-      }
-    }
-  } finally {
-    await Promise.all([src.close(), dst.end()]);
-  }
-  ctx.log.info({ keys, tables: tables.length }, 'changed rows validated equal');
-  return keys;
-}
-
-/** Key casts name types relative to each side's schema (user types are unqualified in the catalog). */
-async function inSchema<T>(c: Client, schema: string, fn: () => Promise<T>): Promise<T> {
-  await c.query('BEGIN');
-  try {
-    await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
-    return await fn();
-  } finally {
-    await c.query('COMMIT');
-  }
-}
-
-/** A key as PostgreSQL renders a text array: `{7,abc}`. */
-const keyText = (key: readonly string[]) =>
-  `{${key.map((v) => (/^[^\s{}",\\]+$/.test(v) && v.toUpperCase() !== 'NULL' ? v : JSON.stringify(v))).join(',')}}`;
-
-/** The keys of a page whose rows differ, each with what each side holds (for the error message). */
-async function differingRows(
-  ctx: Context,
-  src: SourceSession,
-  dst: Client,
-  sourceSchema: string,
-  targetSchema: string,
-  t: Table,
-  page: string[][],
-): Promise<string[]> {
-  const [a, b] = await Promise.all([
-    src.rowDigests(t, sourceSchema, page),
-    inSchema(dst, targetSchema, async () => {
-      const { rows } = await dst.query<{ n: number; h: string | null }>(
-        ctx.source.digest.rowDigestsSql(targetSchema, t),
-        [JSON.stringify(page)],
-      );
-      return new Map(rows.map((r) => [r.n, r.h]));
-    }),
-  ]);
-  const state = (h: string | null | undefined) => (h ? 'present' : 'absent');
-  return page
-    .map((key, i) => ({ key, here: a[i], there: b.get(i + 1) }))
-    .filter((r) => r.here !== r.there)
-    .slice(0, 5)
-    .map(
-      (r) =>
-        `${keyText(r.key)}: source ${state(r.here)}, target ${state(r.there)}${r.here && r.there ? ' with other values' : ''}`,
-    );
 }

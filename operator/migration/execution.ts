@@ -7,10 +7,9 @@ import type { TableGroupStatus } from '../../engine/api/status.ts';
 import type { Context } from '../../engine/phases/context.ts';
 import type { SystemMoveStage } from '../../engine/api/migration.ts';
 import { closeExport } from '../../engine/move/export.ts';
-import { beginDowntime, finishCopy } from '../../engine/phases/execution.ts';
+import { beginDowntime, finishCopy, finishImport } from '../../engine/phases/execution.ts';
 import type { Plan } from '../../engine/plan/plan.ts';
 import { runPhase } from '../../engine/run.ts';
-import { afterLoad } from '../../engine/transfer/after-load.ts';
 import { transferProgress, type GroupProgress } from '../../engine/transfer-status.ts';
 import { groupsDone, stageOf } from '../system-move.ts';
 import { Reason } from '../conditions.ts';
@@ -54,7 +53,7 @@ const STAGES: Record<'Run' | SystemMoveStage, Stage> = {
     downtime: false,
     args: (g) => ['import', '--group', String(g)],
     progress: (ctx, plan) => transferProgress(ctx, plan),
-    finish: afterLoad,
+    finish: finishImport,
   },
 };
 

@@ -99,12 +99,12 @@ export async function applicationCanWrite(roles: Roles): Promise<boolean> {
 
 /** The replay of migration `dto` has applied changes on the target: when a user would approve the cutover. */
 async function replaying(pair: LocalPair): Promise<boolean> {
-  const touched = await query(
+  const replayed = await query(
     pair.target,
-    "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'touched'",
+    "SELECT 1 FROM pg_tables WHERE schemaname = 'ferry_dto' AND tablename = 'replayed'",
   );
   return (
-    touched.length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.touched LIMIT 1')).length > 0
+    replayed.length > 0 && (await query(pair.target, 'SELECT 1 FROM ferry_dto.replayed LIMIT 1')).length > 0
   );
 }
 

@@ -280,13 +280,19 @@ class MysqlSession implements SourceSession {
 
   lag = async (): Promise<Lag> => lag(this.c, this.store, await this.logs());
 
-  changeBatch = async (): Promise<ChangeBatch | undefined> =>
-    openBatch(this.c, {
-      store: this.store,
-      database: this.database,
-      logged: await this.logs(),
-      conversion: this.d.settings.conversion,
-    });
+  // The session's reads run in the batch's consistent snapshot: it holds the connection's transaction.
+  changeBatch = async (evenEmpty = false): Promise<ChangeBatch | undefined> =>
+    openBatch(
+      this.c,
+      {
+        store: this.store,
+        database: this.database,
+        logged: await this.logs(),
+        conversion: this.d.settings.conversion,
+        evenEmpty,
+      },
+      this,
+    );
 
   async boundaries(table: Table, _schema: string, by: SplitBy, n: number): Promise<(string | number)[]> {
     // No physical ranges: a table without a usable key is one chunk.
@@ -350,6 +356,8 @@ export const mysqlDigest: TargetDigest = {
 
 export class MysqlDialect extends DialectBase implements SourceDialect {
   readonly engine = 'mysql';
+  /** Its COPY rows are encoded here, not rendered by PostgreSQL: validation compares the digest. */
+  readonly copyDigests = false;
   readonly digest = mysqlDigest;
 
   get endSessionsGrant(): string {

@@ -10,7 +10,7 @@ import type { Conversion } from '../../api/settings.ts';
 import { tableKey } from '../../catalog/schemas.ts';
 import type { Table } from '../../catalog/types.ts';
 import { copiedColumns } from '../../transfer/table-copy.ts';
-import type { ChangeBatch, Lag, LogSummary } from '../dialect.ts';
+import type { ChangeBatch, Lag, LogSummary, SnapshotReads } from '../dialect.ts';
 import { rows, run, text } from './connect.ts';
 import { keyEquals, keyRow, keyText } from './keys.ts';
 import { chunkSql, mysqlIdent, readRows } from './read.ts';
@@ -110,15 +110,24 @@ export interface BatchOptions {
   database: string;
   logged: readonly Logged[];
   conversion: Conversion;
+  /** Open the snapshot even when the logs are empty. */
+  evenEmpty: boolean;
 }
 
-/** The logs' entries in one consistent snapshot; undefined (no transaction left open) when they are empty. */
-export async function openBatch(c: Connection, o: BatchOptions): Promise<ChangeBatch | undefined> {
+/**
+ * The logs' entries in one consistent snapshot; undefined (no transaction left open) when they are
+ * empty, unless `o.evenEmpty`. `reads` run on `c`, so in the snapshot.
+ */
+export async function openBatch(
+  c: Connection,
+  o: BatchOptions,
+  reads: SnapshotReads,
+): Promise<ChangeBatch | undefined> {
   await run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
   try {
     const runs = await snapshotRuns(c, o.store, o.logged);
     const changed = o.logged.filter((l) => runs.get(l.index)!.length);
-    if (!changed.length) {
+    if (!changed.length && !o.evenEmpty) {
       await run(c, 'COMMIT');
       return undefined;
     }
@@ -154,6 +163,7 @@ export async function openBatch(c: Connection, o: BatchOptions): Promise<ChangeB
     };
     return {
       summary,
+      reads,
       keys: (consume) => consume(keys()),
       rows: (t, _schema, _skip, consume) => {
         const index = indexOf.get(tableKey(t))!;

@@ -23,6 +23,7 @@ import type { Range, SplitBy } from '../../plan/chunks.ts';
 import type { Identity } from '../../state/shadow.ts';
 import { DialectBase } from '../base.ts';
 import type {
+  Bucket,
   ChangeBatch,
   ChunkRead,
   FenceState,
@@ -36,7 +37,8 @@ import type {
   WriteHolder,
 } from '../dialect.ts';
 import { copyOutSql } from './copy.ts';
-import { measureKeysSql, measureSql, postgresDigest, rowDigestsSql } from './digest.ts';
+import { measureSql, postgresDigest } from './digest.ts';
+import { PostgresReads } from './reads.ts';
 import { refreshSequences } from './extract.ts';
 import { triggersNotFiring, terminate, writeHolders, type ExpectedTrigger } from './fence.ts';
 import { fenceDdl, fenceFunctionDdl, fenceTriggerName, WRITES_SEEN } from './fence-ddl.ts';
@@ -60,10 +62,17 @@ class PostgresSession implements SourceSession {
   /** An exported snapshot every read of this session imports (SharedSnapshot). */
   private readonly snapshot: string | undefined;
 
+  /** Validation's reads, each in the session's snapshot. */
+  private readonly reads: PostgresReads;
+
   constructor(c: Client, d: PostgresDialect, snapshot?: string) {
     this.c = c;
     this.d = d;
     this.snapshot = snapshot;
+    this.reads = new PostgresReads(c, {
+      inSnapshot: (fn) => this.inSnapshot(fn),
+      inSchema: (schema, fn) => this.inSchema(schema, fn),
+    });
   }
 
   private get shadow() {
@@ -167,7 +176,8 @@ class PostgresSession implements SourceSession {
 
   schemaDrift = (catalog: Catalog, tables: readonly string[]) => schemaDrift(this.c, catalog, tables);
   lag = (): Promise<Lag> => lag(this.c, this.shadow);
-  changeBatch = (): Promise<ChangeBatch | undefined> => openBatch(this.c, this.shadow);
+  changeBatch = (evenEmpty = false): Promise<ChangeBatch | undefined> =>
+    openBatch(this.c, this.shadow, evenEmpty);
 
   boundaries = (table: Table, schema: string, by: SplitBy, n: number) =>
     boundaries(this.c, schema, table, by, n);
@@ -199,29 +209,18 @@ class PostgresSession implements SourceSession {
     }
   }
 
-  async measure(table: Table, schema: string, range: Range | null, how: Validation): Promise<Measure> {
-    return this.inSnapshot(
-      async () => (await this.c.query<Measure>(measureSql(schema, table, range, how))).rows[0]!,
-    );
-  }
-
-  async measureKeys(table: Table, schema: string, keys: readonly string[][]): Promise<Measure> {
-    return this.inSchema(
-      schema,
-      async () =>
-        (await this.c.query<Measure>(measureKeysSql(schema, table), [JSON.stringify(keys)])).rows[0]!,
-    );
-  }
-
-  async rowDigests(table: Table, schema: string, keys: readonly string[][]): Promise<(string | null)[]> {
-    const found = await this.inSchema(schema, async () => {
-      const { rows } = await this.c.query<{ n: number; h: string | null }>(rowDigestsSql(schema, table), [
-        JSON.stringify(keys),
-      ]);
-      return new Map(rows.map((r) => [r.n, r.h]));
-    });
-    return keys.map((_, i) => found.get(i + 1) ?? null);
-  }
+  measure = (table: Table, schema: string, range: Range | null, how: Validation): Promise<Measure> =>
+    this.reads.measure(table, schema, range, how);
+  measureKeys = (table: Table, schema: string, keys: readonly string[][]): Promise<Measure> =>
+    this.reads.measureKeys(table, schema, keys);
+  rowDigests = (table: Table, schema: string, keys: readonly string[][]): Promise<(string | null)[]> =>
+    this.reads.rowDigests(table, schema, keys);
+  keyBuckets = (table: Table, schema: string, range: Range | null): Promise<Bucket[]> =>
+    this.reads.keyBuckets(table, schema, range);
+  keyedRows = (table: Table, schema: string, range: Range | null, buckets: readonly string[]) =>
+    this.reads.keyedRows(table, schema, range, buckets);
+  columnChecksums = (table: Table, schema: string, range: Range | null): Promise<string[]> =>
+    this.reads.columnChecksums(table, schema, range);
 
   /** Runs a read inside the shared snapshot when the session has one (a transaction of its own each time). */
   private async inSnapshot<T>(fn: () => Promise<T>): Promise<T> {
@@ -249,6 +248,8 @@ class PostgresSession implements SourceSession {
 
 export class PostgresDialect extends DialectBase implements SourceDialect {
   readonly engine = 'postgres';
+  /** Both sides render values under the same settings (db/connect.ts RENDERING): COPY bytes compare. */
+  readonly copyDigests = true;
   readonly digest = postgresDigest;
 
   get endSessionsGrant(): string {

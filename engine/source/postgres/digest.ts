@@ -40,4 +40,37 @@ export function rowDigestsSql(schema: string, t: Table): string {
   return `SELECT k.ferry_pos::int AS n, md5(t::text) AS h FROM ${pageKeys(t)} LEFT JOIN ${rowsOf(schema, t)} t ON ${keyJoin(t)}`;
 }
 
-export const postgresDigest: TargetDigest = { measureSql, measureKeysSql, rowDigestsSql };
+/** Key buckets: by a prefix of their key text's md5, 4096 of them, so a bucket holds few rows of even a large table. */
+const BUCKET = 3;
+
+/** The text of a row's key (alias `x`), as the replay logs it: `{7}`. */
+const keyTextOf = (t: Table) => `ARRAY[${t.key.map((k) => `x.${quoteIdent(k)}::text`).join(', ')}]::text`;
+
+const keyedRows = (schema: string, t: Table, range: Range | null) =>
+  `(SELECT ${keyTextOf(t)} AS key, md5(ROW(${t.columns.map((c) => `x.${quoteIdent(c.name)}`).join(', ')})::text) AS h FROM ${rowsOf(schema, t)} x ${rangePredicate(range)}) s`;
+
+const bucketOf = `substr(md5(key), 1, ${BUCKET})`;
+
+/** Per bucket of key hashes (b), the count (n) and checksum (s) of the rows of a table or range. */
+export function keyBucketsSql(schema: string, t: Table, range: Range | null): string {
+  return `SELECT ${bucketOf} AS b, count(*)::text AS n, coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0)::text AS s FROM ${keyedRows(schema, t, range)} GROUP BY 1`;
+}
+
+/** The key texts and row md5s of the rows in the buckets $1 (text[]). */
+export function keyedRowsSql(schema: string, t: Table, range: Range | null): string {
+  return `SELECT key, h FROM ${keyedRows(schema, t, range)} WHERE ${bucketOf} = ANY($1::text[])`;
+}
+
+/** One checksum per column (c0, c1, ...) of a table's rows or of a range of them. */
+export function columnChecksumsSql(schema: string, t: Table, range: Range | null): string {
+  return `SELECT ${t.columns.map((c, i) => `${checksumOf([c.name])} AS c${i}`).join(', ')} FROM ${rowsOf(schema, t)} ${rangePredicate(range)}`;
+}
+
+export const postgresDigest: TargetDigest = {
+  measureSql,
+  measureKeysSql,
+  rowDigestsSql,
+  keyBucketsSql,
+  keyedRowsSql,
+  columnChecksumsSql,
+};

@@ -29,9 +29,14 @@ function body(shadow: string, migration: string, state: FenceState): string {
          MESSAGE = format('ferry: %I.%I is fenced for the downtime of migration %s; writes are refused until it completes or falls back', TG_TABLE_SCHEMA, TG_TABLE_NAME, ${quoteLiteral(migration)});`;
 }
 
-/** The fence function in a given state; CREATE OR REPLACE keeps its owner and grants. */
+/**
+ * The fence function in a given state; CREATE OR REPLACE keeps its owner and grants. Open, it runs
+ * before every write in uptime and names nothing: neither definer nor pinned search_path, whose
+ * switching would cost every write.
+ */
 export function fenceFunctionDdl(shadow: string, migration: string, state: FenceState): string {
-  return `CREATE OR REPLACE FUNCTION ${qualified(shadow, FENCE_FN)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ${SAFE_PATH} AS $fn$
+  const security = state === 'open' ? '' : ` SECURITY DEFINER ${SAFE_PATH}`;
+  return `CREATE OR REPLACE FUNCTION ${qualified(shadow, FENCE_FN)}() RETURNS trigger LANGUAGE plpgsql${security} AS $fn$
      BEGIN
        ${body(shadow, migration, state)}
      END $fn$`;

@@ -26,13 +26,22 @@ describe('recording triggers', () => {
     key: ['id', 'at'],
   } as unknown as Table;
 
-  it('log keys only, as definer with a pinned search_path, and record key changes twice', () => {
+  it('log keys only, as definer naming every type and operator by schema, and record key changes twice', () => {
     const [fn, revoke, row, truncate] = tableRecorderDdl('ferry_m', 'm', 'app', t, 3);
     expect(fn).toContain(
-      'CREATE FUNCTION "ferry_m"."record_3"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = \'UTC\' SET DateStyle = \'ISO, YMD\'',
+      'CREATE FUNCTION "ferry_m"."record_3"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET TimeZone = \'UTC\' SET DateStyle = \'ISO, YMD\' AS',
     );
-    expect(fn).toContain(`VALUES ('Order Lines', 'U', ARRAY[OLD."id"::text, OLD."at"::text]);`);
-    expect(fn).toContain('IF ROW(NEW."id", NEW."at") IS DISTINCT FROM ROW(OLD."id", OLD."at") THEN');
+    expect(fn).toContain(
+      `VALUES ('Order Lines', 'U', ARRAY[OLD."id"::pg_catalog.text, OLD."at"::pg_catalog.text]);`,
+    );
+    expect(fn).toContain(
+      'IF ARRAY[NEW."id"::pg_catalog.text, NEW."at"::pg_catalog.text] OPERATOR(pg_catalog.<>) ARRAY[OLD."id"::pg_catalog.text, OLD."at"::pg_catalog.text] THEN',
+    );
+    expect(fn).toContain(`IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN`);
+    // Nothing left to resolve through the writer's search_path: no bare operator or type name.
+    expect(
+      fn!.replace(/OPERATOR\(pg_catalog\.[=<>]+\)|::pg_catalog\.text|SET \w+ = '[^']*'/g, ''),
+    ).not.toMatch(/[=<>]|::|DISTINCT/);
     expect(fn).not.toMatch(/to_jsonb|NEW\.\*/);
     expect(revoke).toBe('REVOKE EXECUTE ON FUNCTION "ferry_m"."record_3"() FROM PUBLIC');
     expect(row).toContain('AFTER INSERT OR UPDATE OR DELETE ON "app"."Order Lines" FOR EACH ROW');
@@ -49,7 +58,12 @@ describe('recording triggers', () => {
 
 describe('the fence function', () => {
   it('does nothing while open, refuses with 25006 when up, notes writes when detecting', () => {
-    expect(fenceFunctionDdl('ferry_m', 'm', 'open')).toContain('RETURN NULL;');
+    const open = fenceFunctionDdl('ferry_m', 'm', 'open');
+    expect(open).toContain('RETURN NULL;');
+    // On every write in uptime: no definer, no pinned settings to switch (it names nothing).
+    expect(open).toMatch(
+      /^CREATE OR REPLACE FUNCTION "ferry_m"\."fence"\(\) RETURNS trigger LANGUAGE plpgsql AS/,
+    );
     const refuse = fenceFunctionDdl('ferry_m', 'm', 'refuse');
     expect(refuse).toContain("ERRCODE = 'read_only_sql_transaction'");
     expect(refuse).toMatch(

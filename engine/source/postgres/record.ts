@@ -4,10 +4,13 @@
 // same exact path as the bulk copy. TRUNCATE, which fires no row trigger, is logged by a statement
 // trigger. No logical decoding, so the same design carries to SQL Server and MySQL sources.
 //
-// The trigger functions are SECURITY DEFINER, owned by ferry's migration role, with a fixed
-// search_path and every object qualified: the application writes through them without any grant on
-// ferry's schema, and nobody can hijack them with objects of their own. They live in the shadow
-// schema: dropping it (fallback, or the end of the cutover) drops the triggers with it.
+// The trigger functions are SECURITY DEFINER, owned by ferry's migration role, with every object
+// qualified: the application writes through them without any grant on ferry's schema, and nobody
+// can hijack them with objects of their own. The TRUNCATE recorder also pins its search_path; the
+// row recorders, which run on every write, do not (pinning one costs a configuration change and
+// back on every call): their bodies name every relation, type and operator with its schema, so the
+// writer's search_path resolves nothing in them. They live in the shadow schema: dropping it
+// (fallback, or the end of the cutover) drops the triggers with it.
 import { tableKey } from '../../catalog/schemas.ts';
 import type { Table } from '../../catalog/types.ts';
 import { recordsRows } from '../../catalog/relations.ts';
@@ -25,7 +28,7 @@ export const eventTriggerName = (shadow: string) => `${shadow}_guard_ddl`;
 /** One recording function per table (its key columns are compiled in): `record_<n>`, n its catalog position. */
 export const recordFunction = (index: number) => `record_${index}`;
 
-/** The pinned search_path every function of ferry's on the source runs with. */
+/** The search_path ferry's functions on the source pin, except those on the application's write path. */
 export const SAFE_PATH = 'SET search_path = pg_catalog, pg_temp';
 
 /** Types whose text form depends on no setting: their keys need no pinned rendering settings. */
@@ -77,9 +80,7 @@ export function keyRenderingSettings(keyTypes: readonly string[]): string[] {
 }
 
 const definer = (settings: readonly string[]) =>
-  ['SECURITY DEFINER', SAFE_PATH, ...settings.map((s) => `SET ${s} = ${quoteLiteral(RENDERING[s]!)}`)].join(
-    ' ',
-  );
+  ['SECURITY DEFINER', ...settings.map((s) => `SET ${s} = ${quoteLiteral(RENDERING[s]!)}`)].join(' ');
 
 /** The log table and the TRUNCATE recorder shared by every table. */
 export function recorderDdl(shadow: string): string[] {
@@ -92,7 +93,7 @@ export function recorderDdl(shadow: string): string[] {
        op "char" NOT NULL,
        key text[],
        at timestamptz NOT NULL DEFAULT clock_timestamp())`,
-    `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${definer([])} AS $fn$
+    `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ${SAFE_PATH} AS $fn$
      BEGIN
        INSERT INTO ${log} (tbl, op) VALUES (TG_ARGV[0], 'T');
        RETURN NULL;
@@ -121,22 +122,26 @@ export function tableRecorderDdl(
   const log = qualified(shadow, LOG_TABLE);
   const fn = qualified(shadow, recordFunction(index));
   const types = t.key.map((k) => t.columns.find((c) => c.name === k)?.type ?? 'text');
-  const key = (rec: string) => `ARRAY[${t.key.map((k) => `${rec}.${quoteIdent(k)}::text`).join(', ')}]`;
-  const row = (rec: string) => `ROW(${t.key.map((k) => `${rec}.${quoteIdent(k)}`).join(', ')})`;
+  // No search_path is pinned (see the top): types and operators are named with their schema.
+  const key = (rec: string) =>
+    `ARRAY[${t.key.map((k) => `${rec}.${quoteIdent(k)}::pg_catalog.text`).join(', ')}]`;
   const insert = (op: string, rec: string) =>
     `INSERT INTO ${log} (tbl, op, key) VALUES (${quoteLiteral(tableKey(t))}, '${op}', ${key(rec)});`;
+  const is = (op: string) => `TG_OP OPERATOR(pg_catalog.=) '${op}'`;
   return [
+    // A key change logs the new key too. Keys are compared as the text the replay finds rows by
+    // (rendered under pinned settings): keys with the same text are one key to the replay.
     `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${definer(keyRenderingSettings(types))} AS $fn$
      BEGIN
-       IF TG_OP = 'INSERT' THEN
-         ${insert('I', 'NEW')}
-       ELSIF TG_OP = 'DELETE' THEN
-         ${insert('D', 'OLD')}
-       ELSE
+       IF ${is('UPDATE')} THEN
          ${insert('U', 'OLD')}
-         IF ${row('NEW')} IS DISTINCT FROM ${row('OLD')} THEN
+         IF ${key('NEW')} OPERATOR(pg_catalog.<>) ${key('OLD')} THEN
            ${insert('U', 'NEW')}
          END IF;
+       ELSIF ${is('INSERT')} THEN
+         ${insert('I', 'NEW')}
+       ELSE
+         ${insert('D', 'OLD')}
        END IF;
        RETURN NULL;
      END $fn$`,

@@ -12,6 +12,7 @@ import { columnList, qualified, quoteIdent, quoteLiteral } from '../../db/ident.
 import { binaryCopy, copiedColumns, tableOf } from '../../transfer/table-copy.ts';
 import { keyCasts } from '../../uptime/replay.ts';
 import type { ChangeBatch, Lag, LogSummary } from '../dialect.ts';
+import { PostgresReads } from './reads.ts';
 import { LOG_TABLE } from './record.ts';
 
 const keyRow = (t: Table, alias: string) => `(${t.key.map((k) => `${alias}.${quoteIdent(k)}`).join(', ')})`;
@@ -46,26 +47,42 @@ export async function lag(src: Client, shadow: string): Promise<Lag> {
   return { pending: Number(rows[0]!.n), oldestSeconds: Math.max(0, rows[0]!.age ?? 0) };
 }
 
-/** The log's entries in one REPEATABLE READ snapshot; undefined (and no transaction left open) when it is empty. */
-export async function openBatch(c: Client, shadow: string): Promise<ChangeBatch | undefined> {
-  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+/**
+ * The log's entries in one REPEATABLE READ snapshot; undefined (and no transaction left open) when it
+ * is empty, unless `evenEmpty`.
+ */
+export async function openBatch(
+  c: Client,
+  shadow: string,
+  evenEmpty: boolean,
+): Promise<ChangeBatch | undefined> {
+  // A batch looks a few keys up in tables of any size: only nested loops over the keys' index. With a
+  // hash or merge join, which statistics of the log left from a backlog can make the planner pick,
+  // every batch would read the whole table.
+  await c.query(
+    'BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off',
+  );
   try {
     const { rows } = await c.query<LogSummary>(
       `SELECT tbl, bool_or(op = 'T') AS truncated, bool_or(op <> 'T') AS keyed FROM ${qualified(shadow, LOG_TABLE)} GROUP BY tbl ORDER BY tbl`,
     );
-    if (rows.length === 0) {
+    if (rows.length === 0 && !evenEmpty) {
       await c.query('COMMIT');
       return undefined;
     }
     // Key casts name the columns' types as the catalog rendered them, relative to the table's schema.
     let path = '';
-    const copy = async <T>(schema: string, sql: string, consume: (rows: Readable) => Promise<T>) => {
+    const inSchema = async <T>(schema: string, fn: () => Promise<T>) => {
       if (path !== schema) await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
       path = schema;
-      return consume(c.query(copyTo(sql)));
+      return fn();
     };
+    const copy = <T>(schema: string, sql: string, consume: (rows: Readable) => Promise<T>) =>
+      inSchema(schema, () => consume(c.query(copyTo(sql))));
     return {
       summary: rows,
+      // In the batch's transaction: every read sees S.
+      reads: new PostgresReads(c, { inSnapshot: (fn) => fn(), inSchema }),
       keys: (consume) =>
         consume(
           c.query(
