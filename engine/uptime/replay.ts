@@ -223,6 +223,8 @@ async function applyBatch(
     try {
       await dst.query(`SET LOCAL search_path = ${quoteIdent(step.schema!)}`);
       await dst.query(step.sql);
+      // Added NOT VALID (the table pool's way): validated here, so it holds from this batch on.
+      if (step.validate) await dst.query(step.validate);
     } catch (err) {
       throw Object.assign(new Error(`building ${step.name} in uptime failed: ${(err as Error).message}`), {
         cause: err,
