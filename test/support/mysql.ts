@@ -100,7 +100,11 @@ export async function migrate(
     } finally {
       await snapshot.close();
     }
-    for (const step of postLoadSteps(catalog, schema)) await dst.query(step.sql);
+    for (const step of postLoadSteps(catalog, schema)) {
+      await dst.query(step.sql);
+      // A foreign key is added NOT VALID, then validated (catalog/ddl.ts).
+      if (step.validate) await dst.query(step.validate);
+    }
   } finally {
     await dst.end();
   }
