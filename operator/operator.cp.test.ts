@@ -578,7 +578,13 @@ describe('examples', () => {
   it('every example manifest is accepted by the apiserver (server-side dry run)', () => {
     kubectl(['create', 'namespace', 'shop-migration']);
     try {
-      for (const f of ['standard', 'downtime-optimized', 'fallback'])
+      for (const f of [
+        'standard',
+        'downtime-optimized',
+        'fallback',
+        'system-move-export',
+        'system-move-import',
+      ])
         expect(kubectl(['apply', '--dry-run=server', '-f', `examples/cluster/${f}.yaml`])).toMatch(
           /migration.ferry.dev\/shop(-online)? created \(server dry run\)/,
         );
