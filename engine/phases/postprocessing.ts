@@ -80,7 +80,7 @@ export async function postProcessing(ctx: Context): Promise<void> {
         (c) => c.end(),
       ),
     );
-  else if (!stored) {
+  if (!stored && !uptime) {
     if (ctx.settings.fenceMode === 'Detect' && ctx.move !== 'import') await assertNoWritesSeen(ctx);
     // Nothing, unless Execution ended without them (a run begun by an earlier ferry).
     await loadTables(ctx, { groups: [] });

@@ -88,7 +88,7 @@ export async function markStepDone(c: Client, schema: string, step: string, seco
   );
 }
 
-/** Whether a step is recorded as done, waiting for whoever else is running it (a transfer Pod) first. */
+/** Claims a step for this transaction: waits for whoever else runs it (a transfer Pod); true if it is still to do. */
 export async function claimStep(c: Client, schema: string, step: string): Promise<boolean> {
   // Inside the step's transaction: the lock is held until it commits with its done-row.
   await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${schema}/${step}`]);
