@@ -107,7 +107,8 @@ export async function waitForWriters(ctx: Context, c: Client): Promise<{ ended: 
         tried.add(h.pid);
         if (await terminate(c, h.pid)) ended++;
       }
-    await sleep(100);
+    // Most writers finish within milliseconds: look again soon, then less often.
+    await sleep(Math.min(100, 10 * 2 ** Math.floor(waited / 100)));
   }
 }
 
