@@ -13,7 +13,7 @@ import type { Report } from '../engine/report.ts';
 import { FERRY } from '../test/support/cli.ts';
 import { startWriters, type WriterStats } from '../test/support/writers.ts';
 import { setUpRoles } from '../hack/fixtures/roles.ts';
-import { startLocalPair } from '../hack/local-pair.ts';
+import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase } from '../hack/sample/sample.ts';
 import { recordingCost, type RecordingCost } from './recording-cost.ts';
 
@@ -39,6 +39,21 @@ function ferry(args: string[], env: Record<string, string>) {
     ),
   );
   return { done, stderr: () => err };
+}
+
+/**
+ * Waits until the replay has caught up (as a user would before approving): twice in a row, no more
+ * than a second's writes pending in the change log. The bulk copy's backlog can take a while.
+ */
+async function caughtUp(pair: LocalPair, rate: number): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  for (let streak = 0; streak < 2 && Date.now() < deadline; await sleep(500)) {
+    const [row] = await query<{ n: string }>(
+      pair.source,
+      'SELECT count(*)::text AS n FROM ferry_bench_dto.change_log',
+    );
+    streak = Number(row!.n) <= rate ? streak + 1 : 0;
+  }
 }
 
 async function one(bytes: number, rate: number, measureTriggers: boolean): Promise<Result> {
@@ -71,6 +86,7 @@ async function one(bytes: number, rate: number, measureTriggers: boolean): Promi
     writers.takeStats();
     await sleep(3000);
     const during = writers.takeStats();
+    await caughtUp(pair, rate);
     await ferry(['cutover', '-f', file], roles.env).done;
     await run.done;
     await writers.stop();

@@ -61,7 +61,8 @@ export async function waitForWriters(ctx: Context, s: SourceSession): Promise<{ 
         tried.add(h.id);
         if (await s.endSession(h.id)) ended++;
       }
-    await sleep(100);
+    // Most writers finish within milliseconds: look again soon, then less often.
+    await sleep(Math.min(100, 10 * 2 ** Math.floor(waited / 100)));
   }
 }
 

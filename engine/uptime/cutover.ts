@@ -1,9 +1,11 @@
 // The cutover, DMO's downtime: the fence goes up, the application's in-flight writes are waited out,
-// the final delta is replayed, the downtime tables are copied, the target is validated, then keys,
-// foreign keys and sequences are built. A run killed anywhere in it continues it (the fence stays up
-// meanwhile). A cutover that fails is abandoned instead of stranding the application: the fence comes
-// down with the failure recorded (one source transaction), the target loses what the cutover built
-// (foreign keys, downtime tables' rows), and the replay goes on until the cutover is approved again.
+// the final delta is replayed (and validated, as every batch), the downtime tables are copied, what
+// is not proven equal yet is validated, then what uptime could not build (cutover-steps.ts): keys of
+// the downtime tables, foreign keys, sequences, triggers... each a timed step of the downtime. A run
+// killed anywhere in it continues it (the fence stays up meanwhile). A cutover that fails is
+// abandoned instead of stranding the application: the fence comes down with the failure recorded
+// (one source transaction), the target loses what the cutover built (foreign keys, downtime tables'
+// rows), and the replay goes on until the cutover is approved again.
 import { targetSchemaOf } from '../api/settings.ts';
 import { targetPostLoadSteps } from '../catalog/ddl.ts';
 import { catalogSchemas, objectsOf, schemaOf } from '../catalog/schemas.ts';

@@ -9,7 +9,9 @@
 // Before the target commits, the batch is validated in the same two transactions, where the target
 // must equal the source at S: the rows of every logged key compared (count and content checksum),
 // whole-copied tables compared whole, and, while time allows, units the bulk copy's validation never
-// proved (proven.ts). A difference stops the replay naming table and keys, nothing committed.
+// proved (proven.ts). A difference stops the replay naming table and keys, nothing committed. The
+// first batch in uptime also adds the foreign keys between uptime tables, where the target session
+// leaves them unfired (foreign-keys.ts): they hold at S.
 //
 // The target commits first, then the source deletes the batch's log entries (in S: entries logged
 // after S stay). A replayer killed between the two applies those entries again, re-reading them in

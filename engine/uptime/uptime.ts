@@ -1,8 +1,9 @@
 // Execution in DowntimeOptimized mode (DMO's uptime migration): the bulk copy of the uptime tables
 // runs from one consistent snapshot while the application keeps writing, and is validated against that
-// same snapshot (proven.ts); then the recorded changes are replayed and validated, batch after batch, until the cutover is
-// approved (cutover.ts). A transient failure of the replay (a dropped connection, a restarted server)
-// is retried; the run stops only for what retrying cannot fix (a schema change, a disabled trigger).
+// same snapshot (proven.ts); then the recorded changes are replayed and validated, batch after
+// batch, until the cutover is approved (cutover.ts). A transient failure of the replay (a dropped
+// connection, a restarted server) is retried; the run stops only for what retrying cannot fix (a
+// schema change, a disabled trigger, a batch that does not validate).
 import { targetPostLoadSteps } from '../catalog/ddl.ts';
 import { findTable, targetName } from '../catalog/schemas.ts';
 import { connect, withClient } from '../db/connect.ts';
