@@ -1,10 +1,10 @@
 // What the throwaway servers (postgres/, mariadb/) share: running as a service user when we are root,
 // one-shot commands, and stopping a daemon by its pid.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './net.ts';
+import { freePort, waitFor } from './net.ts';
 
 export type Ids = { uid: number; gid: number };
 
@@ -53,5 +53,46 @@ export async function shutdown(pid: number, signal: NodeJS.Signals, what: string
     await waitFor(async () => !alive(pid), 30_000, `${what} pid ${pid} to stop`);
   } catch {
     process.kill(pid, 'SIGKILL');
+  }
+}
+
+/** The daemon exited before it accepted connections. */
+export class DaemonExited extends Error {}
+
+/** Polls `ready` until true; a daemon that exits first (its port taken by another, say) fails at once. */
+export async function waitForDaemon(
+  child: ChildProcess,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  let code: number | null | undefined;
+  child.once('exit', (c) => (code = c));
+  await waitFor(
+    async () => {
+      if (code !== undefined) throw new DaemonExited(`${what} exited (${code}) before accepting connections`);
+      return ready();
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/**
+ * Launches a daemon on `fixed`, or on a free port. A free port can be taken by another process
+ * between the pick and the daemon's bind (servers started in parallel): then another is picked.
+ */
+export async function launchOnPort(
+  fixed: number | undefined,
+  setPort: (port: number) => void,
+  launch: () => Promise<void>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    setPort(fixed ?? (await freePort()));
+    try {
+      return await launch();
+    } catch (e) {
+      if (fixed !== undefined || !(e instanceof DaemonExited) || attempt === 5) throw e;
+    }
   }
 }

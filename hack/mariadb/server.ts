@@ -7,8 +7,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'mysql2';
-import { chownTree, run, runAs, shutdown } from '../daemon.ts';
-import { freePort, waitFor } from '../net.ts';
+import { chownTree, launchOnPort, run, runAs, shutdown, waitForDaemon } from '../daemon.ts';
 
 export interface MariadbServer {
   version: string;
@@ -68,14 +67,16 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
     ids,
     BOOTSTRAP,
   );
-  const port = opts.port ?? (await freePort());
-  const settings: Record<string, string> = {
+  let port = 0;
+  const logFile = join(root, 'server.log');
+  const pidFile = join(root, 'mariadb.pid');
+  const settings = (): Record<string, string> => ({
     datadir: dataDir,
     port: String(port),
     'bind-address': '127.0.0.1',
     socket: join(root, 'mariadb.sock'),
-    'pid-file': join(root, 'mariadb.pid'),
-    'log-error': join(root, 'server.log'),
+    'pid-file': pidFile,
+    'log-error': logFile,
     'skip-name-resolve': 'ON',
     'max-connections': '200',
     'character-set-server': 'utf8mb4',
@@ -86,17 +87,21 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
       ? { 'log-bin': join(root, 'binlog'), 'server-id': '1', 'binlog-format': 'ROW', 'sync-binlog': '0' }
       : {}),
     ...opts.settings,
-  };
-  const args = ['--no-defaults', ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`)];
-  const logFile = settings['log-error']!;
+  });
   const launch = async () => {
     const log = openSync(join(root, 'stderr.log'), 'a');
+    const args = ['--no-defaults', ...Object.entries(settings()).map(([k, v]) => `--${k}=${v}`)];
     const child = spawn(MARIADBD, args, { ...ids, detached: true, stdio: ['ignore', log, log] });
     closeSync(log);
     child.unref();
     if (child.pid === undefined) throw new Error('mariadbd did not start');
     server.pid = child.pid;
-    await waitFor(() => isAccepting(server), 30_000, `mariadb on port ${port} (log: ${logFile})`);
+    await waitForDaemon(
+      child,
+      () => isAccepting(server, pidFile),
+      30_000,
+      `mariadb on port ${port} (log: ${logFile})`,
+    );
   };
   const connection = (database?: string): ConnectionOptions => ({
     host: '127.0.0.1',
@@ -127,7 +132,7 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
     },
   };
   try {
-    await launch();
+    await launchOnPort(opts.port, (p) => (port = server.port = p), launch);
     server.version = await versionOf(server);
   } catch (e) {
     await server.stop();
@@ -136,21 +141,25 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
   return server;
 }
 
-async function versionOf(s: MariadbServer): Promise<string> {
+async function selectOne(s: MariadbServer, expression: string): Promise<string> {
   const { createConnection } = await import('mysql2/promise');
   const c = await createConnection(s.connection());
   try {
-    const [rows] = await c.query<(import('mysql2').RowDataPacket & { v: string })[]>('SELECT VERSION() AS v');
+    const [rows] = await c.query<(import('mysql2').RowDataPacket & { v: string })[]>(
+      `SELECT ${expression} AS v`,
+    );
     return rows[0]!.v;
   } finally {
     await c.end();
   }
 }
 
-async function isAccepting(s: MariadbServer): Promise<boolean> {
+const versionOf = (s: MariadbServer) => selectOne(s, 'VERSION()');
+
+/** Our server answers on its port (not another one that took the port first). */
+async function isAccepting(s: MariadbServer, pidFile: string): Promise<boolean> {
   try {
-    await versionOf(s);
-    return true;
+    return (await selectOne(s, '@@pid_file')) === pidFile;
   } catch {
     return false;
   }

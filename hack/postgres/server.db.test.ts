@@ -52,6 +52,15 @@ describe('throwaway PostgreSQL servers', () => {
     expect(await sql('SELECT n FROM kept')).toEqual([{ n: 7 }]);
   });
 
+  it('refuses a port another server holds instead of taking that server for its own', async () => {
+    const holder = await startPostgres({ version: 18 });
+    started.push(holder);
+    // Same password, same port: only the data directory tells the servers apart.
+    await expect(startPostgres({ version: 18, port: holder.port })).rejects.toThrow(
+      /exited \(1\) before accepting connections/,
+    );
+  });
+
   it("ignores the user's PGDATABASE, PGUSER, PGHOST and PGSSLMODE", async () => {
     const vars = {
       PGDATABASE: 'nonexistent',

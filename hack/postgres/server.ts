@@ -17,8 +17,7 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chownTree, run, runAs, shutdown } from '../daemon.ts';
-import { freePort, waitFor } from '../net.ts';
+import { chownTree, launchOnPort, run, runAs, shutdown, waitForDaemon } from '../daemon.ts';
 
 export type PostgresVersion = 15 | 18;
 
@@ -123,8 +122,8 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     ids,
   );
   rmSync(pwfile);
-  const port = opts.port ?? (await freePort());
-  const settings: Record<string, string> = {
+  let port = 0;
+  const settings = (): Record<string, string> => ({
     listen_addresses: '127.0.0.1',
     port: String(port),
     unix_socket_directories: root,
@@ -138,19 +137,24 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
       ? { ssl: 'on', ssl_cert_file: join(root, 'server.crt'), ssl_key_file: join(root, 'server.key') }
       : {}),
     ...opts.settings,
-  };
-  const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  });
   const logFile = join(root, 'server.log');
   /** Starts the postmaster on the data directory; its pid goes into `server.pid`. */
   const launch = async () => {
     const log = openSync(logFile, 'a');
+    const args = ['-D', dataDir, ...Object.entries(settings()).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
     const child = spawn(join(bin, 'postgres'), args, { ...ids, detached: true, stdio: ['ignore', log, log] });
     closeSync(log);
     child.unref();
     if (child.pid === undefined) throw new Error(`postgres ${version} did not start`);
     server.pid = child.pid;
     writeFileSync(join(root, 'postgres.pid'), String(child.pid));
-    await waitFor(() => isAccepting(port), 30_000, `postgres ${version} on port ${port} (log: ${logFile})`);
+    await waitForDaemon(
+      child,
+      () => isAccepting(port, dataDir),
+      30_000,
+      `postgres ${version} on port ${port} (log: ${logFile})`,
+    );
   };
   const server: PostgresServer = {
     version,
@@ -172,7 +176,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     stop: () => stopPostgres(server.pid, root),
   };
   try {
-    await launch();
+    await launchOnPort(opts.port, (p) => (port = server.port = p), launch);
   } catch (e) {
     await server.stop();
     throw e;
@@ -180,7 +184,8 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
   return server;
 }
 
-async function isAccepting(port: number): Promise<boolean> {
+/** Our server answers on `port` (not another one that took the port first). */
+async function isAccepting(port: number, dataDir: string): Promise<boolean> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({
     host: '127.0.0.1',
@@ -192,8 +197,8 @@ async function isAccepting(port: number): Promise<boolean> {
   });
   try {
     await client.connect();
-    await client.query('select 1');
-    return true;
+    const { rows } = await client.query<{ d: string }>("SELECT current_setting('data_directory') AS d");
+    return rows[0]!.d === dataDir;
   } catch {
     return false;
   } finally {
