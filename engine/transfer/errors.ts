@@ -1,7 +1,27 @@
 // Errors of the transfer and what follows it: which are worth another attempt, and which name a table.
 
-/** Attempts at a chunk or step before a transient failure stops the run. */
-export const ATTEMPTS = 4;
+/**
+ * How long a chunk, a step or the cutover keeps retrying transient failures before they stop the
+ * run. A budget in time, not attempts: a restarted server or a failover is down for seconds on a
+ * quiet machine and for much longer on a loaded one, and sessions ended every few seconds fail
+ * attempts quickly.
+ */
+export const TRANSIENT_WINDOW_MS = 60_000;
+
+/** The pause before attempt `attempt + 1`: doubling from a second, at most 5 s. */
+export const backoffMs = (attempt: number): number => Math.min(5000, 500 * 2 ** attempt);
+
+/**
+ * A retry budget for one piece of work: true while `err` is transient and the failures began less
+ * than TRANSIENT_WINDOW_MS ago.
+ */
+export function transientBudget(): (err: unknown) => boolean {
+  let since: number | undefined;
+  return (err) => {
+    since ??= Date.now();
+    return isTransient(err) && Date.now() - since < TRANSIENT_WINDOW_MS;
+  };
+}
 
 /** Errors worth another attempt: connection loss and server shutdowns, not data or SQL errors. */
 export function isTransient(err: unknown): boolean {

@@ -25,7 +25,7 @@ import {
   type Unit,
 } from '../validate/compare.ts';
 import { CopyDigest } from '../validate/digest.ts';
-import { ATTEMPTS, isTransient, TransferError } from './errors.ts';
+import { backoffMs, transientBudget, TransferError } from './errors.ts';
 import { runJobs } from './jobs.ts';
 import { copyChunk } from './pipe.ts';
 import { copyId, isDone, planJobs, type Job } from './schedule.ts';
@@ -206,15 +206,16 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
   };
 
   const exec = async (job: Job, slot: Slot): Promise<void> => {
+    const retry = transientBudget();
     for (let attempt = 1; ; attempt++) {
       try {
         await run(job, slot);
         break;
       } catch (err) {
         if (job.kind === 'copy') tracker.restart(job.chunk.id);
-        if (!isTransient(err) || attempt >= ATTEMPTS) throw named(job, err);
+        if (!retry(err)) throw named(job, err);
         ctx.log.warn({ job: job.id, attempt, error: (err as Error).message }, 'failed, retrying');
-        await sleep(500 * 2 ** attempt);
+        await sleep(backoffMs(attempt));
         await close(slot);
       }
     }

@@ -10,7 +10,7 @@ import type { Group } from '../plan/groups.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { SharedSnapshot } from '../source/dialect.ts';
 import type { ChunkDone } from '../state/progress.ts';
-import { ATTEMPTS, isTransient, TransferError } from './errors.ts';
+import { backoffMs, transientBudget, TransferError } from './errors.ts';
 import { runTableJobs } from './pipeline.ts';
 
 export { isTransient, TransferError } from './errors.ts';
@@ -27,12 +27,13 @@ export async function retryChunk<T>(
   attempt: () => Promise<T>,
   reconnect: () => Promise<void>,
 ): Promise<T> {
+  const retry = transientBudget();
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (err) {
       const where = `table ${chunk.table}, chunk ${chunk.id} (${describeRange(chunk.range)})`;
-      if (!isTransient(err) || n >= ATTEMPTS)
+      if (!retry(err))
         throw new TransferError(chunk.table, `${verb} ${where} failed: ${(err as Error).message}`, {
           cause: err,
         });
@@ -40,7 +41,7 @@ export async function retryChunk<T>(
         { chunk: chunk.id, attempt: n, error: (err as Error).message },
         `${verb} a chunk failed, retrying`,
       );
-      await sleep(500 * 2 ** n);
+      await sleep(backoffMs(n));
       await reconnect();
     }
   }

@@ -20,7 +20,8 @@ import { withSource } from '../source/dialect.ts';
 import { doneSteps } from '../state/progress.ts';
 import { afterLoad, stageOf } from '../transfer/after-load.ts';
 import { tableOf } from '../transfer/table-copy.ts';
-import { isTransient, transferGroups } from '../transfer/transfer.ts';
+import { backoffMs, isTransient, transientBudget } from '../transfer/errors.ts';
+import { transferGroups } from '../transfer/transfer.ts';
 import { validate } from '../validate/compare.ts';
 import { consumedApproval } from './approval.ts';
 import { DOWNTIME_STAGES, undoneByUndo } from './cutover-steps.ts';
@@ -36,13 +37,6 @@ import {
   writeUptime,
   type UptimeState,
 } from './state.ts';
-
-/**
- * How long the cutover keeps retrying transient failures (a restarted server, dropped connections)
- * before it gives up and lowers the fence: the downtime lasts that much longer, but an approval is
- * not thrown away for a blip.
- */
-const TRANSIENT_WINDOW_MS = 60_000;
 
 /**
  * What the cutover proves before it builds anything: the target equals the fenced source. The
@@ -199,16 +193,16 @@ export async function cutover(ctx: Context, conns: Conns): Promise<boolean> {
     );
     ctx.log.warn({ endedSessions: fence.ended }, 'cutover: application writes fenced off, downtime started');
   }
-  let interruptedSince: number | undefined;
+  // The downtime lasts longer while a blip passes, but an approval is not thrown away for one.
+  const retry = transientBudget();
   for (let attempt = 1; ; attempt++) {
     try {
       await steps(ctx, conns);
       return true;
     } catch (err) {
-      interruptedSince ??= Date.now();
-      if (isTransient(err) && Date.now() - interruptedSince < TRANSIENT_WINDOW_MS) {
+      if (retry(err)) {
         ctx.log.warn({ error: (err as Error).message, attempt }, 'cutover step interrupted, retrying');
-        await sleep(Math.min(5000, 500 * 2 ** attempt));
+        await sleep(backoffMs(attempt));
         await closeConns(conns);
         Object.assign(conns, await reopen(ctx));
         continue;
