@@ -14,6 +14,7 @@ import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane
 import {
   migrationYaml,
   operatorKubeconfig,
+  operatorLog,
   secretYaml,
   startOperator,
   type OperatorProcess,
@@ -71,7 +72,12 @@ const migration = (ns: string) =>
 const conditionTrue = (ns: string, type: string) =>
   ((migration(ns).status?.conditions ?? []) as Json[]).some((c) => c.type === type && c.status === 'True');
 const described = (ns: string) =>
-  `status: ${JSON.stringify(migration(ns).status, null, 1)}\noperator:\n${operator?.output().slice(-4000)}`;
+  [
+    `status: ${JSON.stringify(migration(ns).status, null, 1)}`,
+    `table groups:\n${kubectl(['-n', ns, 'get', 'tablegroups', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status}{"\\n"}{end}'])}`,
+    `pods:\n${kubectl(['-n', ns, 'get', 'pods', '-o', 'wide'])}`,
+    `operator:\n${operatorLog(operator, ns)}`,
+  ].join('\n');
 
 async function restartOperator(): Promise<void> {
   await operator?.stop();

@@ -340,6 +340,8 @@ describe('chart: helm install', () => {
         'jsonpath={.status}{.metadata.finalizers}',
       ]),
     ).toBe('');
+    // Later tests run cluster-wide operators: they must not inherit a Migration whose servers are gone.
+    kubectl(['-n', elsewhere, 'delete', 'migration', 'shop', '--timeout=60s']);
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/ferry_migration_phase\{[^}]*name="shop"[^}]*phase="Completed"[^}]*\} 1/);

@@ -18,6 +18,16 @@ export interface OperatorProcess {
   stop: () => Promise<void>;
 }
 
+/**
+ * The end of the operator's log as it concerns namespace `ns`: its own lines and those about no
+ * namespace, not other tests' Migrations (which a cluster-wide operator also reconciles).
+ */
+export function operatorLog(operator: OperatorProcess | undefined, ns: string, chars = 6000): string {
+  const lines = (operator?.output() ?? '').split('\n');
+  const mine = lines.filter((l) => !/"namespace":"/.test(l) || l.includes(`"namespace":"${ns}"`));
+  return mine.join('\n').slice(-chars);
+}
+
 export async function startOperator(
   kubeconfig: string,
   args: string[] = ['--no-leader-elect'],
@@ -60,7 +70,7 @@ export function waitForMigration(
       JSON.parse(kubectl(['-n', ns, 'get', 'migration/shop', '-o', 'json'])) as { status?: unknown }
     ).status;
     throw new Error(
-      `${(err as Error).message}\nstatus: ${JSON.stringify(status, null, 1)}\n${more()}\noperator:\n${operator?.output().slice(-4000)}`,
+      `${(err as Error).message}\nstatus: ${JSON.stringify(status, null, 1)}\n${more()}\noperator:\n${operatorLog(operator, ns)}`,
     );
   }
 }
