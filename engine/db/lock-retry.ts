@@ -7,24 +7,36 @@ import { inTransaction, type Client } from './connect.ts';
 
 const LOCK_CONFLICTS = new Set(['40P01', '55P03']);
 
+/**
+ * A quarter of the server's deadlock_timeout. ferry's DDL holds one table while it asks for the
+ * next; an application transaction doing the opposite closes a cycle, and PostgreSQL cancels
+ * whichever waiter checks for deadlock first, a full deadlock_timeout after its wait began. Timing
+ * out well before that makes ferry the one that gives way, never the application.
+ */
+const LOCK_TIMEOUT_SQL = `SELECT set_config('lock_timeout',
+  greatest(1, floor(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 250))::int || 'ms', true)`;
+
+/** Backoff before attempt `i + 1`: growing, at most 2 s (about a minute over all attempts). */
+const backoffMs = (i: number) => Math.min(2000, 200 * i);
+
 export async function withLockRetries(
   c: Client,
   log: Logger,
   what: string,
   fn: () => Promise<void>,
-  attempts = 10,
+  attempts = 30,
 ): Promise<void> {
   for (let i = 1; ; i++) {
     try {
       return await inTransaction(c, async () => {
-        await c.query("SET LOCAL lock_timeout = '2s'");
+        await c.query(LOCK_TIMEOUT_SQL);
         await fn();
       });
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (!LOCK_CONFLICTS.has(code) || i >= attempts) throw err;
       log.warn({ attempt: i, code }, `lock conflict with the application while ${what}; retrying`);
-      await sleep(200 * i);
+      await sleep(backoffMs(i));
     }
   }
 }
