@@ -52,6 +52,8 @@ async function rebuild(catalog: Catalog, schema: string): Promise<void> {
       await c.query('BEGIN');
       await c.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
       await run(step.sql, `step ${step.name}`);
+      // A foreign key is added NOT VALID, then validated (as the pipeline does).
+      if (step.validate) await run(step.validate, `validating ${step.name}`);
       await c.query('COMMIT');
     }
   });
