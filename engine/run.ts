@@ -124,10 +124,8 @@ export async function runMigration(ctx: Context, stopAfter?: Phase): Promise<Rep
     ctx.history.push(...resume.history);
     ctx.log.info({ phase: resume.phase }, `resuming migration ${ctx.settings.name} at ${resume.phase}`);
   }
-  for (const phase of phasesToRun(resume?.phase)) {
-    await runPhase(ctx, phase);
-    if (phase === stopAfter) return undefined;
-  }
+  for (const phase of phasesToRun(resume?.phase, stopAfter)) await runPhase(ctx, phase);
+  if (stopAfter && stopAfter !== 'PostProcessing') return undefined;
   if (!ctx.report) throw new Error('internal: PostProcessing produced no report');
   return ctx.report;
 }

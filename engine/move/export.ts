@@ -110,12 +110,11 @@ export async function exportMigration(ctx: Context, stopAfter?: Phase): Promise<
     ctx.log.info({ phase: resume.phase }, `resuming the export of ${s.name} at ${resume.phase}`);
   }
   const actions = exportPhases();
-  for (const phase of phasesToRun(resume?.phase)) {
+  for (const phase of phasesToRun(resume?.phase, stopAfter)) {
     const action = actions[phase];
-    if (!action) continue;
-    await runPhase(ctx, phase, action);
-    if (phase === stopAfter) return undefined;
+    if (action) await runPhase(ctx, phase, action);
   }
+  if (stopAfter && stopAfter !== 'PostProcessing') return undefined;
   const dir = dumpDirOf(ctx);
   const manifest = await readManifest(dir, s);
   const files = Object.values(manifest.chunks ?? {});

@@ -181,12 +181,11 @@ export async function importMigration(ctx: Context, stopAfter?: Phase): Promise<
     ctx.log.info({ phase: resume.phase }, `resuming the import of ${ctx.settings.name} at ${resume.phase}`);
   }
   const actions = importPhases(m, owner);
-  for (const phase of phasesToRun(resume?.phase)) {
+  for (const phase of phasesToRun(resume?.phase, stopAfter)) {
     const action = actions[phase];
-    if (!action) continue;
-    await runPhase(ctx, phase, action);
-    if (phase === stopAfter) return undefined;
+    if (action) await runPhase(ctx, phase, action);
   }
+  if (stopAfter && stopAfter !== 'PostProcessing') return undefined;
   return ctx.report;
 }
 

@@ -24,6 +24,8 @@ export interface Observer {
    * caller killed after the cleanup still has it (the operator records it in status).
    */
   report?(report: Report): Promise<void>;
+  /** A transient failure (a dropped connection, a restarted server) that ferry is retrying. */
+  retrying?(message: string): void;
 }
 
 export interface Context {

@@ -17,6 +17,17 @@ describe('phase rules', () => {
       'PostProcessing',
     ]);
   });
+  it('never goes past the phase it stops after, even resuming beyond it', () => {
+    expect(phasesToRun(undefined, 'Checks')).toEqual([
+      'Preparation',
+      'Extraction',
+      'Configuration',
+      'Checks',
+    ]);
+    expect(phasesToRun('Execution', 'Execution')).toEqual(['Preparation', 'Execution']);
+    expect(phasesToRun('PostProcessing', 'Execution')).toEqual(['Preparation']);
+    expect(phasesToRun('PostProcessing', 'PostProcessing')).toEqual(['Preparation', 'PostProcessing']);
+  });
   it('allows fallback at every phase but not after completion', () => {
     for (const p of PHASES) expect(canFallBack(p), p).toBe(true);
     expect(canFallBack('Failed')).toBe(true);

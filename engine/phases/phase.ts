@@ -26,10 +26,12 @@ export function nextPhase(p: Phase): Phase | 'Completed' {
  * servers are reachable again) and continues at the phase it stopped in; phases before it finished
  * and left their results in the shadow schema.
  */
-export function phasesToRun(resumeAt: Phase | undefined): Phase[] {
-  if (!resumeAt) return [...PHASES];
-  const from = PHASES.indexOf(resumeAt);
-  return PHASES.filter((p, i) => p === 'Preparation' || i >= from);
+export function phasesToRun(resumeAt: Phase | undefined, stopAfter?: Phase): Phase[] {
+  const from = resumeAt ? PHASES.indexOf(resumeAt) : 0;
+  // A run told to stop after a phase never runs a later one, even when resuming past it (a Pod
+  // started again after its work was recorded must not race the operator's PostProcessing).
+  const to = stopAfter ? PHASES.indexOf(stopAfter) : PHASES.length - 1;
+  return PHASES.filter((p, i) => (p === 'Preparation' || i >= from) && i <= to);
 }
 
 /** Fallback is possible at any phase until the migration has completed. */

@@ -215,6 +215,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         if (job.kind === 'copy') tracker.restart(job.chunk.id);
         if (!retry(err)) throw named(job, err);
         ctx.log.warn({ job: job.id, attempt, error: (err as Error).message }, 'failed, retrying');
+        ctx.observer.retrying?.((err as Error).message);
         await sleep(backoffMs(attempt));
         await close(slot);
       }

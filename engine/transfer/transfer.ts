@@ -41,6 +41,7 @@ export async function retryChunk<T>(
         { chunk: chunk.id, attempt: n, error: (err as Error).message },
         `${verb} a chunk failed, retrying`,
       );
+      ctx.observer.retrying?.((err as Error).message);
       await sleep(backoffMs(n));
       await reconnect();
     }

@@ -202,6 +202,7 @@ export async function cutover(ctx: Context, conns: Conns): Promise<boolean> {
     } catch (err) {
       if (retry(err)) {
         ctx.log.warn({ error: (err as Error).message, attempt }, 'cutover step interrupted, retrying');
+        ctx.observer.retrying?.((err as Error).message);
         await sleep(backoffMs(attempt));
         await closeConns(conns);
         Object.assign(conns, await reopen(ctx));

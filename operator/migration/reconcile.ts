@@ -141,6 +141,16 @@ export class Reconciler {
             .flush()
             .catch((err: unknown) => pass.log.warn({ error: messageOf(err) }, 'status checkpoint failed'));
       },
+      // Shown while the engine retries in this pass; the pass's success clears it (recovered).
+      retrying: (message) => {
+        const before = pass.m.status?.conditions?.find((c) => c.type === ConditionType.Degraded);
+        pass.update(retrying(message, pass.m.status?.phase, pass.generation, new Date()));
+        if (before?.message === `retrying: ${message}`) return;
+        void pass
+          .flush()
+          .then(() => pass.event('Warning', Reason.Retrying, message))
+          .catch((err: unknown) => pass.log.warn({ error: messageOf(err) }, 'status checkpoint failed'));
+      },
       // The report is in status before the engine drops the shadow schema that holds it.
       report: async (r) => {
         pass.update(reportRecorded(r, pass.generation));
