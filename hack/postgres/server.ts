@@ -195,6 +195,8 @@ async function isAccepting(port: number, dataDir: string): Promise<boolean> {
     database: 'postgres',
     ssl: false,
   });
+  // A server still starting up (or another one shutting down) may end the session between queries.
+  client.on('error', () => {});
   try {
     await client.connect();
     const { rows } = await client.query<{ d: string }>("SELECT current_setting('data_directory') AS d");
