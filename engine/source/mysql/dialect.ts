@@ -237,9 +237,11 @@ class MysqlSession implements SourceSession {
         .filter((n) => !present.has(n))
         .map((n) => `${n} on ${tableKey(t)}`),
     );
+    // A recorded table's TRUNCATE is the replay's to copy (changeBatch); any other breaks the copy.
+    const unrecorded = catalog.tables.filter((t) => !uptime.has(tableKey(t)));
     const before = (await this.getState<TableIds>('tables')) ?? {};
-    const now = await tableIds(this.c, this.database, catalog.tables);
-    for (const t of catalog.tables)
+    const now = await tableIds(this.c, this.database, unrecorded);
+    for (const t of unrecorded)
       if (before[tableKey(t)] !== now.get(tableKey(t)))
         problems.push(
           `${tableKey(t)} emptied or rebuilt (TRUNCATE, ALTER or OPTIMIZE TABLE; MySQL fires no trigger)`,
@@ -280,19 +282,43 @@ class MysqlSession implements SourceSession {
 
   lag = async (): Promise<Lag> => lag(this.c, this.store, await this.logs());
 
-  // The session's reads run in the batch's consistent snapshot: it holds the connection's transaction.
-  changeBatch = async (evenEmpty = false): Promise<ChangeBatch | undefined> =>
-    openBatch(
+  /**
+   * The session's reads run in the batch's consistent snapshot: it holds the connection's
+   * transaction. TRUNCATE fires no trigger: a recorded table whose InnoDB id changed since the last
+   * batch is copied whole. The ids are read before the snapshot opens, so a TRUNCATE after the read
+   * shows in the next batch; they are kept once the batch has committed.
+   */
+  changeBatch = async (evenEmpty = false): Promise<ChangeBatch | undefined> => {
+    const logged = await this.logs();
+    const seen = (await this.getState<TableIds>('tables')) ?? {};
+    const now = await tableIds(
+      this.c,
+      this.database,
+      logged.map((l) => l.table),
+    );
+    const truncated = new Set([...now].filter(([key, id]) => seen[key] !== id).map(([key]) => key));
+    const batch = await openBatch(
       this.c,
       {
         store: this.store,
         database: this.database,
-        logged: await this.logs(),
+        logged,
         conversion: this.d.settings.conversion,
         evenEmpty,
+        truncated,
       },
       this,
     );
+    if (!batch || !truncated.size) return batch;
+    return {
+      ...batch,
+      commit: async () => {
+        await batch.commit();
+        await this.putState('tables', { ...seen, ...Object.fromEntries(now) } satisfies TableIds);
+        this.d.log.warn({ tables: [...truncated] }, 'emptied by TRUNCATE (or rebuilt): copied whole');
+      },
+    };
+  };
 
   async boundaries(table: Table, _schema: string, by: SplitBy, n: number): Promise<(string | number)[]> {
     // No physical ranges: a table without a usable key is one chunk.

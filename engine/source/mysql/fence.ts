@@ -110,6 +110,7 @@ export async function tableIds(
   database: string,
   tables: readonly Table[],
 ): Promise<Map<string, string>> {
+  if (!tables.length) return new Map();
   const encode = (s: string) =>
     [...s]
       .map((ch) => (/[A-Za-z0-9_]/.test(ch) ? ch : `@${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`))

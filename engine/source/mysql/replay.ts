@@ -112,6 +112,8 @@ export interface BatchOptions {
   conversion: Conversion;
   /** Open the snapshot even when the logs are empty. */
   evenEmpty: boolean;
+  /** Tables emptied or rebuilt (TRUNCATE: no trigger fires) since the last batch: copied whole. */
+  truncated: ReadonlySet<string>;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function openBatch(
   await run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
   try {
     const runs = await snapshotRuns(c, o.store, o.logged);
-    const changed = o.logged.filter((l) => runs.get(l.index)!.length);
+    const changed = o.logged.filter((l) => runs.get(l.index)!.length || o.truncated.has(tableKey(l.table)));
     if (!changed.length && !o.evenEmpty) {
       await run(c, 'COMMIT');
       return undefined;
@@ -134,8 +136,8 @@ export async function openBatch(
     const indexOf = new Map(o.logged.map((l) => [tableKey(l.table), l.index]));
     const summary: LogSummary[] = changed.map((l) => ({
       tbl: tableKey(l.table),
-      truncated: false,
-      keyed: true,
+      truncated: o.truncated.has(tableKey(l.table)),
+      keyed: runs.get(l.index)!.length > 0,
     }));
     const keys = () => {
       // Each log's query starts when the one before it has been read to the end.
@@ -181,8 +183,14 @@ export async function openBatch(
         const sql = `${chunkSql(o.database, t, columns, null)} WHERE EXISTS (SELECT 1 FROM ${mysqlQualified(o.store, logTable(index))} l WHERE ${match})`;
         return consume(readRows(c, sql, t, columns, { name: tableKey(t), conversion: o.conversion }));
       },
-      whole: () => {
-        throw new Error('internal: MySQL logs no TRUNCATE (it is detected and refused)');
+      whole: (t, _schema, consume) => {
+        const columns = copiedColumns(t);
+        return consume(
+          readRows(c, chunkSql(o.database, t, columns, null), t, columns, {
+            name: tableKey(t),
+            conversion: o.conversion,
+          }),
+        );
       },
       forget: async () => count([...runs.values()].flat()),
       commit: async () => {
