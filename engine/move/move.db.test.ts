@@ -1,9 +1,10 @@
 // The filesystem dump and the system move on real servers, PostgreSQL 15 -> 18, as the least-privilege
 // roles: ferry export writes the dump directory and stops with the source fenced; the directory,
 // copied with `cp -r`, is imported by ferry import onto two different targets without the source
-// (its password is not even in the environment); kills during export and import resume exact; broken
-// input is refused naming the file with nothing imported; fallback on either side leaves what that
-// side held; and ferry run moves the data through files when the manifest says Dump.
+// (its password is not even in the environment); a kill at each point of the files, during export or
+// import, resumes exact; broken input is refused naming the file with nothing imported; fallback on
+// either side leaves what that side held; and ferry run moves the data through files when the
+// manifest says Dump.
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -35,6 +36,7 @@ import { resolveSettings } from '../api/settings.ts';
 import { silentLogger } from '../log.ts';
 import { dialectOf } from '../source/dialects.ts';
 import { DumpError } from '../dump/format.ts';
+import { dumpFaultPointsOf, type FaultPoint } from '../faults.ts';
 
 let pair: LocalPair;
 let roles: Roles;
@@ -107,6 +109,7 @@ async function expectExact(target: PostgresServer): Promise<void> {
 }
 
 const sourceSnapshot = () => snapshotDatabase(pair.source.url('shop'));
+type Snapshot = Awaited<ReturnType<typeof sourceSnapshot>>;
 
 describe('system move: ferry export here, ferry import there', () => {
   it('imports one exported directory, copied with cp -r, onto two targets exactly; then completes the source', async () => {
@@ -160,52 +163,73 @@ describe('system move: ferry export here, ferry import there', () => {
     expect(await applicationCanWrite(roles)).toBe(true);
     expect(await sourceSnapshot()).toEqual(before);
   });
+});
 
-  it('killed during the export and during the import, each continues and ends exact', async () => {
-    await resetTargets();
-    const before = await sourceSnapshot();
-    const dump = join(work, 'killed');
-    const exp = manifest('move', dump);
-    const killed = await ferry(['export', '-f', exp], { ...roles.env, FERRY_FAULT: 'dump.chunk-exported:3' });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const recorded = readdirSync(join(dump, 'chunks')).filter((f) => f.endsWith('.zst.json')).length;
-    expect(recorded).toBeGreaterThanOrEqual(3);
-    const status = ok(await ferry(['status', '-f', exp], roles.env));
-    expect(status.stdout).toMatch(/CHUNKS EXPORTED/);
-    ok(await ferry(['export', '-f', exp], roles.env));
-    const copy = join(work, 'killed-copy');
-    cp(dump, copy);
-
-    const imp = manifest('move', dump, second);
-    const cut = await ferry(['import', '-f', imp, '--from', copy], {
-      ...targetOnly(),
-      FERRY_FAULT: 'dump.chunk-imported:3',
-    });
-    expect(cut.signal, cut.stderr).toBe('SIGKILL');
-    const { n: committed } = await queryOne<{ n: string }>(
-      second,
-      'SELECT count(*)::text AS n FROM ferry_move.chunk_done',
+describe('system move killed at each point of its files', () => {
+  /** ferry export killed at `point`, run again: it completes, its directory ready to import. */
+  async function exportKilledAt(point: FaultPoint, exp: string, dump: string): Promise<void> {
+    const killed = await ferry(['export', '-f', exp], { ...roles.env, FERRY_FAULT: point });
+    expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
+    expect(readdirSync(join(dump, 'chunks')).filter((f) => f.endsWith('.zst.json')).length).toBeGreaterThan(
+      0,
     );
-    expect(Number(committed)).toBeGreaterThanOrEqual(3);
-    const late = await ferry(['import', '-f', imp, '--from', copy], {
-      ...targetOnly(),
-      FERRY_FAULT: 'dump.completion-written',
-    });
-    expect(late.signal, late.stderr).toBe('SIGKILL');
-    ok(await ferry(['import', '-f', imp, '--from', copy], targetOnly()));
+    expect(ok(await ferry(['status', '-f', exp], roles.env)).stdout).toMatch(/CHUNKS EXPORTED/);
+    ok(await ferry(['export', '-f', exp], roles.env));
+  }
+
+  /** ferry import (the target's password only) killed at `point`, run again: the target ends exact. */
+  async function importKilledAt(point: FaultPoint | undefined, imp: string, dir: string): Promise<void> {
+    if (point) {
+      const cut = await ferry(['import', '-f', imp, '--from', dir], { ...targetOnly(), FERRY_FAULT: point });
+      expect(cut.signal, `${point} not reached:\n${cut.stderr}`).toBe('SIGKILL');
+    }
+    ok(await ferry(['import', '-f', imp, '--from', dir], targetOnly()));
     await expectExact(second);
     expect(await schemasOn(second)).toEqual(['shop']);
+  }
 
-    copyFileSync(join(copy, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
+  /** The import's completion record brought back: the source exactly as before, writable again. */
+  async function complete(exp: string, dump: string, importedFrom: string, before: Snapshot): Promise<void> {
+    if (importedFrom !== dump)
+      copyFileSync(join(importedFrom, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
     ok(await ferry(['export', '-f', exp, '--complete'], roles.env));
+    expect(await applicationCanWrite(roles)).toBe(true);
     expect(await sourceSnapshot()).toEqual(before);
-  });
+  }
+
+  it.each(dumpFaultPointsOf('export'))(
+    'ferry export killed at %s continues; the import of its copy ends exact',
+    async (point) => {
+      await resetTargets();
+      const before = await sourceSnapshot();
+      const dump = join(work, `export-${point}`);
+      const exp = manifest('move', dump);
+      await exportKilledAt(point, exp, dump);
+      const copy = `${dump}-copy`;
+      cp(dump, copy);
+      await importKilledAt(undefined, manifest('move', dump, second), copy);
+      await complete(exp, dump, copy, before);
+    },
+  );
+
+  it.each(dumpFaultPointsOf('import'))(
+    'ferry import killed at %s continues and ends exact',
+    async (point) => {
+      await resetTargets();
+      const before = await sourceSnapshot();
+      const dump = join(work, `import-${point}`);
+      const exp = manifest('move', dump);
+      ok(await ferry(['export', '-f', exp], roles.env));
+      await importKilledAt(point, manifest('move', dump, second), dump);
+      await complete(exp, dump, dump, before);
+    },
+  );
 });
 
 describe('broken input', () => {
   let dump: string;
   let exp: string;
-  let before: Awaited<ReturnType<typeof sourceSnapshot>>;
+  let before: Snapshot;
   beforeAll(async () => {
     await resetTargets();
     before = await sourceSnapshot();

@@ -2,7 +2,9 @@
 // as shop_app, PostgreSQL 15 -> 18 as the least-privilege roles: the next run, with the cutover
 // approved by `ferry cutover` (again where needed), completes with the target exactly the source,
 // nothing of ferry's left and the fence down. Shared by the test files that split the points between
-// them (each file runs in a few minutes).
+// them (each file runs in a few minutes), with the memory pipe or the uptime bulk copy through files.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AFTER_COMPLETION, type FaultPoint } from '../../engine/faults.ts';
 import {
@@ -17,23 +19,26 @@ import {
 } from './rehearsal.ts';
 import { startWriters } from './writers.ts';
 
-export function describeKillsWithWriters(points: readonly FaultPoint[]): void {
+/** With `dump`, the uptime bulk copy goes through files (method Dump), in a directory of its own per point. */
+export function describeKillsWithWriters(points: readonly FaultPoint[], dump?: { dir: string }): void {
   let r: Rehearsal;
-  let file: string;
-
-  beforeAll(async () => {
-    r = await startRehearsal();
-    // customers and products move in the downtime: the cutover copies them.
-    file = r.manifest('dto', {
+  // customers and products move in the downtime: the cutover copies them.
+  const manifest = (point: FaultPoint) =>
+    r.manifest('dto', {
       mode: 'DowntimeOptimized',
       tables: { exclude: ['audit_log'] },
       uptime: { tables: ['events', 'order*'] },
+      ...(dump && { transfer: { method: 'Dump', dumpDir: join(dump.dir, point) } }),
     });
-  });
-  afterAll(async () => r?.pair.stop());
 
-  describe('DowntimeOptimized with writers, killed at a fault point', () => {
+  describe(`DowntimeOptimized with writers${dump ? ', method Dump' : ''}, killed at a fault point`, () => {
+    beforeAll(async () => {
+      r = await startRehearsal();
+    });
+    afterAll(async () => r?.pair.stop());
+
     it.each(points)('killed at %s, the next run ends with the target exact', async (point) => {
+      const file = manifest(point);
       await resetTarget(r.pair);
       const writers = startWriters(r.roles.appUrl(), { sessions: 2, rate: 100, seed: point.length });
       try {
@@ -58,6 +63,7 @@ export function describeKillsWithWriters(points: readonly FaultPoint[]): void {
       expect(target).toEqual(source);
       expect(await ferryLeftovers(r.pair)).toEqual([]);
       expect(await applicationCanWrite(r.roles)).toBe(true);
+      if (dump) expect(existsSync(join(dump.dir, point))).toBe(false);
     });
   });
 }
