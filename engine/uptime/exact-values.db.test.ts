@@ -120,35 +120,35 @@ async function standardRun(name: string, tables: readonly string[], spec = {}, s
   await expectExact(schema, tables);
 }
 
-/** Resolves once the bulk copy is done and changes are recorded for the replay; fails if the run ends first. */
-async function bulkCopied(name: string, run: ReturnType<typeof startFerry>): Promise<void> {
+/** Resolves once `check` holds; fails, with the run's output, if the run ends first. */
+async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  run: ReturnType<typeof startFerry>,
+) {
   let ended: Awaited<typeof run.done> | undefined;
   void run.done.then((r) => (ended = r));
   const deadline = Date.now() + 120_000;
-  for (;;) {
-    const rows = await query<{ done: boolean }>(
-      pair.source,
-      `SELECT (value->>'bulkCopied')::boolean AS done FROM ${quoteIdent(shadowSchemaName(name))}.state WHERE key = 'uptime'`,
-    ).catch(() => []);
-    if (rows[0]?.done) return;
-    if (ended)
-      throw new Error(`ferry run ended (${ended.code}) before the bulk copy was done:\n${ended.stderr}`);
-    if (Date.now() > deadline) throw new Error('timed out waiting for the bulk copy');
-    await sleep(200);
+  while (!(await check())) {
+    if (ended) throw new Error(`ferry run ended (${ended.code}) before ${what}:\n${ended.stderr}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
   }
 }
 
-/** Resolves once the run has paused itself (FERRY_FAULT_SIGNAL=SIGSTOP); fails if it ends first. */
-async function paused(run: ReturnType<typeof startFerry>): Promise<void> {
-  let ended: Awaited<typeof run.done> | undefined;
-  void run.done.then((r) => (ended = r));
-  const deadline = Date.now() + 120_000;
-  while (!stopped(run.child.pid!)) {
-    if (ended) throw new Error(`ferry run ended (${ended.code}) before it paused:\n${ended.stderr}`);
-    if (Date.now() > deadline) throw new Error('timed out waiting for the run to pause');
-    await sleep(50);
-  }
-}
+/** The bulk copy is done and changes are recorded for the replay. */
+const bulkCopied = (name: string, run: ReturnType<typeof startFerry>) =>
+  until(
+    'the bulk copy was done',
+    async () =>
+      (
+        await query<{ done: boolean }>(
+          pair.source,
+          `SELECT (value->>'bulkCopied')::boolean AS done FROM ${quoteIdent(shadowSchemaName(name))}.state WHERE key = 'uptime'`,
+        ).catch(() => [])
+      )[0]?.done === true,
+    run,
+  );
 
 interface UptimeCase {
   spec?: Record<string, unknown>;
@@ -173,7 +173,7 @@ async function downtimeOptimizedRun(
   const pause = { FERRY_FAULT: 'dump.chunk-exported', FERRY_FAULT_SIGNAL: 'SIGSTOP' };
   const run = startFerry(['run', '-f', file], { ...roles.env, ...(midCopy && pause) });
   if (midCopy) {
-    await paused(run);
+    await until('it paused', () => stopped(run.child.pid!), run);
     const changing = withClient(roles.appUrl(), (c) => mutate(c, schema));
     // A TRUNCATE waits for a reader the pause caught in its transaction: it goes on once the run does.
     await sleep(1000);
