@@ -109,7 +109,6 @@ async function expectExact(target: PostgresServer): Promise<void> {
 }
 
 const sourceSnapshot = () => snapshotDatabase(pair.source.url('shop'));
-type Snapshot = Awaited<ReturnType<typeof sourceSnapshot>>;
 
 describe('system move: ferry export here, ferry import there', () => {
   it('imports one exported directory, copied with cp -r, onto two targets exactly; then completes the source', async () => {
@@ -166,62 +165,45 @@ describe('system move: ferry export here, ferry import there', () => {
 });
 
 describe('system move killed at each point of its files', () => {
-  /** ferry export killed at `point`, run again: it completes, its directory ready to import. */
-  async function exportKilledAt(point: FaultPoint, exp: string, dump: string): Promise<void> {
-    const killed = await ferry(['export', '-f', exp], { ...roles.env, FERRY_FAULT: point });
-    expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
-    expect(readdirSync(join(dump, 'chunks')).filter((f) => f.endsWith('.zst.json')).length).toBeGreaterThan(
-      0,
-    );
-    expect(ok(await ferry(['status', '-f', exp], roles.env)).stdout).toMatch(/CHUNKS EXPORTED/);
-    ok(await ferry(['export', '-f', exp], roles.env));
-  }
+  // Each case kills the export at one of its points and the import of its copy at one of its own.
+  const [exporting, importing] = [dumpFaultPointsOf('export'), dumpFaultPointsOf('import')];
+  const cases = Array.from({ length: Math.max(exporting.length, importing.length) }, (_, i) => ({
+    exportAt: exporting[i],
+    importAt: importing[i],
+  }));
 
-  /** ferry import (the target's password only) killed at `point`, run again: the target ends exact. */
-  async function importKilledAt(point: FaultPoint | undefined, imp: string, dir: string): Promise<void> {
+  /** `ferry <args>` killed at `point` (none: not killed), then run again to success. */
+  async function killedThenDone(args: string[], env: Record<string, string>, point?: FaultPoint) {
     if (point) {
-      const cut = await ferry(['import', '-f', imp, '--from', dir], { ...targetOnly(), FERRY_FAULT: point });
-      expect(cut.signal, `${point} not reached:\n${cut.stderr}`).toBe('SIGKILL');
+      const killed = await ferry(args, { ...env, FERRY_FAULT: point });
+      expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
     }
-    ok(await ferry(['import', '-f', imp, '--from', dir], targetOnly()));
-    await expectExact(second);
-    expect(await schemasOn(second)).toEqual(['shop']);
+    return ok(await ferry(args, env));
   }
 
-  /** The import's completion record brought back: the source exactly as before, writable again. */
-  async function complete(exp: string, dump: string, importedFrom: string, before: Snapshot): Promise<void> {
-    if (importedFrom !== dump)
-      copyFileSync(join(importedFrom, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
-    ok(await ferry(['export', '-f', exp, '--complete'], roles.env));
-    expect(await applicationCanWrite(roles)).toBe(true);
-    expect(await sourceSnapshot()).toEqual(before);
-  }
-
-  it.each(dumpFaultPointsOf('export'))(
-    'ferry export killed at %s continues; the import of its copy ends exact',
-    async (point) => {
+  it.each(cases)(
+    'ferry export killed at $exportAt, the import of its copy at $importAt: each continues, the target exact',
+    async ({ exportAt, importAt }) => {
       await resetTargets();
       const before = await sourceSnapshot();
-      const dump = join(work, `export-${point}`);
+      const dump = join(work, `killed-${exportAt}`);
       const exp = manifest('move', dump);
-      await exportKilledAt(point, exp, dump);
+      await killedThenDone(['export', '-f', exp], roles.env, exportAt);
+      expect(ok(await ferry(['status', '-f', exp], roles.env)).stdout).toMatch(/CHUNKS EXPORTED/);
       const copy = `${dump}-copy`;
       cp(dump, copy);
-      await importKilledAt(undefined, manifest('move', dump, second), copy);
-      await complete(exp, dump, copy, before);
-    },
-  );
-
-  it.each(dumpFaultPointsOf('import'))(
-    'ferry import killed at %s continues and ends exact',
-    async (point) => {
-      await resetTargets();
-      const before = await sourceSnapshot();
-      const dump = join(work, `import-${point}`);
-      const exp = manifest('move', dump);
-      ok(await ferry(['export', '-f', exp], roles.env));
-      await importKilledAt(point, manifest('move', dump, second), dump);
-      await complete(exp, dump, dump, before);
+      await killedThenDone(
+        ['import', '-f', manifest('move', dump, second), '--from', copy],
+        targetOnly(),
+        importAt,
+      );
+      await expectExact(second);
+      expect(await schemasOn(second)).toEqual(['shop']);
+      // The import's completion record brought back: the source exactly as before, writable again.
+      copyFileSync(join(copy, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
+      ok(await ferry(['export', '-f', exp, '--complete'], roles.env));
+      expect(await applicationCanWrite(roles)).toBe(true);
+      expect(await sourceSnapshot()).toEqual(before);
     },
   );
 });
@@ -229,7 +211,7 @@ describe('system move killed at each point of its files', () => {
 describe('broken input', () => {
   let dump: string;
   let exp: string;
-  let before: Snapshot;
+  let before: Awaited<ReturnType<typeof sourceSnapshot>>;
   beforeAll(async () => {
     await resetTargets();
     before = await sourceSnapshot();
