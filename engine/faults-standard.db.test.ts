@@ -1,8 +1,12 @@
 // Standard mode killed (SIGKILL, nothing cleans up) at every fault point, PostgreSQL 15 -> 18 as the
 // least-privilege roles: the next run completes with the target exactly the source and nothing of
-// ferry's left; and a fallback after a kill anywhere before PostProcessing leaves the source as it was.
+// ferry's left (with method Dump too, at the points of its files); and a fallback after a kill
+// anywhere before PostProcessing leaves the source as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AFTER_COMPLETION, faultPointsOf, type FaultPoint } from './faults.ts';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AFTER_COMPLETION, dumpFaultPointsOf, faultPointsOf, type FaultPoint } from './faults.ts';
 import { ferry } from '../test/support/cli.ts';
 import {
   applicationCanWrite,
@@ -17,6 +21,7 @@ import { snapshotDatabase } from '../test/support/snapshot.ts';
 
 let r: Rehearsal;
 let file: string;
+const dumps = mkdtempSync(join(tmpdir(), 'ferry-faults-dump-'));
 
 beforeAll(async () => {
   r = await startRehearsal();
@@ -24,30 +29,44 @@ beforeAll(async () => {
 });
 afterAll(async () => r?.pair.stop());
 
-const killedAt = async (point: FaultPoint) => {
-  const killed = await ferry(['run', '-f', file], { ...r.roles.env, FERRY_FAULT: point });
+const killedAt = async (point: FaultPoint, manifest = file) => {
+  const killed = await ferry(['run', '-f', manifest], { ...r.roles.env, FERRY_FAULT: point });
   expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
 };
 
+/** Killed at `point`, the next run of `manifest` (of migration `name`) ends with the target exact and nothing of ferry's left. */
+async function killedThenResumed(point: FaultPoint, manifest = file, name = 'std'): Promise<void> {
+  await resetTarget(r.pair);
+  await killedAt(point, manifest);
+  const again = await ferry(['run', '-f', manifest], r.roles.env);
+  if (AFTER_COMPLETION.includes(point)) {
+    // Nothing left to resume: the new run finds the target holding the tables and changes nothing.
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(TARGET_TAKEN);
+  } else {
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`Migration ${name} Completed`);
+  }
+  const { source, target } = await bothDigests(r.pair);
+  expect(target).toEqual(source);
+  expect(await ferryLeftovers(r.pair)).toEqual([]);
+  expect(await applicationCanWrite(r.roles)).toBe(true);
+}
+
 describe('Standard, killed at every fault point', () => {
-  it.each(faultPointsOf('Standard'))(
-    'killed at %s, the next run ends with the target exact',
+  it.each(faultPointsOf('Standard'))('killed at %s, the next run ends with the target exact', (point) =>
+    killedThenResumed(point),
+  );
+});
+
+describe('Standard with method Dump, killed at every point of the files', () => {
+  it.each(dumpFaultPointsOf('run'))(
+    'killed at %s, the next run ends with the target exact and the files gone',
     async (point) => {
-      await resetTarget(r.pair);
-      await killedAt(point);
-      const again = await ferry(['run', '-f', file], r.roles.env);
-      if (AFTER_COMPLETION.includes(point)) {
-        // Nothing left to resume: the new run finds the target holding the tables and changes nothing.
-        expect(again.code).toBe(1);
-        expect(again.stderr).toMatch(TARGET_TAKEN);
-      } else {
-        expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout).toMatch(/Migration std Completed/);
-      }
-      const { source, target } = await bothDigests(r.pair);
-      expect(target).toEqual(source);
-      expect(await ferryLeftovers(r.pair)).toEqual([]);
-      expect(await applicationCanWrite(r.roles)).toBe(true);
+      const dumpDir = join(dumps, point);
+      const dump = r.manifest('files', { transfer: { method: 'Dump', dumpDir } });
+      await killedThenResumed(point, dump, 'files');
+      expect(existsSync(dumpDir)).toBe(false);
     },
   );
 });

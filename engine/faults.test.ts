@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAULT_POINTS, faultPointsOf, parseFault } from './faults.ts';
+import { dumpFaultPointsOf, FAULT_POINTS, faultPointsOf, parseFault } from './faults.ts';
 
 describe('FERRY_FAULT', () => {
   it('names a point, optionally the n-th time it is reached', () => {
@@ -24,6 +24,12 @@ describe('FERRY_FAULT', () => {
       { point: 'dump.chunk-imported', nth: 1 },
     ]);
     expect(faultPointsOf('Standard')).not.toContain('dump.chunk-exported');
+  });
+
+  it('lists the Dump points each command reaches', () => {
+    expect(dumpFaultPointsOf('run')).toEqual(['dump.chunk-exported', 'dump.chunk-imported']);
+    expect(dumpFaultPointsOf('export')).toEqual(['dump.chunk-exported', 'dump.sealed']);
+    expect(dumpFaultPointsOf('import')).toEqual(['dump.chunk-imported', 'dump.completion-written']);
   });
 
   it('lists the points each mode reaches', () => {

@@ -46,21 +46,24 @@ export const FAULT_POINTS = {
   'cleanup.source-dropped': BOTH,
 } as const satisfies Record<string, readonly Mode[]>;
 
-/** Points only the Dump method reaches (spec.transfer.method: Dump; ferry export and ferry import). */
+/** What reaches a Dump point: `ferry run` with spec.transfer.method Dump (either mode), or one side of a system move. */
+export type DumpCommand = 'run' | 'export' | 'import';
+
+/** Points only the Dump method reaches, with the commands that reach each. */
 export const DUMP_FAULT_POINTS = {
   /** A chunk's file is durable and its record written (the export). */
-  'dump.chunk-exported': BOTH,
+  'dump.chunk-exported': ['run', 'export'],
   /** Every chunk is exported and the manifest sealed (ferry export), nothing imported by it. */
-  'dump.sealed': BOTH,
+  'dump.sealed': ['export'],
   /** A chunk's file and its done-row committed on the target (the import). */
-  'dump.chunk-imported': BOTH,
+  'dump.chunk-imported': ['run', 'import'],
   /** ferry import: the completion record is in the directory, the target bookkeeping not yet dropped. */
-  'dump.completion-written': BOTH,
-} as const satisfies Record<string, readonly Mode[]>;
+  'dump.completion-written': ['import'],
+} as const satisfies Record<string, readonly DumpCommand[]>;
 
 export type FaultPoint = keyof typeof FAULT_POINTS | keyof typeof DUMP_FAULT_POINTS;
 
-const ALL_POINTS: Record<FaultPoint, readonly Mode[]> = { ...FAULT_POINTS, ...DUMP_FAULT_POINTS };
+const ALL_POINTS = Object.keys({ ...FAULT_POINTS, ...DUMP_FAULT_POINTS });
 
 /**
  * Points past the migration's end: the shadow schema is gone, so a run killed there has completed
@@ -68,9 +71,15 @@ const ALL_POINTS: Record<FaultPoint, readonly Mode[]> = { ...FAULT_POINTS, ...DU
  */
 export const AFTER_COMPLETION: readonly FaultPoint[] = ['cleanup.source-dropped', 'PostProcessing.end'];
 
-/** The points a run of the mode reaches (with the memory pipe; the Dump method's are DUMP_FAULT_POINTS). */
+/** The points a run of the mode reaches (with the memory pipe; the Dump method's are dumpFaultPointsOf's). */
 export const faultPointsOf = (mode: Mode): FaultPoint[] =>
   (Object.keys(FAULT_POINTS) as (keyof typeof FAULT_POINTS)[]).filter((p) => FAULT_POINTS[p].includes(mode));
+
+/** The Dump points `command` reaches, in the order it reaches them. */
+export const dumpFaultPointsOf = (command: DumpCommand): FaultPoint[] =>
+  (Object.keys(DUMP_FAULT_POINTS) as (keyof typeof DUMP_FAULT_POINTS)[]).filter((p) =>
+    (DUMP_FAULT_POINTS[p] as readonly DumpCommand[]).includes(command),
+  );
 
 export interface FaultSpec {
   point: FaultPoint;
@@ -84,9 +93,9 @@ export function parseFault(value: string | undefined): FaultSpec[] {
   return value.split(',').map((entry) => {
     const m = /^(.*?)(?::(\d+))?$/.exec(entry.trim())!;
     const point = m[1]!;
-    if (!(point in ALL_POINTS))
+    if (!ALL_POINTS.includes(point))
       throw new Error(
-        `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${Object.keys(ALL_POINTS).join(', ')})`,
+        `FERRY_FAULT: unknown fault point ${JSON.stringify(point)} (one of ${ALL_POINTS.join(', ')})`,
       );
     const nth = m[2] === undefined ? 1 : Number(m[2]);
     if (nth < 1) throw new Error(`FERRY_FAULT: ${entry}: the count must be 1 or more`);

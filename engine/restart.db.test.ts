@@ -4,11 +4,10 @@
 // started again on the same data directory, and ferry continues. The run either goes on by itself
 // (the transfer retries its chunk, the replay reconnects) or stops, and then a second run completes;
 // either way the target ends exactly the source, with nothing of ferry's left and the fence down.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresServer } from '../hack/postgres/server.ts';
 import { faultPointsOf, type FaultPoint } from './faults.ts';
-import { startFerry, type CliResult } from '../test/support/cli.ts';
+import { startFerry, stopped, type CliResult } from '../test/support/cli.ts';
 import {
   applicationCanWrite,
   bothDigests,
@@ -26,15 +25,6 @@ beforeAll(async () => {
   r = await startRehearsal();
 });
 afterAll(async () => r?.pair.stop());
-
-/** Where a paused process stands: 'T' once SIGSTOP took effect. */
-function stopped(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'T';
-  } catch {
-    return false; // gone
-  }
-}
 
 /** Phase starts and the steps that hold connections, in the order a run of the mode reaches them. */
 const pausePoints = (mode: 'Standard' | 'DowntimeOptimized'): FaultPoint[] =>

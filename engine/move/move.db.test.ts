@@ -1,9 +1,10 @@
 // The filesystem dump and the system move on real servers, PostgreSQL 15 -> 18, as the least-privilege
 // roles: ferry export writes the dump directory and stops with the source fenced; the directory,
 // copied with `cp -r`, is imported by ferry import onto two different targets without the source
-// (its password is not even in the environment); kills during export and import resume exact; broken
-// input is refused naming the file with nothing imported; fallback on either side leaves what that
-// side held; and ferry run moves the data through files when the manifest says Dump.
+// (its password is not even in the environment); a kill at each point of the files, during export or
+// import, resumes exact; broken input is refused naming the file with nothing imported; fallback on
+// either side leaves what that side held; and ferry run moves the data through files when the
+// manifest says Dump.
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -35,6 +36,7 @@ import { resolveSettings } from '../api/settings.ts';
 import { silentLogger } from '../log.ts';
 import { dialectOf } from '../source/dialects.ts';
 import { DumpError } from '../dump/format.ts';
+import { dumpFaultPointsOf, type FaultPoint } from '../faults.ts';
 
 let pair: LocalPair;
 let roles: Roles;
@@ -160,46 +162,50 @@ describe('system move: ferry export here, ferry import there', () => {
     expect(await applicationCanWrite(roles)).toBe(true);
     expect(await sourceSnapshot()).toEqual(before);
   });
+});
 
-  it('killed during the export and during the import, each continues and ends exact', async () => {
-    await resetTargets();
-    const before = await sourceSnapshot();
-    const dump = join(work, 'killed');
-    const exp = manifest('move', dump);
-    const killed = await ferry(['export', '-f', exp], { ...roles.env, FERRY_FAULT: 'dump.chunk-exported:3' });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const recorded = readdirSync(join(dump, 'chunks')).filter((f) => f.endsWith('.zst.json')).length;
-    expect(recorded).toBeGreaterThanOrEqual(3);
-    const status = ok(await ferry(['status', '-f', exp], roles.env));
-    expect(status.stdout).toMatch(/CHUNKS EXPORTED/);
-    ok(await ferry(['export', '-f', exp], roles.env));
-    const copy = join(work, 'killed-copy');
-    cp(dump, copy);
+describe('system move killed at each point of its files', () => {
+  // Each case kills the export at one of its points and the import of its copy at one of its own.
+  const [exporting, importing] = [dumpFaultPointsOf('export'), dumpFaultPointsOf('import')];
+  const cases = Array.from({ length: Math.max(exporting.length, importing.length) }, (_, i) => ({
+    exportAt: exporting[i],
+    importAt: importing[i],
+  }));
 
-    const imp = manifest('move', dump, second);
-    const cut = await ferry(['import', '-f', imp, '--from', copy], {
-      ...targetOnly(),
-      FERRY_FAULT: 'dump.chunk-imported:3',
-    });
-    expect(cut.signal, cut.stderr).toBe('SIGKILL');
-    const { n: committed } = await queryOne<{ n: string }>(
-      second,
-      'SELECT count(*)::text AS n FROM ferry_move.chunk_done',
-    );
-    expect(Number(committed)).toBeGreaterThanOrEqual(3);
-    const late = await ferry(['import', '-f', imp, '--from', copy], {
-      ...targetOnly(),
-      FERRY_FAULT: 'dump.completion-written',
-    });
-    expect(late.signal, late.stderr).toBe('SIGKILL');
-    ok(await ferry(['import', '-f', imp, '--from', copy], targetOnly()));
-    await expectExact(second);
-    expect(await schemasOn(second)).toEqual(['shop']);
+  /** `ferry <args>` killed at `point` (none: not killed), then run again to success. */
+  async function killedThenDone(args: string[], env: Record<string, string>, point?: FaultPoint) {
+    if (point) {
+      const killed = await ferry(args, { ...env, FERRY_FAULT: point });
+      expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
+    }
+    return ok(await ferry(args, env));
+  }
 
-    copyFileSync(join(copy, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
-    ok(await ferry(['export', '-f', exp, '--complete'], roles.env));
-    expect(await sourceSnapshot()).toEqual(before);
-  });
+  it.each(cases)(
+    'ferry export killed at $exportAt, the import of its copy at $importAt: each continues, the target exact',
+    async ({ exportAt, importAt }) => {
+      await resetTargets();
+      const before = await sourceSnapshot();
+      const dump = join(work, `killed-${exportAt}`);
+      const exp = manifest('move', dump);
+      await killedThenDone(['export', '-f', exp], roles.env, exportAt);
+      expect(ok(await ferry(['status', '-f', exp], roles.env)).stdout).toMatch(/CHUNKS EXPORTED/);
+      const copy = `${dump}-copy`;
+      cp(dump, copy);
+      await killedThenDone(
+        ['import', '-f', manifest('move', dump, second), '--from', copy],
+        targetOnly(),
+        importAt,
+      );
+      await expectExact(second);
+      expect(await schemasOn(second)).toEqual(['shop']);
+      // The import's completion record brought back: the source exactly as before, writable again.
+      copyFileSync(join(copy, 'ferry-import-done.json'), join(dump, 'ferry-import-done.json'));
+      ok(await ferry(['export', '-f', exp, '--complete'], roles.env));
+      expect(await applicationCanWrite(roles)).toBe(true);
+      expect(await sourceSnapshot()).toEqual(before);
+    },
+  );
 });
 
 describe('broken input', () => {

@@ -132,6 +132,11 @@ export interface SharedSnapshot {
   open(purpose: string): Promise<SourceSession>;
   /** The change-log entries visible in the snapshot go (when the snapshot ends with commit). */
   forgetLog(): Promise<void>;
+  /**
+   * Tables (their keys) the log shows truncated since the snapshot was taken: TRUNCATE is not
+   * MVCC-safe, so such a table reads empty in the snapshot, whatever was copied from it before.
+   */
+  truncatedSince(): Promise<Set<string>>;
   end(commit: boolean): Promise<void>;
 }
 

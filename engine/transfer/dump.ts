@@ -88,6 +88,13 @@ export async function openExport(ctx: Context, dir: string): Promise<DumpManifes
   return ensureManifest(dir, s, fresh);
 }
 
+/** Dump: whether this migration's export has a chunk's file already (a killed run's). */
+export async function chunksExported(ctx: Context): Promise<boolean> {
+  if (ctx.settings.method !== 'Dump') return false;
+  const dir = dumpDirOf(ctx);
+  return (await exportedChunks(dir, await openExport(ctx, dir))).size > 0;
+}
+
 /** Chunk records announced by the export as it goes, awaited by an overlapped import. */
 class Announced {
   private readonly waiting = new Map<

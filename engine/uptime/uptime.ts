@@ -11,7 +11,7 @@ import { faultPoint } from '../faults.ts';
 import { need, type Context } from '../phases/context.ts';
 import { doneChunks } from '../state/progress.ts';
 import { afterLoad } from '../transfer/after-load.ts';
-import { transferData } from '../transfer/dump.ts';
+import { chunksExported, transferData } from '../transfer/dump.ts';
 import { validate } from '../validate/compare.ts';
 import { runPool } from '../util/pool.ts';
 import { readFence, lowerFence } from '../fence/fence.ts';
@@ -29,11 +29,11 @@ import { readUptime, uptimeTables, writeUptime } from './state.ts';
  */
 async function bulkCopy(ctx: Context): Promise<void> {
   const tables = uptimeTables(ctx);
-  const started = await withClient(
-    ctx.target,
-    'transfer',
-    async (c) => (await doneChunks(c, ctx.shadow)).size > 0,
-  );
+  // With Dump, a chunk's file counts as started too: it holds the lost snapshot's rows, which a fresh
+  // snapshot's validation would find changed, and whose changes forgetLog would delete.
+  const started =
+    (await withClient(ctx.target, 'transfer', async (c) => (await doneChunks(c, ctx.shadow)).size > 0)) ||
+    (await chunksExported(ctx));
   if (started) {
     // A killed bulk copy lost its snapshot: the rest is copied from fresh ones, and the whole log since
     // the triggers went in is replayed (the replay re-reads current rows, so the result converges).
@@ -56,6 +56,8 @@ async function bulkCopy(ctx: Context): Promise<void> {
       tables,
       sourceSnapshot: snapshot,
       proven: (u, dst) => markProven(dst, ctx.shadow, [u.id]),
+      // A table truncated since the snapshot reads empty in it: the replay copies it whole and proves it.
+      unprovable: async (u) => (await snapshot.truncatedSince()).has(u.table),
     });
     await snapshot.end(true);
   } catch (err) {

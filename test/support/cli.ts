@@ -1,5 +1,6 @@
 // Running the real `ferry` CLI from tests, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const FERRY = resolve(import.meta.dirname, '../../bin/ferry');
@@ -30,3 +31,12 @@ export function startFerry(
 }
 
 export const ferry = (args: string[], env: Record<string, string>) => startFerry(args, env).done;
+
+/** Whether a process is paused: 'T' once SIGSTOP took effect (FERRY_FAULT_SIGNAL=SIGSTOP). */
+export function stopped(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'T';
+  } catch {
+    return false; // gone
+  }
+}

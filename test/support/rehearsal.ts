@@ -13,8 +13,11 @@ import { schemaDigests } from './snapshot.ts';
 export interface Rehearsal {
   pair: LocalPair;
   roles: Roles;
-  /** A manifest file for the migrator; chunks small enough that every table group has several. */
-  manifest(name: string, spec?: Record<string, unknown>): string;
+  /**
+   * A manifest file for the migrator; chunks small enough that every table group has several
+   * (spec.transfer's settings are added to those).
+   */
+  manifest(name: string, spec?: { transfer?: Record<string, unknown> } & Record<string, unknown>): string;
 }
 
 export async function startRehearsal(bytes = 2e6): Promise<Rehearsal> {
@@ -24,12 +27,12 @@ export async function startRehearsal(bytes = 2e6): Promise<Rehearsal> {
   return {
     pair,
     roles,
-    manifest: (name, spec = {}) => {
+    manifest: (name, { transfer, ...spec } = {}) => {
       const file = join(dir, `${name}.yaml`);
       writeFileSync(
         file,
         roles.manifest(name, {
-          transfer: { parallelism: 2, splitAbove: '256Ki', chunkRows: 2000 },
+          transfer: { parallelism: 2, splitAbove: '256Ki', chunkRows: 2000, ...transfer },
           ...spec,
         }),
       );

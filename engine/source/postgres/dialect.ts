@@ -274,10 +274,22 @@ export class PostgresDialect extends DialectBase implements SourceDialect {
    */
   async shareSnapshot(): Promise<SharedSnapshot> {
     const coordinator = await connect(this.endpoint, 'snapshot');
+    // Only the snapshot's own forgetLog deletes entries while it lasts: more TRUNCATE entries than
+    // it shows are later ones.
+    const truncations = async (c: Client) =>
+      new Map(
+        (
+          await c.query<{ tbl: string; n: number }>(
+            `SELECT tbl, count(*)::int AS n FROM ${qualified(this.shadow, LOG_TABLE)} WHERE op = 'T' GROUP BY tbl`,
+          )
+        ).rows.map((r) => [r.tbl, r.n]),
+      );
     let snapshot: string;
+    let before: Map<string, number>;
     try {
       await coordinator.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       snapshot = (await coordinator.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+      before = await truncations(coordinator);
     } catch (err) {
       await coordinator.end().catch(() => {});
       throw err;
@@ -286,6 +298,10 @@ export class PostgresDialect extends DialectBase implements SourceDialect {
       open: (purpose) => this.open(purpose, snapshot),
       forgetLog: async () =>
         void (await coordinator.query(`DELETE FROM ${qualified(this.shadow, LOG_TABLE)}`)),
+      truncatedSince: async () => {
+        const now = await withClient(this.endpoint, 'snapshot', truncations);
+        return new Set([...now].filter(([t, n]) => n > (before.get(t) ?? 0)).map(([t]) => t));
+      },
       end: async (commit) => {
         try {
           await coordinator.query(commit ? 'COMMIT' : 'ROLLBACK');
