@@ -12,7 +12,7 @@ import {
 } from '../test/support/mysql-roles.ts';
 import { AUDIT_CANONICAL, CANONICAL, SHOP, startMysqlWriters } from '../test/support/mysql-shop.ts';
 import { PHASES } from '../engine/phases/phase.ts';
-import { kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
+import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
 import {
   migrationBetween,
   operatorKubeconfig,
@@ -21,7 +21,7 @@ import {
   podLogs,
   secretPassword,
   startOperator,
-  waitForMigration,
+  operatorLog,
   type OperatorProcess,
 } from '../test/support/operator.ts';
 
@@ -62,23 +62,40 @@ type Json = Record<string, any>;
 const jsonOf = (ns: string, what: string) =>
   JSON.parse(kubectl(['-n', ns, 'get', what, '-o', 'json'])) as Json;
 
-/** Waits for a condition; on timeout fails with the status, the table groups, the Pods and their logs, the operator's log. */
-const waitFor = (ns: string, condition: string) =>
-  waitForMigration(kubectl, ns, condition, operator, {
-    timeout: '150s',
-    more: () =>
-      [
-        kubectl([
-          '-n',
-          ns,
-          'get',
-          'tablegroups',
-          '-o',
-          'jsonpath={range .items[*]}{.metadata.name} {.status}{"\\n"}{end}',
-        ]),
-        podLogs(kubectl, ns, inject('podLogs')),
-      ].join('\n'),
-  });
+/** The Migration's condition `type` is True. */
+const conditionTrue = (mig: Json, type: string) =>
+  ((mig.status?.conditions ?? []) as Json[]).some((c) => c.type === type && c.status === 'True');
+
+/**
+ * Waits for condition `type` by polling, so that the application's writers (in this process) go on
+ * meanwhile: `kubectl wait` would block the event loop. Fails at once when the Migration Failed, and
+ * on timeout, with its status, table groups, Pods and their logs, and the operator's log.
+ */
+async function waitFor(ns: string, type: string): Promise<void> {
+  const described = () =>
+    [
+      `status: ${JSON.stringify(jsonOf(ns, 'migration/shop').status, null, 1)}`,
+      kubectl([
+        '-n',
+        ns,
+        'get',
+        'tablegroups',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name} {.status}{"\\n"}{end}',
+      ]),
+      podLogs(kubectl, ns, inject('podLogs')),
+      `operator:\n${operatorLog(operator, ns)}`,
+    ].join('\n');
+  await eventually(
+    type,
+    () => {
+      const mig = jsonOf(ns, 'migration/shop');
+      if (mig.status?.phase === 'Failed') throw new Error('the Migration Failed');
+      return conditionTrue(mig, type) || undefined;
+    },
+    150_000,
+  ).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${described()}`)));
+}
 
 /** Applies the Secret with the migration user's password and a Migration `shop` from MariaDB with `spec`. */
 function applyMigration(ns: string, spec: Record<string, unknown>): void {
@@ -100,7 +117,7 @@ it('Standard: kubectl apply -> Completed through transfer Pods, data exact, sour
   const ns = namespace('mystd');
   const before = await sourceState(m);
   applyMigration(ns, { transfer: TRANSFER });
-  waitFor(ns, 'condition=Ready');
+  await waitFor(ns, 'Ready');
   await expectTargetEqualsSource({ ...CANONICAL, ...AUDIT_CANONICAL });
   const after = await sourceState(m);
   expect(after.leftovers).toEqual([]);
@@ -130,13 +147,13 @@ it('DowntimeOptimized: the application writes during uptime, kubectl patch appro
   let w: Awaited<ReturnType<typeof writers.stop>>;
   try {
     applyMigration(ns, { mode: 'DowntimeOptimized', tables: { exclude: ['audit'] }, transfer: TRANSFER });
-    waitFor(ns, 'condition=CutoverReady');
+    await waitFor(ns, 'CutoverReady');
     const copied = writers.committed();
     await new Promise((r) => setTimeout(r, 1500));
     expect(writers.committed(), 'the application kept writing in uptime').toBeGreaterThan(copied);
     // The writers go on until the cutover's fence refuses them: what they committed before it is migrated.
     patchSpec(kubectl, ns, 'shop', { cutover: { approved: true } });
-    waitFor(ns, 'condition=Ready');
+    await waitFor(ns, 'Ready');
   } finally {
     w = await writers.stop();
   }
