@@ -159,6 +159,7 @@ it('DowntimeOptimized: the application writes during uptime, kubectl patch appro
   }
   expect(w.error).toBeUndefined();
   expect(w.fenced, 'the cutover fenced the application off').toBe(true);
+  expect(w.committed).toBeGreaterThan(100);
   await expectTargetEqualsSource(CANONICAL);
   expect((await sourceState(m)).leftovers).toEqual([]);
 
