@@ -15,6 +15,7 @@ import {
   migrationYaml,
   operatorKubeconfig,
   operatorLog,
+  patchSpec,
   secretYaml,
   startOperator,
   type OperatorProcess,
@@ -120,16 +121,7 @@ it('DowntimeOptimized with writers, ferry sessions terminated every few seconds,
     await restartOperator();
     await eventually('CutoverReady again', () => conditionTrue(ns, 'CutoverReady') || undefined, 120_000);
     expect(writers.committed(), 'the application kept writing in uptime').toBeGreaterThan(20);
-    kubectl([
-      '-n',
-      ns,
-      'patch',
-      'migration',
-      'shop',
-      '--type=merge',
-      '-p',
-      '{"spec":{"cutover":{"approved":true}}}',
-    ]);
+    patchSpec(kubectl, ns, 'shop', { cutover: { approved: true } });
     await eventually(
       'Completed',
       () => {

@@ -15,6 +15,7 @@ import { OPERATOR_RULES } from './rbac.ts';
 import {
   migrationYaml,
   operatorKubeconfig,
+  patchSpec,
   secretYaml,
   startOperator,
   waitForMigration,
@@ -162,7 +163,7 @@ describe('operator, failures and fallback', () => {
     kubectl(['-n', ns, 'apply', '-f', '-'], secretYaml(pair, roles));
     kubectl(['-n', ns, 'apply', '-f', '-'], migrationYaml(pair, 'shop', slow, roles));
     await eventually('some chunks to commit', async () => ((await chunksDone()) >= 1 ? true : undefined));
-    kubectl(['-n', ns, 'patch', 'migration', 'shop', '--type=merge', '-p', '{"spec":{"fallback":true}}']);
+    patchSpec(kubectl, ns, 'shop', { fallback: true });
     waitFor(ns, 'jsonpath={.status.phase}=RolledBack');
     expect(await snapshotDatabase(pair.source.url('shop'))).toEqual(before);
     expect(await snapshotDatabase(pair.target.url('shop'))).toEqual(targetBefore);
@@ -501,7 +502,7 @@ describe('invalid Migrations', () => {
     expect(failed.status.lastError).toMatchObject({ phase: 'Checks' });
     expect(failed.status.lastError.message).toContain('customers');
     expect(argoHealth('Migration', failed)).toMatchObject({ status: 'Degraded' });
-    kubectl(['-n', ns, 'patch', 'migration', 'shop', '--type=merge', '-p', '{"spec":{"fallback":true}}']);
+    patchSpec(kubectl, ns, 'shop', { fallback: true });
     waitFor(ns, 'jsonpath={.status.phase}=RolledBack', '60s');
     expect(jsonOf(ns, 'migration/shop').metadata.finalizers ?? []).toEqual([]);
     expect(await query(pair.target, "SELECT 1 FROM pg_tables WHERE schemaname = 'shop'")).toHaveLength(1);
@@ -516,16 +517,7 @@ describe('invalid Migrations', () => {
     waitFor(ns, 'condition=Ready');
     let err = '';
     try {
-      kubectl([
-        '-n',
-        ns,
-        'patch',
-        'migration',
-        'shop',
-        '--type=merge',
-        '-p',
-        '{"spec":{"source":{"database":"other"}}}',
-      ]);
+      patchSpec(kubectl, ns, 'shop', { source: { database: 'other' } });
     } catch (e) {
       err = String((e as { stderr?: string }).stderr ?? e);
     }
@@ -553,16 +545,7 @@ describe('operator, DowntimeOptimized', () => {
       // is writable again, and writes there after that would not be migrated (the fence itself is
       // tested against running writers in the db tier).
       await writers.stop();
-      kubectl([
-        '-n',
-        ns,
-        'patch',
-        'migration',
-        'shop',
-        '--type=merge',
-        '-p',
-        '{"spec":{"cutover":{"approved":true}}}',
-      ]);
+      patchSpec(kubectl, ns, 'shop', { cutover: { approved: true } });
       waitFor(ns, 'condition=Ready');
     } finally {
       await writers.stop();

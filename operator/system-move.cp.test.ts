@@ -20,6 +20,8 @@ import { eventually, kubeconfig, namespace } from '../test/controlplane/kube.ts'
 import {
   migrationYaml,
   operatorKubeconfig,
+  patchSpec,
+  podLogs,
   secretYaml,
   startOperator,
   waitForMigration,
@@ -146,22 +148,11 @@ function migration(config: string, ns: string): Json {
   return JSON.parse(kubectlAt(config, ['-n', ns, 'get', 'migration/shop', '-o', 'json'])) as Json;
 }
 
-/** Where the pod runner of the cluster keeps a transfer Pod's log. */
-const podLog = (config: string, ns: string, pod: string) =>
-  config === second.kubeconfig
-    ? join(secondLogs, `${ns}_${pod}_transfer.log`)
-    : join(inject('podLogs'), `${ns}_${pod}_transfer.log`);
-
 /** Waits for a condition; on timeout fails with the Migration's status, its Pods and their logs, and the operator's log. */
 function waitFor(config: string, ns: string, condition: string, operator: OperatorProcess): void {
-  const more = () => {
-    const names = kubectlAt(config, ['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').filter(Boolean);
-    const logs = names.map((n) => {
-      const file = podLog(config, ns, n.replace('pod/', ''));
-      return `${n}:\n${existsSync(file) ? readFileSync(file, 'utf8').slice(-1500) : '(no log)'}`;
-    });
-    return [kubectlAt(config, ['-n', ns, 'get', 'pods,pvc', '-o', 'wide']), ...logs].join('\n');
-  };
+  const at = (args: string[]) => kubectlAt(config, args);
+  const logDir = config === second.kubeconfig ? secondLogs : inject('podLogs');
+  const more = () => [at(['-n', ns, 'get', 'pods,pvc', '-o', 'wide']), podLogs(at, ns, logDir)].join('\n');
   waitForMigration((args) => kubectlAt(config, args), ns, condition, operator, { timeout: '240s', more });
 }
 
@@ -288,16 +279,7 @@ describe('the Dump method in a cluster', () => {
 
     // Back on the source side: an id of another export is refused, this one's completes it.
     const confirm = (id: string) =>
-      kubectlAt(first, [
-        '-n',
-        ns,
-        'patch',
-        'migration',
-        'shop',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ spec: { systemMove: { importCompleted: id } } }),
-      ]);
+      patchSpec((args) => kubectlAt(first, args), ns, 'shop', { systemMove: { importCompleted: id } });
     confirm('not-this-export');
     await eventually('the confirmation refused', () => {
       const d = (migration(first, ns).status.conditions as Json[]).find((c) => c.type === 'Degraded');

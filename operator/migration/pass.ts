@@ -41,9 +41,12 @@ export class Pass {
     this.pending.push(...txs);
   }
 
-  /** Writes what was collected (serialized: a checkpoint and the final write never race). */
+  /**
+   * Writes what was collected (serialized: a checkpoint and the final write never race). A failed
+   * write is its own caller's to report; the next flush still runs, and sends what it left pending.
+   */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
+    this.writing = this.writing.catch(() => {}).then(() => this.write());
     return this.writing;
   }
 
@@ -53,10 +56,16 @@ export class Pass {
 
   private async write(): Promise<void> {
     if (this.pending.length === 0) return;
-    const txs = this.pending;
+    // What is collected while this write is in flight (a phase that starts and ends meanwhile)
+    // stays pending for the next one.
+    const txs = this.pending.splice(0);
     const before = this.m.status?.phases?.length ?? 0;
-    this.m = await patchStatus(this.c, 'migrations', this.m, txs);
-    this.pending = this.pending.slice(txs.length);
+    try {
+      this.m = await patchStatus(this.c, 'migrations', this.m, txs);
+    } catch (err) {
+      this.pending.unshift(...txs);
+      throw err;
+    }
     // One Event per phase entered (the history only grows).
     for (const p of this.m.status?.phases?.slice(before) ?? []) {
       const message =

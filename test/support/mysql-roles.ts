@@ -21,10 +21,23 @@ export const MIGRATOR_GRANTS = (database: string) => [
   `GRANT PROCESS ON *.* TO '${MIGRATOR_USER}'@'%'`,
 ];
 
+/** Where a manifest takes a password from (spec.<side>.password). */
+export type PasswordRef = Record<string, unknown>;
+
 export interface MysqlMigration {
   pair: MysqlPair;
   /** ferry's environment: the passwords the manifests name. */
   env: Record<string, string>;
+  /** The passwords of the migration user (source) and of the target's user. */
+  passwords: { source: string; target: string };
+  /**
+   * spec.source (the MariaDB `shop` as the migration user) and spec.target (PostgreSQL `shop`), their
+   * passwords from where `passwords` says.
+   */
+  connections(passwords: { source: PasswordRef; target: PasswordRef }): {
+    source: Record<string, unknown>;
+    target: Record<string, unknown>;
+  };
   /** A manifest file for `ferry` (source: the MariaDB `shop` as the migration user; target: PostgreSQL `shop`). */
   manifest(name: string, spec?: Record<string, unknown>, source?: Record<string, unknown>): string;
   /** A session of the application user on `shop`. */
@@ -57,37 +70,42 @@ export async function startMysqlMigration(): Promise<MysqlMigration> {
   await admin.end();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-mysql-'));
   const env = { FERRY_TEST_MYSQL_PASSWORD: migratorPassword, FERRY_TEST_PG_PASSWORD: pair.pg.password };
+  const connections: MysqlMigration['connections'] = (passwords) => ({
+    source: {
+      engine: 'mysql',
+      host: pair.my.host,
+      port: pair.my.port,
+      database: 'shop',
+      user: MIGRATOR_USER,
+      password: passwords.source,
+    },
+    target: {
+      engine: 'postgres',
+      host: pair.pg.host,
+      port: pair.pg.port,
+      database: 'shop',
+      user: pair.pg.user,
+      password: passwords.target,
+    },
+  });
   return {
     pair,
     env,
+    passwords: { source: migratorPassword, target: pair.pg.password },
+    connections,
     manifest: (name, spec = {}, source = {}) => {
       const file = join(dir, `${name}.yaml`);
+      const sides = connections({
+        source: { env: 'FERRY_TEST_MYSQL_PASSWORD' },
+        target: { env: 'FERRY_TEST_PG_PASSWORD' },
+      });
       writeFileSync(
         file,
         stringify({
           apiVersion: 'ferry.dev/v1alpha1',
           kind: 'Migration',
           metadata: { name },
-          spec: {
-            source: {
-              engine: 'mysql',
-              host: pair.my.host,
-              port: pair.my.port,
-              database: 'shop',
-              user: MIGRATOR_USER,
-              password: { env: 'FERRY_TEST_MYSQL_PASSWORD' },
-              ...source,
-            },
-            target: {
-              engine: 'postgres',
-              host: pair.pg.host,
-              port: pair.pg.port,
-              database: 'shop',
-              user: pair.pg.user,
-              password: { env: 'FERRY_TEST_PG_PASSWORD' },
-            },
-            ...spec,
-          },
+          spec: { source: { ...sides.source, ...source }, target: sides.target, ...spec },
         }),
       );
       return file;
@@ -160,4 +178,16 @@ export async function mysqlLeftovers(root: Connection): Promise<string[]> {
      UNION ALL SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_NAME LIKE 'ferry\\_%'`,
   );
   return rows.map((r) => String(r['x']));
+}
+
+/** The source as the tests compare it: every table's checksum, and what ferry left on the server. */
+export async function sourceState(
+  m: MysqlMigration,
+): Promise<{ sums: Record<string, string>; leftovers: string[] }> {
+  const root = await m.root();
+  try {
+    return { sums: await checksums(root), leftovers: await mysqlLeftovers(root) };
+  } finally {
+    await root.end();
+  }
 }

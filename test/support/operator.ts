@@ -1,7 +1,7 @@
 // Control-plane test helpers for the operator: the operator as a real process, and Migration
 // manifests pointing at throwaway databases.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
@@ -75,15 +75,50 @@ export function waitForMigration(
   }
 }
 
-/** The Secret with the databases' passwords: the migration role's with `roles`, else the superuser's. */
-export function secretYaml(pair: LocalPair, roles?: Roles): string {
-  const password = (side: 'source' | 'target') =>
-    roles ? roles.env[roles.migrator[side].passwordEnv]! : pair[side].password;
+/** Each Pod of namespace `ns` with the end of its log, from the pod runner's `logDir` (none on a real cluster). */
+export function podLogs(kubectl: (args: string[]) => string, ns: string, logDir: string): string {
+  const names = kubectl(['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').filter(Boolean);
+  return names
+    .map((n) => {
+      const file = join(logDir, `${ns}_${n.replace('pod/', '')}_transfer.log`);
+      return `${n}:\n${logDir && existsSync(file) ? readFileSync(file, 'utf8').slice(-1500) : '(no log)'}`;
+    })
+    .join('\n');
+}
+
+/** The Secret db-passwords: the source's password under key `source`, the target's under `target`. */
+export function passwordsSecretYaml(passwords: { source: string; target: string }): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'db-passwords' },
-    stringData: { source: password('source'), target: password('target') },
+    stringData: passwords,
+  });
+}
+
+/** The Secret with the databases' passwords: the migration role's with `roles`, else the superuser's. */
+export function secretYaml(pair: LocalPair, roles?: Roles): string {
+  const password = (side: 'source' | 'target') =>
+    roles ? roles.env[roles.migrator[side].passwordEnv]! : pair[side].password;
+  return passwordsSecretYaml({ source: password('source'), target: password('target') });
+}
+
+/** A side's password in the cluster: its key in the Secret db-passwords. */
+export const secretPassword = (key: 'source' | 'target') => ({
+  secretKeyRef: { name: 'db-passwords', key },
+});
+
+/** A Migration between two connections (spec.source and spec.target, of any engine). */
+export function migrationBetween(
+  name: string,
+  sides: { source: Record<string, unknown>; target: Record<string, unknown> },
+  spec: Record<string, unknown> = {},
+): string {
+  return stringify({
+    apiVersion: 'ferry.dev/v1alpha1',
+    kind: 'Migration',
+    metadata: { name },
+    spec: { ...sides, ...spec },
   });
 }
 
@@ -101,14 +136,32 @@ export function migrationYaml(
     database: 'shop',
     user: roles ? roles.migrator[key].user : s.user,
     schema: 'shop',
-    password: { secretKeyRef: { name: 'db-passwords', key } },
+    password: secretPassword(key),
   });
-  return stringify({
-    apiVersion: 'ferry.dev/v1alpha1',
-    kind: 'Migration',
-    metadata: { name },
-    spec: { source: conn(pair.source, 'source'), target: conn(pair.target, 'target'), ...spec },
-  });
+  return migrationBetween(
+    name,
+    { source: conn(pair.source, 'source'), target: conn(pair.target, 'target') },
+    spec,
+  );
+}
+
+/** Merges `patch` into the spec of Migration `name` (kubectl patch --type=merge), as a user would. */
+export function patchSpec(
+  kubectl: (args: string[]) => string,
+  ns: string,
+  name: string,
+  patch: Record<string, unknown>,
+): string {
+  return kubectl([
+    '-n',
+    ns,
+    'patch',
+    'migration',
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: patch }),
+  ]);
 }
 
 /**

@@ -8,8 +8,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { ferry, startFerry } from '../../../test/support/cli.ts';
 import {
   bothSides,
-  checksums,
-  mysqlLeftovers,
+  sourceState,
   startMysqlMigration,
   type Canonical,
   type MysqlMigration,
@@ -74,15 +73,6 @@ const CANONICAL: Record<string, Canonical> = {
   },
 };
 
-async function sourceState(): Promise<{ sums: Record<string, string>; leftovers: string[] }> {
-  const root = await m.root();
-  try {
-    return { sums: await checksums(root), leftovers: await mysqlLeftovers(root) };
-  } finally {
-    await root.end();
-  }
-}
-
 async function resetTarget(): Promise<void> {
   const c = await m.target();
   try {
@@ -128,7 +118,7 @@ afterAll(async () => m?.stop());
 describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   it('fences the application off, moves every row exactly, and leaves the source as it was', async () => {
     await resetTarget();
-    const before = await sourceState();
+    const before = await sourceState(m);
     const file = m.manifest('shop');
     const run = startFerry(['run', '-f', file], {
       ...m.env,
@@ -156,7 +146,7 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     expect(result.code, result.stderr).toBe(0);
     for (const [t, side] of Object.entries(await bothSides(m, CANONICAL)))
       expect(side.target, t).toEqual(side.source);
-    const after = await sourceState();
+    const after = await sourceState(m);
     expect(after.leftovers).toEqual([]);
     expect(after.sums).toEqual(before.sums);
     // Writable again, and the target goes on with the id the source would have given next.
@@ -180,16 +170,16 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   it('falls back after PreProcessing and after Execution: source byte-identical, nothing of ferry left', async () => {
     for (const phase of ['PreProcessing', 'Execution']) {
       await resetTarget();
-      const before = await sourceState();
+      const before = await sourceState(m);
       const file = m.manifest('shop');
       const run = await ferry(['run', '-f', file, '--stop-after', phase], m.env);
       expect(run.code, run.stderr).toBe(0);
-      const during = await sourceState();
+      const during = await sourceState(m);
       expect(during.leftovers.length, `ferry's database and triggers after ${phase}`).toBeGreaterThan(0);
       const back = await ferry(['fallback', '-f', file], m.env);
       expect(back.code, back.stderr).toBe(0);
       expect(back.stdout).toMatch(/fallback of shop done/);
-      const after = await sourceState();
+      const after = await sourceState(m);
       expect(after.leftovers, phase).toEqual([]);
       expect(after.sums, phase).toEqual(before.sums);
       const app = await m.app();
@@ -222,7 +212,7 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     expect(result.stderr).toMatch(/scratch emptied or rebuilt \(TRUNCATE/);
     const back = await ferry(['fallback', '-f', file], m.env);
     expect(back.code, back.stderr).toBe(0);
-    const after = await sourceState();
+    const after = await sourceState(m);
     expect(after.leftovers).toEqual([]);
     const cleanup = await m.root();
     await cleanup.query('DROP TABLE shop.scratch');
@@ -256,14 +246,14 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     await writer.end();
     const back = await ferry(['fallback', '-f', file], m.env);
     expect(back.code, back.stderr).toBe(0);
-    expect((await sourceState()).leftovers).toEqual([]);
+    expect((await sourceState(m)).leftovers).toEqual([]);
   });
 
   it('refuses a migration user without the GRANTs, naming them, and changes nothing', async () => {
     const root = await m.root();
     await root.query("CREATE USER 'weak'@'%' IDENTIFIED BY 'weak-pw'; GRANT SELECT ON shop.* TO 'weak'@'%'");
     await root.end();
-    const before = await sourceState();
+    const before = await sourceState(m);
     const file = m.manifest('shop', {}, { user: 'weak', password: { env: 'WEAK_PW' } });
     const run = await ferry(['run', '-f', file], { ...m.env, WEAK_PW: 'weak-pw' });
     expect(run.code).not.toBe(0);
@@ -273,6 +263,6 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
     );
     expect(run.stderr).toContain("GRANT PROCESS ON *.* TO 'weak'@'%';");
     expect(run.stderr).not.toContain('weak-pw');
-    expect(await sourceState()).toEqual(before);
+    expect(await sourceState(m)).toEqual(before);
   });
 });
