@@ -5,7 +5,6 @@
 // found it, and nothing of ferry's is left on the source. A TRUNCATE, which fires no trigger in
 // MySQL, is seen by the table's new InnoDB id and replayed by copying the table whole.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RowDataPacket } from 'mysql2/promise';
 import { ferry, startFerry } from '../../../test/support/cli.ts';
 import {
   bothSides,
