@@ -1,0 +1,174 @@
+// The MySQL benchmark (issue 12): the same generated database on MariaDB 10.11 and on PostgreSQL 15,
+// migrated into a fresh database `shop` on the same target by `ferry run` from MariaDB, by pgloader
+// from MariaDB, and by `ferry run` from PostgreSQL (the standard job), interleaved, every result
+// checked (the MariaDB jobs against the MariaDB database's shape, ferry pg->pg exactly as in the
+// standard scenario), then seconds, the issue's two ratios and the peak RSS per size.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import pg from 'pg';
+import { formatBytes } from '../engine/progress.ts';
+import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
+import { startMariadb, type MariadbServer } from '../hack/mariadb/server.ts';
+import type { PostgresVersion } from '../hack/postgres/server.ts';
+import { createMysqlBenchDatabase } from '../hack/sample/bench-data-mysql.ts';
+import { JOBS, SCHEMA, type Job, type Measurement } from './jobs.ts';
+import { ferryMysql, pgloader, type MysqlJobContext } from './mysql-jobs.ts';
+import { mariadbShape, shapeLines, targetShape } from './shape.ts';
+import { fingerprint, generate, recreateDatabase } from './standard.ts';
+import {
+  differences,
+  ferryLines,
+  mysqlGoals,
+  peakRss,
+  ratioTable,
+  secondsTable,
+  type JobRuns,
+} from './stats.ts';
+
+export interface MysqlOptions {
+  sizes: number[];
+  runs: number;
+  parallelism: number;
+  targetVersion: PostgresVersion;
+}
+
+const ferryPg: Job = {
+  ...JOBS.find((j) => j.id === 'ferry')!,
+  id: 'ferry-pg',
+  label: (n) => `ferry run from PostgreSQL 15 (same rows), validation Count, parallelism ${n}`,
+  baseline: true,
+};
+
+/** Each round's jobs, in order; how each result is checked. */
+const MYSQL_JOBS: readonly { job: Job<MysqlJobContext>; from: 'mariadb' | 'postgres' }[] = [
+  { job: ferryMysql, from: 'mariadb' },
+  { job: pgloader, from: 'mariadb' },
+  { job: ferryPg, from: 'postgres' },
+];
+
+async function generateMariadb(my: MariadbServer, bytes: number): Promise<void> {
+  const t0 = performance.now();
+  await createMysqlBenchDatabase(my.connection(), SCHEMA, bytes);
+  const c = await createConnection(my.connection());
+  try {
+    const [rows] = await c.query<(import('mysql2').RowDataPacket & { t: string; b: string; i: string })[]>(
+      `SELECT table_name AS t, data_length AS b, index_length AS i FROM information_schema.tables
+        WHERE table_schema = ? ORDER BY data_length DESC`,
+      [SCHEMA],
+    );
+    const total = rows.reduce((a, r) => a + Number(r.b), 0);
+    console.log(
+      `  MariaDB generated in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${formatBytes(total)} of InnoDB data ` +
+        `(${rows.map((r) => `${r.t} ${((100 * Number(r.b)) / total).toFixed(0)}%`).join(', ')}), ` +
+        `${formatBytes(rows.reduce((a, r) => a + Number(r.i), 0))} of secondary indexes`,
+    );
+  } finally {
+    await c.end();
+  }
+}
+
+async function targetLines(pair: LocalPair): Promise<string[]> {
+  const c = new pg.Client({ connectionString: pair.target.url(SCHEMA) });
+  await c.connect();
+  try {
+    return shapeLines(await targetShape(c, SCHEMA));
+  } finally {
+    await c.end();
+  }
+}
+
+async function runOnce(
+  ctx: Omit<MysqlJobContext, 'dir'>,
+  entry: (typeof MYSQL_JOBS)[number],
+  root: string,
+  expected: Record<'mariadb' | 'postgres', string[]>,
+): Promise<Measurement> {
+  await recreateDatabase(ctx.pair.target);
+  await Promise.all([ctx.pair.source, ctx.pair.target].map((s) => query(s, 'CHECKPOINT', [], 'postgres')));
+  const dir = mkdtempSync(join(root, `${entry.job.id}-`));
+  try {
+    const m = await entry.job.run({ ...ctx, dir });
+    const got = entry.from === 'mariadb' ? await targetLines(ctx.pair) : await fingerprint(ctx.pair.target);
+    const differ = differences(expected[entry.from], got);
+    if (differ.length)
+      throw new Error(
+        `${entry.job.label(ctx.parallelism)}: the target differs from the source:\n  ${differ.join('\n  ')}`,
+      );
+    return m;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(o: MysqlOptions, results: Map<Job<MysqlJobContext>, Measurement[]>): JobRuns[] {
+  const runs: JobRuns[] = [...results].map(([job, ms]) => ({
+    label: job.label(o.parallelism),
+    seconds: ms.map((m) => m.seconds),
+    baseline: job.baseline,
+  }));
+  const seconds = (job: Job<MysqlJobContext>) => results.get(job)?.map((m) => m.seconds);
+  console.log(
+    secondsTable(
+      runs,
+      runs.find((r) => r.label === ferryMysql.label(o.parallelism)),
+    ),
+  );
+  console.log(mysqlGoals(seconds(ferryMysql) ?? [], seconds(pgloader), seconds(ferryPg)).join('\n'));
+  for (const job of [ferryMysql, ferryPg])
+    if (results.has(job)) console.log(ferryLines(job.label(o.parallelism), results.get(job)!).join('\n'));
+  const rss = peakRss(results.get(pgloader) ?? []);
+  if (rss)
+    console.log(`pgloader's peak RSS: median ${rss.median.toFixed(0)} MiB, max ${rss.max.toFixed(0)} MiB`);
+  return runs;
+}
+
+export async function benchMysql(o: MysqlOptions): Promise<void> {
+  if (!existsSync('/usr/sbin/mariadbd')) {
+    console.log('skipped: the MySQL scenario (MariaDB, /usr/sbin/mariadbd, is not installed)');
+    return;
+  }
+  const entries = MYSQL_JOBS.filter(({ job }) => {
+    const missing = job.missing();
+    if (missing.length)
+      console.log(`skipped: ${job.label(o.parallelism)} (${missing.join(', ')} not found on PATH)`);
+    return missing.length === 0;
+  });
+  const [pair, my] = await Promise.all([startLocalPair({ target: o.targetVersion }), startMariadb()]);
+  const root = mkdtempSync(join(tmpdir(), 'ferry-bench-mysql-'));
+  const labels: string[] = [];
+  const bySize: JobRuns[][] = [];
+  try {
+    for (const bytes of o.sizes) {
+      const label = formatBytes(bytes);
+      console.log(
+        `\n-- ${label}: MariaDB ${my.version} and PostgreSQL ${pair.source.version} -> ${pair.target.version}, ` +
+          `parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved --`,
+      );
+      await Promise.all([generate(pair, bytes), generateMariadb(my, bytes)]);
+      const c = await createConnection(my.connection());
+      const expected = {
+        mariadb: shapeLines(await mariadbShape(c, SCHEMA).finally(() => c.end())),
+        postgres: await fingerprint(pair.source),
+      };
+      const results = new Map<Job<MysqlJobContext>, Measurement[]>(entries.map((e) => [e.job, []]));
+      for (let run = 1; run <= o.runs; run++)
+        for (const entry of entries) {
+          const m = await runOnce({ pair, my, parallelism: o.parallelism, run }, entry, root, expected);
+          results.get(entry.job)!.push(m);
+          console.log(`  run ${run}/${o.runs} ${entry.job.id}: ${m.seconds.toFixed(1)} s`);
+        }
+      console.log('');
+      labels.push(label);
+      bySize.push(report(o, results));
+    }
+    if (bySize.length > 1) {
+      console.log('');
+      console.log(ratioTable(labels, bySize, ferryMysql.label(o.parallelism)));
+    }
+  } finally {
+    await Promise.all([pair.stop(), my.stop()]);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
