@@ -15,17 +15,10 @@ import type { PostgresVersion } from '../hack/postgres/server.ts';
 import { createMysqlBenchDatabase } from '../hack/sample/bench-data-mysql.ts';
 import { JOBS, SCHEMA, type Job, type Measurement } from './jobs.ts';
 import { ferryMysql, pgloader, type MysqlJobContext } from './mysql-jobs.ts';
+import { acrossSizes, available, rounds } from './rounds.ts';
 import { mariadbShape, shapeLines, targetShape } from './shape.ts';
 import { fingerprint, generate, recreateDatabase } from './standard.ts';
-import {
-  differences,
-  ferryLines,
-  mysqlGoals,
-  peakRss,
-  ratioTable,
-  secondsTable,
-  type JobRuns,
-} from './stats.ts';
+import { differences, ferryLines, mysqlGoals, peakRss, secondsTable, type JobRuns } from './stats.ts';
 
 export interface MysqlOptions {
   sizes: number[];
@@ -41,12 +34,8 @@ const ferryPg: Job = {
   baseline: true,
 };
 
-/** Each round's jobs, in order; how each result is checked. */
-const MYSQL_JOBS: readonly { job: Job<MysqlJobContext>; from: 'mariadb' | 'postgres' }[] = [
-  { job: ferryMysql, from: 'mariadb' },
-  { job: pgloader, from: 'mariadb' },
-  { job: ferryPg, from: 'postgres' },
-];
+/** Each round's jobs, in order. */
+const MYSQL_JOBS: readonly Job<MysqlJobContext>[] = [ferryMysql, pgloader, ferryPg];
 
 async function generateMariadb(my: MariadbServer, bytes: number): Promise<void> {
   const t0 = performance.now();
@@ -81,20 +70,22 @@ async function targetLines(pair: LocalPair): Promise<string[]> {
 
 async function runOnce(
   ctx: Omit<MysqlJobContext, 'dir'>,
-  entry: (typeof MYSQL_JOBS)[number],
+  job: Job<MysqlJobContext>,
   root: string,
   expected: Record<'mariadb' | 'postgres', string[]>,
 ): Promise<Measurement> {
   await recreateDatabase(ctx.pair.target);
   await Promise.all([ctx.pair.source, ctx.pair.target].map((s) => query(s, 'CHECKPOINT', [], 'postgres')));
-  const dir = mkdtempSync(join(root, `${entry.job.id}-`));
+  const dir = mkdtempSync(join(root, `${job.id}-`));
   try {
-    const m = await entry.job.run({ ...ctx, dir });
-    const got = entry.from === 'mariadb' ? await targetLines(ctx.pair) : await fingerprint(ctx.pair.target);
-    const differ = differences(expected[entry.from], got);
+    const m = await job.run({ ...ctx, dir });
+    // ferry pg->pg is checked as in the standard scenario; the others against MariaDB's shape.
+    const from = job === ferryPg ? 'postgres' : 'mariadb';
+    const got = from === 'mariadb' ? await targetLines(ctx.pair) : await fingerprint(ctx.pair.target);
+    const differ = differences(expected[from], got);
     if (differ.length)
       throw new Error(
-        `${entry.job.label(ctx.parallelism)}: the target differs from the source:\n  ${differ.join('\n  ')}`,
+        `${job.label(ctx.parallelism)}: the target differs from the source:\n  ${differ.join('\n  ')}`,
       );
     return m;
   } finally {
@@ -129,44 +120,30 @@ export async function benchMysql(o: MysqlOptions): Promise<void> {
     console.log('skipped: the MySQL scenario (MariaDB, /usr/sbin/mariadbd, is not installed)');
     return;
   }
-  const entries = MYSQL_JOBS.filter(({ job }) => {
-    const missing = job.missing();
-    if (missing.length)
-      console.log(`skipped: ${job.label(o.parallelism)} (${missing.join(', ')} not found on PATH)`);
-    return missing.length === 0;
-  });
+  const jobs = available(MYSQL_JOBS, o.parallelism);
   const [pair, my] = await Promise.all([startLocalPair({ target: o.targetVersion }), startMariadb()]);
   const root = mkdtempSync(join(tmpdir(), 'ferry-bench-mysql-'));
-  const labels: string[] = [];
-  const bySize: JobRuns[][] = [];
   try {
-    for (const bytes of o.sizes) {
-      const label = formatBytes(bytes);
-      console.log(
-        `\n-- ${label}: MariaDB ${my.version} and PostgreSQL ${pair.source.version} -> ${pair.target.version}, ` +
-          `parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved --`,
-      );
-      await Promise.all([generate(pair, bytes), generateMariadb(my, bytes)]);
-      const c = await createConnection(my.connection());
-      const expected = {
-        mariadb: shapeLines(await mariadbShape(c, SCHEMA).finally(() => c.end())),
-        postgres: await fingerprint(pair.source),
-      };
-      const results = new Map<Job<MysqlJobContext>, Measurement[]>(entries.map((e) => [e.job, []]));
-      for (let run = 1; run <= o.runs; run++)
-        for (const entry of entries) {
-          const m = await runOnce({ pair, my, parallelism: o.parallelism, run }, entry, root, expected);
-          results.get(entry.job)!.push(m);
-          console.log(`  run ${run}/${o.runs} ${entry.job.id}: ${m.seconds.toFixed(1)} s`);
-        }
-      console.log('');
-      labels.push(label);
-      bySize.push(report(o, results));
-    }
-    if (bySize.length > 1) {
-      console.log('');
-      console.log(ratioTable(labels, bySize, ferryMysql.label(o.parallelism)));
-    }
+    await acrossSizes(
+      o.sizes,
+      (size) =>
+        `${size}: MariaDB ${my.version} and PostgreSQL ${pair.source.version} -> ${pair.target.version}, ` +
+        `parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved`,
+      async (bytes) => {
+        await Promise.all([generate(pair, bytes), generateMariadb(my, bytes)]);
+        const c = await createConnection(my.connection());
+        const expected = {
+          mariadb: shapeLines(await mariadbShape(c, SCHEMA).finally(() => c.end())),
+          postgres: await fingerprint(pair.source),
+        };
+        const ctx = { pair, my, parallelism: o.parallelism };
+        return report(
+          o,
+          await rounds(jobs, o.runs, (job, run) => runOnce({ ...ctx, run }, job, root, expected)),
+        );
+      },
+      ferryMysql.label(o.parallelism),
+    );
   } finally {
     await Promise.all([pair.stop(), my.stop()]);
     rmSync(root, { recursive: true, force: true });

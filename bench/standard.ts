@@ -12,7 +12,8 @@ import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import type { PostgresServer, PostgresVersion } from '../hack/postgres/server.ts';
 import { createBenchDatabase } from '../hack/sample/bench-data.ts';
 import { SCHEMA, type Job, type Measurement } from './jobs.ts';
-import { differences, extraCost, ferryLines, ratioTable, secondsTable, type JobRuns } from './stats.ts';
+import { acrossSizes, available, rounds } from './rounds.ts';
+import { differences, extraCost, ferryLines, secondsTable, type JobRuns } from './stats.ts';
 
 export interface StandardOptions {
   sizes: number[];
@@ -148,40 +149,24 @@ function report(o: StandardOptions, results: Map<Job, Measurement[]>): JobRuns[]
 }
 
 export async function benchStandard(o: StandardOptions): Promise<void> {
-  const jobs = o.jobs.filter((job) => {
-    const missing = job.missing();
-    if (missing.length)
-      console.log(`skipped: ${job.label(o.parallelism)} (${missing.join(', ')} not found on PATH)`);
-    return missing.length === 0;
-  });
+  const jobs = available(o.jobs, o.parallelism);
   const pair = await startLocalPair({ target: o.targetVersion });
   const root = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-  const labels: string[] = [];
-  const bySize: JobRuns[][] = [];
   try {
-    for (const bytes of o.sizes) {
-      const label = formatBytes(bytes);
-      console.log(
-        `\n-- ${label}: PostgreSQL ${pair.source.version} -> ${pair.target.version}, parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved --`,
-      );
-      await generate(pair, bytes);
-      const expected = await fingerprint(pair.source);
-      const results = new Map<Job, Measurement[]>(jobs.map((j) => [j, []]));
-      for (let run = 1; run <= o.runs; run++)
-        for (const job of jobs) {
-          const m = await runOnce(pair, job, o, run, root, expected);
-          results.get(job)!.push(m);
-          console.log(`  run ${run}/${o.runs} ${job.id}: ${m.seconds.toFixed(1)} s`);
-        }
-      console.log('');
-      labels.push(label);
-      bySize.push(report(o, results));
-    }
-    const ferry = o.jobs.find((j) => j.id === 'ferry');
-    if (bySize.length > 1 && ferry) {
-      console.log('');
-      console.log(ratioTable(labels, bySize, ferry.label(o.parallelism)));
-    }
+    await acrossSizes(
+      o.sizes,
+      (size) =>
+        `${size}: PostgreSQL ${pair.source.version} -> ${pair.target.version}, parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved`,
+      async (bytes) => {
+        await generate(pair, bytes);
+        const expected = await fingerprint(pair.source);
+        return report(
+          o,
+          await rounds(jobs, o.runs, (job, run) => runOnce(pair, job, o, run, root, expected)),
+        );
+      },
+      o.jobs.find((j) => j.id === 'ferry')?.label(o.parallelism),
+    );
   } finally {
     await pair.stop();
     rmSync(root, { recursive: true, force: true });

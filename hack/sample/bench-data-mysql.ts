@@ -7,7 +7,7 @@
 import { createConnection } from 'mysql2/promise';
 import type { ConnectionOptions } from 'mysql2';
 import { mysqlIdent } from '../../engine/source/mysql/read.ts';
-import { benchCounts } from './bench-data.ts';
+import { benchCounts, FOREIGN_KEYS } from './bench-data.ts';
 
 type Counts = ReturnType<typeof benchCounts>;
 
@@ -77,19 +77,6 @@ const SMALL_KEYS = `
 
 const EVENTS_KEYS = `ALTER TABLE events ADD INDEX events_by_account (account_id, created_at), ADD INDEX events_by_kind (kind);`;
 
-// The rows are known to hold: foreign_key_checks = 0 adds each key without a scan.
-const FOREIGN_KEYS = `
-  SET foreign_key_checks = 0;
-  ALTER TABLE categories ADD FOREIGN KEY (parent_id) REFERENCES categories (id);
-  ALTER TABLE products ADD FOREIGN KEY (category_id) REFERENCES categories (id);
-  ALTER TABLE orders ADD FOREIGN KEY (account_id) REFERENCES accounts (id);
-  ALTER TABLE order_items ADD FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
-    ADD FOREIGN KEY (product_id) REFERENCES products (id);
-  ALTER TABLE payments ADD FOREIGN KEY (order_id) REFERENCES orders (id);
-  ALTER TABLE documents ADD FOREIGN KEY (account_id) REFERENCES accounts (id);
-  ALTER TABLE events ADD FOREIGN KEY (account_id) REFERENCES accounts (id);
-  SET foreign_key_checks = 1;`;
-
 /** Creates `database` (dropped first) with about `bytes` of data, the same rows as PostgreSQL's. */
 export async function createMysqlBenchDatabase(
   server: ConnectionOptions,
@@ -111,7 +98,8 @@ export async function createMysqlBenchDatabase(
       small.query(smallData(n)).then(() => small.query(SMALL_KEYS)),
       large.query(eventsData(n)).then(() => large.query(EVENTS_KEYS)),
     ]);
-    await small.query(FOREIGN_KEYS);
+    // The rows are known to hold: foreign_key_checks = 0 adds each key without a scan.
+    await small.query(`SET foreign_key_checks = 0; ${FOREIGN_KEYS}; SET foreign_key_checks = 1`);
     await small.query(
       'ANALYZE TABLE categories, accounts, products, orders, order_items, payments, documents, events',
     );
