@@ -95,7 +95,7 @@ export const pgloader: Job<MysqlJobContext> = {
     const file = join(ctx.dir, 'shop.load');
     writeFileSync(file, pgloaderCommand(ctx.my, ctx.pair.target, ctx.parallelism));
     const env = childEnv({ MYSQL_PWD: ctx.my.password, PGPASSWORD: ctx.pair.target.password });
-    // --dir: its logs and temporary files go in the run's directory.
-    return timedWithRss('pgloader', ['--dir', join(ctx.dir, 'pgloader'), file], env, ctx.dir);
+    // --root-dir: its logs and temporary files go in the run's directory.
+    return timedWithRss('pgloader', ['--root-dir', join(ctx.dir, 'pgloader'), file], env, ctx.dir);
   },
 };

@@ -99,7 +99,7 @@ export async function createMysqlBenchDatabase(
       large.query(eventsData(n)).then(() => large.query(EVENTS_KEYS)),
     ]);
     // The rows are known to hold: foreign_key_checks = 0 adds each key without a scan.
-    await small.query(`SET foreign_key_checks = 0; ${FOREIGN_KEYS}; SET foreign_key_checks = 1`);
+    await small.query(`SET foreign_key_checks = 0; ${FOREIGN_KEYS} SET foreign_key_checks = 1`);
     await small.query(
       'ANALYZE TABLE categories, accounts, products, orders, order_items, payments, documents, events',
     );
