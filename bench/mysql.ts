@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import { formatBytes } from '../engine/progress.ts';
-import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
+import { startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { startMariadb, type MariadbServer } from '../hack/mariadb/server.ts';
 import type { PostgresVersion } from '../hack/postgres/server.ts';
 import { createMysqlBenchDatabase } from '../hack/sample/bench-data-mysql.ts';
@@ -17,7 +17,7 @@ import { JOBS, SCHEMA, type Job, type Measurement } from './jobs.ts';
 import { ferryMysql, pgloader, type MysqlJobContext } from './mysql-jobs.ts';
 import { acrossSizes, available, rounds } from './rounds.ts';
 import { mariadbShape, shapeLines, targetShape } from './shape.ts';
-import { fingerprint, generate, recreateDatabase } from './standard.ts';
+import { fingerprint, generate, onServer, recreateDatabase } from './standard.ts';
 import { differences, ferryLines, mysqlGoals, peakRss, secondsTable, type JobRuns } from './stats.ts';
 
 export interface MysqlOptions {
@@ -75,7 +75,7 @@ async function runOnce(
   expected: Record<'mariadb' | 'postgres', string[]>,
 ): Promise<Measurement> {
   await recreateDatabase(ctx.pair.target);
-  await Promise.all([ctx.pair.source, ctx.pair.target].map((s) => query(s, 'CHECKPOINT', [], 'postgres')));
+  await Promise.all([onServer(ctx.pair.source, 'CHECKPOINT'), onServer(ctx.pair.target, 'CHECKPOINT')]);
   const dir = mkdtempSync(join(root, `${job.id}-`));
   try {
     const m = await job.run({ ...ctx, dir });

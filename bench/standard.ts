@@ -25,7 +25,7 @@ export interface StandardOptions {
 
 const DB = 'shop';
 
-async function onServer(s: PostgresServer, sql: string): Promise<void> {
+export async function onServer(s: PostgresServer, sql: string): Promise<void> {
   await query(s, sql, [], 'postgres');
 }
 
