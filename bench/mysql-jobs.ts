@@ -95,7 +95,10 @@ export const pgloader: Job<MysqlJobContext> = {
     const file = join(ctx.dir, 'shop.load');
     writeFileSync(file, pgloaderCommand(ctx.my, ctx.pair.target, ctx.parallelism));
     const env = childEnv({ MYSQL_PWD: ctx.my.password, PGPASSWORD: ctx.pair.target.password });
+    // Debian's build runs with about 1 GiB of SBCL heap, exhausted at 1 GB of rows ("Heap exhausted
+    // during garbage collection"): a 4 GiB heap lets it finish; its algorithm and settings stay.
     // --root-dir: its logs and temporary files go in the run's directory.
-    return timedWithRss('pgloader', ['--root-dir', join(ctx.dir, 'pgloader'), file], env, ctx.dir);
+    const args = ['--dynamic-space-size', '4096', '--root-dir', join(ctx.dir, 'pgloader'), file];
+    return timedWithRss('pgloader', args, env, ctx.dir);
   },
 };
