@@ -31,17 +31,17 @@ export interface Measurement {
   phases?: PhaseRecord[];
 }
 
-export interface Job {
+export interface Job<C extends JobContext = JobContext> {
   id: string;
   label: (parallelism: number) => string;
   /** The baseline's missing tools, named; empty when it can run. */
   missing: () => string[];
   /** ferry's runs are the reference the baselines are divided by. */
   baseline: boolean;
-  run: (ctx: JobContext) => Promise<Measurement>;
+  run: (ctx: C) => Promise<Measurement>;
 }
 
-const missingOf = (...tools: string[]) => tools.filter((t) => !which(t));
+export const missingOf = (...tools: string[]) => tools.filter((t) => !which(t));
 
 /** Environment for the client tools: PGPASSFILE with both servers' passwords, nothing else PG*. */
 const toolEnv = (ctx: JobContext) =>
@@ -53,36 +53,58 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Runs `cmd` to completion, timed, under GNU time when it is on PATH: it reports the largest
+ * resident set among the process and its waited-for children.
+ */
+export async function timedWithRss(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  dir: string,
+): Promise<Pick<Measurement, 'seconds' | 'peakRss'>> {
+  const rss = join(dir, 'rss');
+  const time = which('time');
+  const seconds = await timed(() =>
+    time ? exec(time, ['-o', rss, '-f', '%M', cmd, ...args], env) : exec(cmd, args, env),
+  );
+  return { seconds, ...(time ? { peakRss: Number(readFileSync(rss, 'utf8').trim()) * 1024 } : {}) };
+}
+
+/** Runs `ferry run` on the manifest, timed with its peak RSS and the phases of its report. */
+export async function runFerry(
+  manifest: string,
+  env: Record<string, string>,
+  dir: string,
+): Promise<Measurement> {
+  const file = join(dir, 'migration.yaml');
+  const report = join(dir, 'report.json');
+  writeFileSync(file, manifest);
+  const m = await timedWithRss(
+    FERRY,
+    ['run', '-f', file, '--report-out', report],
+    childEnv({ ...env, FERRY_LOG_JSON: '1' }),
+    dir,
+  );
+  return { ...m, phases: (JSON.parse(readFileSync(report, 'utf8')) as Report).phases };
+}
+
 function ferryJob(validation: 'Count' | 'Checksum'): Job {
   return {
     id: validation === 'Count' ? 'ferry' : 'ferry-checksum',
     label: (n) => `ferry run, validation ${validation}, parallelism ${n}`,
     missing: () => [],
     baseline: false,
-    run: async (ctx) => {
-      const file = join(ctx.dir, 'migration.yaml');
-      const report = join(ctx.dir, 'report.json');
-      const rss = join(ctx.dir, 'rss');
-      const name = `bench-${validation.toLowerCase()}-${ctx.run}`;
-      writeFileSync(
-        file,
-        manifestFor(ctx.pair, name, { transfer: { parallelism: ctx.parallelism }, validation }),
-      );
-      const args = ['run', '-f', file, '--report-out', report];
-      // ferry's passwords come from the variables the manifest names, set for the child only.
-      const env = childEnv({ ...ctx.pair.env, FERRY_LOG_JSON: '1' });
-      // GNU time reports the largest resident set among the process and its waited-for children.
-      const time = which('time');
-      const seconds = await timed(() =>
-        time ? exec(time, ['-o', rss, '-f', '%M', FERRY, ...args], env) : exec(FERRY, args, env),
-      );
-      const phases = (JSON.parse(readFileSync(report, 'utf8')) as Report).phases;
-      return {
-        seconds,
-        phases,
-        ...(time ? { peakRss: Number(readFileSync(rss, 'utf8').trim()) * 1024 } : {}),
-      };
-    },
+    // ferry's passwords come from the variables the manifest names, set for the child only.
+    run: (ctx) =>
+      runFerry(
+        manifestFor(ctx.pair, `bench-${validation.toLowerCase()}-${ctx.run}`, {
+          transfer: { parallelism: ctx.parallelism },
+          validation,
+        }),
+        ctx.pair.env,
+        ctx.dir,
+      ),
   };
 }
 

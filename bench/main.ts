@@ -1,10 +1,10 @@
 // `npm run bench [-- options]`: ferry's whole migration against the tools people use instead, the
-// DowntimeOptimized downtime, or the operator at scale. `npm run bench -- --help` lists the options.
-import { parseArgs } from 'node:util';
-import { parseQuantity } from '../engine/api/settings.ts';
+// DowntimeOptimized downtime, the migration from MariaDB, or the operator at scale. `npm run bench -- --help` lists the options.
+import { BenchArgsError, parseBenchArgs } from './args.ts';
 import { benchDowntime } from './downtime.ts';
 import { benchDump } from './dump.ts';
 import { JOBS } from './jobs.ts';
+import { benchMysql } from './mysql.ts';
 import { benchOperator } from './operator.ts';
 import { benchStandard } from './standard.ts';
 
@@ -30,7 +30,17 @@ Scenarios (--scenario):
              writers' latency without and with the recording triggers (PostgreSQL 15 -> 18).
   dump       the Dump method at each size: export, import, both overlapped, the memory pipe, and
              pg_dump -Fd -j N + pg_restore -j N --section=data; the dump's size and compression ratio.
-  all        standard, then downtime, then dump (the default).
+  mysql      the same database generated on MariaDB 10.11 (MariaDB's types; plain indexes where
+             PostgreSQL's are partial or on an expression) and migrated into a fresh database on the
+             target, each job timed whole, interleaved, checked (rows, indexes, keys):
+               ferry-mysql  ferry run from MariaDB, validation Count
+               pgloader     Debian's pgloader, workers 2N, concurrency 1, N index builds (N tables
+                            at a time, as ferry's N pipes; its default at N = 2); skipped when missing
+               ferry-pg     ferry run from the PostgreSQL copy of the same rows (the standard job)
+             Prints seconds, pgloader/ferry (goal: at least 3x), ferry from PostgreSQL over ferry
+             from MariaDB (goal: at least 0.7x) and the peak RSS (goal: under 256 MiB).
+             Skipped when MariaDB is not installed.
+  all        standard, then downtime, then dump, then mysql (the default).
   operator   the operator at scale on the local control plane (not in all).
 
 Options:
@@ -40,7 +50,7 @@ Options:
   --parallelism N        ferry's spec.transfer.parallelism, and N for every baseline   [2]
   --target-version V     the target server's PostgreSQL major version, 15 or 18   [15]
   --jobs LIST            the standard jobs to run, comma-separated   [${JOBS.map((j) => j.id).join(',')}]
-  --scenario NAME        standard, downtime, dump, all or operator   [all]
+  --scenario NAME        standard, downtime, dump, mysql, all or operator   [all]
   --rate N               downtime: the writers' transactions per second   [500]
   --migrations N         operator: how many Migrations   [50]
   --groups N             operator: table groups per Migration   [20]
@@ -48,65 +58,19 @@ Options:
 
 A quick look: npm run bench -- --sizes 64MB --runs 1`;
 
-function fail(message: string): never {
-  console.error(`bench: ${message}\n(npm run bench -- --help lists the options)`);
+let options;
+try {
+  options = parseBenchArgs(process.argv.slice(2));
+} catch (e) {
+  if (!(e instanceof BenchArgsError)) throw e;
+  console.error(`bench: ${e.message}\n(npm run bench -- --help lists the options)`);
   process.exit(2);
 }
-
-function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer (got ${JSON.stringify(v)})`);
-  return n;
-}
-
-function size(v: string): number {
-  try {
-    return parseQuantity(v.trim().replace(/B$/, ''));
-  } catch {
-    return fail(`--sizes: ${JSON.stringify(v)} is not a size (64MB, 1GB, 512Mi...)`);
-  }
-}
-
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      sizes: { type: 'string', default: '256MB,1GB' },
-      runs: { type: 'string', default: '3' },
-      parallelism: { type: 'string', default: '2' },
-      'target-version': { type: 'string', default: '15' },
-      jobs: { type: 'string', default: JOBS.map((j) => j.id).join(',') },
-      scenario: { type: 'string', default: 'all' },
-      rate: { type: 'string', default: '500' },
-      migrations: { type: 'string', default: '50' },
-      groups: { type: 'string', default: '20' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-} catch (e) {
-  fail((e as Error).message);
-}
-const { values } = parsed;
-if (values.help) {
+if (options === 'help') {
   console.log(HELP);
   process.exit(0);
 }
-const scenario = values.scenario!;
-if (!['standard', 'downtime', 'dump', 'all', 'operator'].includes(scenario))
-  fail(`--scenario must be standard, downtime, dump, all or operator (got ${JSON.stringify(scenario)})`);
-const sizes = values.sizes!.split(',').map(size);
-const targetVersion = values['target-version'];
-if (targetVersion !== '15' && targetVersion !== '18')
-  fail(`--target-version must be 15 or 18 (got ${JSON.stringify(targetVersion)})`);
-const [runs, parallelism, rate, migrations, groups] = (
-  ['runs', 'parallelism', 'rate', 'migrations', 'groups'] as const
-).map((k) => positive(k, values[k]!)) as [number, number, number, number, number];
-const jobs = values.jobs!.split(',').map((id) => {
-  const job = JOBS.find((j) => j.id === id.trim());
-  return (
-    job ?? fail(`--jobs: unknown job ${JSON.stringify(id)} (one of ${JOBS.map((j) => j.id).join(', ')})`)
-  );
-});
+const { scenario, sizes, runs, parallelism, targetVersion, jobs, rate, migrations, groups } = options;
 
 if (scenario === 'all' || scenario === 'standard') {
   console.log('== The whole migration: ferry against the raw pipe, pgcopydb and pg_dump/pg_restore ==');
@@ -114,7 +78,7 @@ if (scenario === 'all' || scenario === 'standard') {
     sizes,
     runs,
     parallelism,
-    targetVersion: Number(targetVersion) as 15 | 18,
+    targetVersion,
     jobs,
   });
 }
@@ -125,6 +89,10 @@ if (scenario === 'all' || scenario === 'downtime') {
 if (scenario === 'all' || scenario === 'dump') {
   console.log('\n== Dump method: export, import, overlapped, against the pipe and pg_dump/pg_restore ==');
   for (const bytes of sizes) await benchDump(bytes, parallelism);
+}
+if (scenario === 'all' || scenario === 'mysql') {
+  console.log('\n== From MariaDB: ferry against pgloader and against its own PostgreSQL -> PostgreSQL ==');
+  await benchMysql({ sizes, runs, parallelism, targetVersion });
 }
 // Not in `all`: it needs the local control plane (built the first time).
 if (scenario === 'operator') {

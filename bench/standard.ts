@@ -12,7 +12,8 @@ import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import type { PostgresServer, PostgresVersion } from '../hack/postgres/server.ts';
 import { createBenchDatabase } from '../hack/sample/bench-data.ts';
 import { SCHEMA, type Job, type Measurement } from './jobs.ts';
-import { extraCost, median, phaseMedians, ratioTable, secondsTable, type JobRuns } from './stats.ts';
+import { acrossSizes, available, rounds } from './rounds.ts';
+import { differences, extraCost, ferryLines, secondsTable, type JobRuns } from './stats.ts';
 
 export interface StandardOptions {
   sizes: number[];
@@ -23,13 +24,12 @@ export interface StandardOptions {
 }
 
 const DB = 'shop';
-const MiB = 2 ** 20;
 
-async function onServer(s: PostgresServer, sql: string): Promise<void> {
+export async function onServer(s: PostgresServer, sql: string): Promise<void> {
   await query(s, sql, [], 'postgres');
 }
 
-async function recreateDatabase(s: PostgresServer): Promise<void> {
+export async function recreateDatabase(s: PostgresServer): Promise<void> {
   await onServer(s, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await onServer(s, `CREATE DATABASE ${DB}`);
 }
@@ -38,7 +38,7 @@ async function recreateDatabase(s: PostgresServer): Promise<void> {
  * What a finished migration must reproduce, one line per fact: each table's exact row count, each
  * index, constraint (with its validation state) and sequence value of the schema.
  */
-async function fingerprint(s: PostgresServer): Promise<string[]> {
+export async function fingerprint(s: PostgresServer): Promise<string[]> {
   const c = new pg.Client({ connectionString: s.url(DB) });
   await c.connect();
   try {
@@ -71,7 +71,7 @@ async function fingerprint(s: PostgresServer): Promise<string[]> {
   }
 }
 
-async function generate(pair: LocalPair, bytes: number): Promise<void> {
+export async function generate(pair: LocalPair, bytes: number): Promise<void> {
   await recreateDatabase(pair.source);
   const t0 = performance.now();
   await createBenchDatabase(pair.source.url(DB), SCHEMA, bytes);
@@ -108,11 +108,7 @@ async function runOnce(
   const dir = mkdtempSync(join(root, `${job.id}-`));
   try {
     const m = await job.run({ pair, parallelism: o.parallelism, dir, run });
-    const got = await fingerprint(pair.target);
-    const differ = [
-      ...expected.filter((l) => !got.includes(l)).map((l) => `missing: ${l}`),
-      ...got.filter((l) => !expected.includes(l)).map((l) => `unexpected: ${l}`),
-    ];
+    const differ = differences(expected, await fingerprint(pair.target));
     if (differ.length)
       throw new Error(
         `${job.label(o.parallelism)}: the target differs from the source:\n  ${differ.join('\n  ')}`,
@@ -147,61 +143,30 @@ function report(o: StandardOptions, results: Map<Job, Measurement[]>): JobRuns[]
       `checksum validation's extra cost: ${cost.seconds.toFixed(1)} s, ${(100 * cost.share).toFixed(0)}% of the Checksum run (goal: under 25%)`,
     );
   }
-  for (const [job, ms] of [ferry, checksum].filter((x) => x !== undefined)) {
-    const phases = phaseMedians(ms.map((m) => m.phases ?? []));
-    // The process's start (loading the modules) and exit are in the wall time but in no phase.
-    const outside = median(
-      ms.map((m) => m.seconds - (m.phases ?? []).reduce((a, p) => a + (p.seconds ?? 0), 0)),
-    );
-    console.log(
-      `${job.label(o.parallelism)}: phases (median s) ${phases.map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}; ` +
-        `outside the phases (start, exit) ${outside.toFixed(1)}`,
-    );
-    const rss = ms.flatMap((m) => (m.peakRss === undefined ? [] : [m.peakRss / MiB]));
-    console.log(
-      rss.length
-        ? `  peak RSS (ferry run is one process, the transfer runs in it): median ${median(rss).toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB (goal: under 256 MiB)`
-        : '  peak RSS: not measured (GNU time not found on PATH)',
-    );
-  }
+  for (const [job, ms] of [ferry, checksum].filter((x) => x !== undefined))
+    console.log(ferryLines(job.label(o.parallelism), ms).join('\n'));
   return runs;
 }
 
 export async function benchStandard(o: StandardOptions): Promise<void> {
-  const jobs = o.jobs.filter((job) => {
-    const missing = job.missing();
-    if (missing.length)
-      console.log(`skipped: ${job.label(o.parallelism)} (${missing.join(', ')} not found on PATH)`);
-    return missing.length === 0;
-  });
+  const jobs = available(o.jobs, o.parallelism);
   const pair = await startLocalPair({ target: o.targetVersion });
   const root = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-  const labels: string[] = [];
-  const bySize: JobRuns[][] = [];
   try {
-    for (const bytes of o.sizes) {
-      const label = formatBytes(bytes);
-      console.log(
-        `\n-- ${label}: PostgreSQL ${pair.source.version} -> ${pair.target.version}, parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved --`,
-      );
-      await generate(pair, bytes);
-      const expected = await fingerprint(pair.source);
-      const results = new Map<Job, Measurement[]>(jobs.map((j) => [j, []]));
-      for (let run = 1; run <= o.runs; run++)
-        for (const job of jobs) {
-          const m = await runOnce(pair, job, o, run, root, expected);
-          results.get(job)!.push(m);
-          console.log(`  run ${run}/${o.runs} ${job.id}: ${m.seconds.toFixed(1)} s`);
-        }
-      console.log('');
-      labels.push(label);
-      bySize.push(report(o, results));
-    }
-    const ferry = o.jobs.find((j) => j.id === 'ferry');
-    if (bySize.length > 1 && ferry) {
-      console.log('');
-      console.log(ratioTable(labels, bySize, ferry.label(o.parallelism)));
-    }
+    await acrossSizes(
+      o.sizes,
+      (size) =>
+        `${size}: PostgreSQL ${pair.source.version} -> ${pair.target.version}, parallelism ${o.parallelism}, ${o.runs} runs of each job, interleaved`,
+      async (bytes) => {
+        await generate(pair, bytes);
+        const expected = await fingerprint(pair.source);
+        return report(
+          o,
+          await rounds(jobs, o.runs, (job, run) => runOnce(pair, job, o, run, root, expected)),
+        );
+      },
+      o.jobs.find((j) => j.id === 'ferry')?.label(o.parallelism),
+    );
   } finally {
     await pair.stop();
     rmSync(root, { recursive: true, force: true });

@@ -49,7 +49,7 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
   return { ...env, ...extra };
 }
 
-/** Runs a command to completion; resolves with its stdout, rejects with the tail of its stderr (argv holds no secret). */
+/** Runs a command to completion; resolves with its stdout, rejects with the tail of its stderr, else of its stdout (argv holds no secret). */
 export function exec(cmd: string, args: readonly string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63,7 +63,10 @@ export function exec(cmd: string, args: readonly string[], env: Record<string, s
       code === 0
         ? resolve(out)
         : reject(
-            new Error(`${[cmd, ...args].join(' ').slice(0, 300)} exited ${code}: ${err.slice(-2000).trim()}`),
+            // Some tools (pgloader) log their errors to stdout.
+            new Error(
+              `${[cmd, ...args].join(' ').slice(0, 300)} exited ${code}: ${(err.trim() || out).slice(-2000).trim()}`,
+            ),
           ),
     );
   });
