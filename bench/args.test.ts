@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { BenchArgsError, parseBenchArgs } from './args.ts';
 
 const parse = (...args: string[]) => parseBenchArgs(args);
+const error = (...args: string[]) => {
+  try {
+    parse(...args);
+  } catch (e) {
+    expect(e).toBeInstanceOf(BenchArgsError);
+    return (e as Error).message;
+  }
+  throw new Error(`accepted ${args.join(' ')}`);
+};
 
 describe('bench options', () => {
   it('defaults to every scenario but the operator at 256MB and 1GB, 3 runs, parallelism 2', () => {
@@ -12,6 +21,13 @@ describe('bench options', () => {
       parallelism: 2,
       targetVersion: 15,
     });
+  });
+
+  it('reads --source mysql as the MySQL scenario and --source postgres as the standard one', () => {
+    expect(parse('--source', 'mysql')).toMatchObject({ scenario: 'mysql' });
+    expect(parse('--source', 'postgres')).toMatchObject({ scenario: 'standard' });
+    expect(error('--source', 'oracle')).toBe('--source must be mysql or postgres (got "oracle")');
+    expect(error('--source', 'mysql', '--scenario', 'dump')).toMatch(/give one/);
   });
 
   it('takes the MySQL scenario with its sizes, runs and parallelism', () => {
@@ -27,15 +43,6 @@ describe('bench options', () => {
   });
 
   it('refuses bad input with one error naming the option and the value', () => {
-    const error = (...args: string[]) => {
-      try {
-        parse(...args);
-      } catch (e) {
-        expect(e).toBeInstanceOf(BenchArgsError);
-        return (e as Error).message;
-      }
-      throw new Error(`accepted ${args.join(' ')}`);
-    };
     expect(error('--scenario', 'mariadb')).toBe(
       '--scenario must be standard, downtime, dump, mysql, all or operator (got "mariadb")',
     );

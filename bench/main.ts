@@ -51,6 +51,7 @@ Options:
   --target-version V     the target server's PostgreSQL major version, 15 or 18   [15]
   --jobs LIST            the standard jobs to run, comma-separated   [${JOBS.map((j) => j.id).join(',')}]
   --scenario NAME        standard, downtime, dump, mysql, all or operator   [all]
+  --source ENGINE        mysql: the mysql scenario; postgres: the standard one
   --rate N               downtime: the writers' transactions per second   [500]
   --migrations N         operator: how many Migrations   [50]
   --groups N             operator: table groups per Migration   [20]
