@@ -122,12 +122,17 @@ export function runApproving(
 ): { child: ReturnType<typeof startFerry>['child']; done: Promise<CliResult> } {
   const run = startFerry(['run', '-f', file], env);
   let ended = false;
+  // Until the run ends (killed or completed: nothing, or no need, to approve) or takes the approval:
+  // a server restarting under `ferry cutover` fails it, and the run would wait for approval forever.
   const approve = async () => {
-    while (!ended && !(await replaying(r.pair).catch(() => false)))
+    while (!ended) {
+      if (
+        (await replaying(r.pair).catch(() => false)) &&
+        (await ferry(['cutover', '-f', file], r.roles.env)).code === 0
+      )
+        return;
       await new Promise((res) => setTimeout(res, 200));
-    // Killed or completed meanwhile: nothing, or no need, to approve. A failure here shows as a run
-    // that waits for its approval forever.
-    if (!ended) await ferry(['cutover', '-f', file], r.roles.env);
+    }
   };
   const done = run.done.then(async (result) => {
     ended = true;
