@@ -256,6 +256,9 @@ class MysqlSession implements SourceSession {
     );
   }
 
+  /** The InnoDB ids the last committed batch saw (changeBatch), read once per session. */
+  private seenIds: TableIds | undefined;
+
   /** What the store records of the logs (the catalog and the recorded tables), read once per session. */
   private logged: Logged[] | undefined;
   private async logs(): Promise<Logged[]> {
@@ -290,7 +293,9 @@ class MysqlSession implements SourceSession {
    */
   changeBatch = async (evenEmpty = false): Promise<ChangeBatch | undefined> => {
     const logged = await this.logs();
-    const seen = (await this.getState<TableIds>('tables')) ?? {};
+    // Read once per session: only this session's batches change it afterwards.
+    this.seenIds ??= (await this.getState<TableIds>('tables')) ?? {};
+    const seen = this.seenIds;
     const now = await tableIds(
       this.c,
       this.database,
@@ -314,7 +319,8 @@ class MysqlSession implements SourceSession {
       ...batch,
       commit: async () => {
         await batch.commit();
-        await this.putState('tables', { ...seen, ...Object.fromEntries(now) } satisfies TableIds);
+        this.seenIds = { ...seen, ...Object.fromEntries(now) };
+        await this.putState('tables', this.seenIds);
         this.d.log.warn({ tables: [...truncated] }, 'emptied by TRUNCATE (or rebuilt): copied whole');
       },
     };

@@ -38,6 +38,18 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => m?.stop());
 
+/** `ferry run` of `file`, its log, and a wait (up to 2 minutes) for a line of it. */
+function startWatched(file: string) {
+  const run = startFerry(['run', '-f', file], m.env);
+  let stderr = '';
+  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const until = async (text: string) => {
+    for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain(text);
+  };
+  return { run, stderr: () => stderr, until };
+}
+
 const spec = (approved: boolean) => ({
   mode: 'DowntimeOptimized',
   tables: { exclude: ['audit'] },
@@ -69,13 +81,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
 
   it('lifts the fence when the cutover fails (a writer holds it past fence.waitSeconds), and replays on', async () => {
     const file = m.manifest('held', { ...spec(false), fence: { waitSeconds: 2 } });
-    const run = startFerry(['run', '-f', file], m.env);
-    let stderr = '';
-    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const until = async (text: string) => {
-      for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(stderr).toContain(text);
-    };
+    const { run, stderr, until } = startWatched(file);
     await until('waiting for cutover approval');
     // Uncommitted writes on a migrated table when the cutover raises the fence.
     const holder = await m.app();
@@ -84,7 +90,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     const approve = await ferry(['cutover', '-f', file], m.env);
     expect(approve.code, approve.stderr).toBe(0);
     await until('cutover failed: the fence is down');
-    expect(stderr).toContain('the application still holds uncommitted writes after 2 s');
+    expect(stderr()).toContain('the application still holds uncommitted writes after 2 s');
     // The application writes again; the replay goes on (the run waits for another approval).
     const app = await m.app();
     await app.query("INSERT INTO tags VALUES ('after failed cutover', 2)");
@@ -103,13 +109,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     );
     await app.query("INSERT INTO scratch SELECT seq, CONCAT('é', seq) FROM seq_1_to_500");
     const file = m.manifest('trunc', spec(false));
-    const run = startFerry(['run', '-f', file], m.env);
-    let stderr = '';
-    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const until = async (text: string) => {
-      for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(stderr).toContain(text);
-    };
+    const { run, stderr, until } = startWatched(file);
     await until('waiting for cutover approval');
     // In uptime: emptied, refilled in part, then changed row by row (recorded again).
     await app.query('TRUNCATE scratch');
@@ -123,7 +123,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     const approve = await ferry(['cutover', '-f', file], m.env);
     expect(approve.code, approve.stderr).toBe(0);
     const done = await run.done;
-    expect(done.code, stderr).toBe(0);
+    expect(done.code, stderr()).toBe(0);
     const sides = await bothSides(m, {
       ...CANONICAL,
       scratch: {
