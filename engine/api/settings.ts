@@ -15,6 +15,13 @@ import type {
   Validation,
 } from './migration.ts';
 
+/** The migrated schema when the manifest names none: MySQL's database is its schema. */
+const DEFAULT_SCHEMAS = {
+  postgres: () => 'public',
+  mssql: () => 'dbo',
+  mysql: (database: string) => database,
+} as const;
+
 export const DEFAULT_PORTS = { postgres: 5432, mssql: 1433, mysql: 3306 } as const;
 
 export interface ResolvedConnection<E extends string = string> {
@@ -69,9 +76,9 @@ export interface Settings {
   cutoverApproved: boolean;
   fenceMode: FenceMode;
   fenceWaitSeconds: number;
-  /** MySQL source: type map rules, first match wins. */
+  /** MySQL and SQL Server sources: type map rules, first match wins. */
   typeMap: TypeRule[];
-  /** MySQL source: what happens to values PostgreSQL cannot hold as they are. */
+  /** MySQL and SQL Server sources: what happens to values PostgreSQL cannot hold as they are. */
   conversion: Conversion;
   fallback: boolean;
 }
@@ -134,10 +141,9 @@ function connection<E extends string>(
 export function resolveSettings(m: MigrationManifest): Settings {
   const s = m.spec;
   const pairs = s.schemas?.map((p) => ({ source: p.source, target: p.target ?? p.source }));
-  // A MySQL database is its own schema: its tables land in the target schema of its name.
   const source = connection(
     s.source,
-    pairs?.[0]!.source ?? (s.source.engine === 'mysql' ? s.source.database : 'public'),
+    pairs?.[0]!.source ?? DEFAULT_SCHEMAS[s.source.engine](s.source.database),
   );
   const target = connection(s.target, pairs?.[0]!.target ?? source.schema);
   const parallelism = s.transfer?.parallelism ?? 4;
