@@ -19,24 +19,49 @@ const LOCK_TIMEOUT_SQL = `SELECT set_config('lock_timeout',
 /** Backoff before attempt `i + 1`: growing, at most 2 s (about a minute over all attempts). */
 const backoffMs = (i: number) => Math.min(2000, 200 * i);
 
-export async function withLockRetries(
-  c: Client,
+const ATTEMPTS = 30;
+
+/**
+ * Runs `attempt` until it does not lose a lock race (`isConflict`), at most ATTEMPTS times, backing
+ * off between attempts; the last conflict fails with a message saying what to do. Each engine's
+ * adapter supplies the attempt (its short lock timeout set) and what a conflict looks like.
+ */
+export async function retryLockConflicts<T>(
   log: Logger,
   what: string,
-  fn: () => Promise<void>,
-  attempts = 30,
-): Promise<void> {
+  isConflict: (err: unknown) => boolean,
+  attempt: () => Promise<T>,
+): Promise<T> {
   for (let i = 1; ; i++) {
     try {
-      return await inTransaction(c, async () => {
-        await c.query(LOCK_TIMEOUT_SQL);
-        await fn();
-      });
+      return await attempt();
     } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (!LOCK_CONFLICTS.has(code) || i >= attempts) throw err;
-      log.warn({ attempt: i, code }, `lock conflict with the application while ${what}; retrying`);
+      if (!isConflict(err)) throw err;
+      if (i >= ATTEMPTS)
+        throw new Error(
+          `${what}: the application's transactions kept the tables busy through ${ATTEMPTS} attempts ` +
+            `(${(err as Error).message}); end long-running transactions on the source and run again`,
+          { cause: err },
+        );
+      log.warn({ attempt: i }, `lock conflict with the application while ${what}; retrying`);
       await sleep(backoffMs(i));
     }
   }
 }
+
+export const withLockRetries = (
+  c: Client,
+  log: Logger,
+  what: string,
+  fn: () => Promise<void>,
+): Promise<void> =>
+  retryLockConflicts(
+    log,
+    what,
+    (err) => LOCK_CONFLICTS.has((err as { code?: string }).code ?? ''),
+    () =>
+      inTransaction(c, async () => {
+        await c.query(LOCK_TIMEOUT_SQL);
+        await fn();
+      }),
+  );

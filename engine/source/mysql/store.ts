@@ -4,7 +4,7 @@
 // created step by step, the marker first (so that fallback finds and removes a half-made one) and
 // the `phase` state last (a store without it is incomplete: PreProcessing makes it again).
 import type { Connection } from 'mysql2';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryLockConflicts } from '../../db/lock-retry.ts';
 import type { Logger } from '../../log.ts';
 import { markerComment, parseMarker, SHADOW_MARKER, type Recorded } from '../../state/owner.ts';
 import type { Identity } from '../../state/shadow.ts';
@@ -104,26 +104,15 @@ export async function withLockRetries<T>(
   log: Logger,
   what: string,
   fn: () => Promise<T>,
-  attempts = 10,
 ): Promise<T> {
   await run(c, 'SET SESSION lock_wait_timeout = 2');
   try {
-    for (let i = 1; ; i++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const n = errno(err);
-        if (n !== ER_LOCK_WAIT_TIMEOUT && n !== ER_LOCK_DEADLOCK) throw err;
-        if (i >= attempts)
-          throw new Error(
-            `${what}: the application's transactions kept the tables busy through ${attempts} attempts ` +
-              `(${(err as Error).message}); end long-running transactions on the source and run again`,
-            { cause: err },
-          );
-        log.warn({ attempt: i, errno: n }, `lock conflict with the application while ${what}; retrying`);
-        await sleep(200 * i);
-      }
-    }
+    return await retryLockConflicts(
+      log,
+      what,
+      (err) => errno(err) === ER_LOCK_WAIT_TIMEOUT || errno(err) === ER_LOCK_DEADLOCK,
+      fn,
+    );
   } finally {
     await run(c, 'SET SESSION lock_wait_timeout = DEFAULT').catch(() => {});
   }
