@@ -106,8 +106,7 @@ export class Reconciler {
     }
     if (cls.kind === 'transient') {
       pass.log.warn({ error: message, phase }, 'transient error; retrying with backoff');
-      pass.update(retrying(message, phase, pass.generation, new Date()));
-      if (before?.message !== `retrying: ${message}`) await pass.event('Warning', Reason.Retrying, message);
+      if (noteRetrying(pass, message, phase)) await pass.event('Warning', Reason.Retrying, message);
       return { kind: 'retry' };
     }
     return {
@@ -143,9 +142,7 @@ export class Reconciler {
       },
       // Shown while the engine retries in this pass; the pass's success clears it (recovered).
       retrying: (message) => {
-        const before = pass.m.status?.conditions?.find((c) => c.type === ConditionType.Degraded);
-        pass.update(retrying(message, pass.m.status?.phase, pass.generation, new Date()));
-        if (before?.message === `retrying: ${message}`) return;
+        if (!noteRetrying(pass, message, pass.m.status?.phase)) return;
         void pass
           .flush()
           .then(() => pass.event('Warning', Reason.Retrying, message))
@@ -197,4 +194,11 @@ export class Reconciler {
         return { kind: 'terminal', reason: Reason.Failed, message: step.message, phase: m.status?.phase };
     }
   }
+}
+
+/** Marks the migration Degraded (Retrying) in status; true when the message is new, so an Event is due. */
+function noteRetrying(pass: Pass, message: string, phase: string | undefined): boolean {
+  const before = pass.m.status?.conditions?.find((c) => c.type === ConditionType.Degraded);
+  pass.update(retrying(message, phase, pass.generation, new Date()));
+  return before?.message !== `retrying: ${message}`;
 }
