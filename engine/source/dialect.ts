@@ -286,6 +286,20 @@ export interface SourceDialect {
   readonly digest: TargetDigest;
 }
 
+/**
+ * The shared snapshot is gone (its server restarted, the session holding it dropped): no retry in
+ * this run can read in it again, but a new run resumes in a new snapshot (the operator's next pass).
+ */
+export class SnapshotLost extends Error {
+  override name = 'SnapshotLost';
+  constructor(why: string, options?: ErrorOptions) {
+    super(
+      `the source's consistent snapshot is gone (${why}): the run resumes in a new snapshot when run again`,
+      options,
+    );
+  }
+}
+
 /** Runs fn on a fresh source session and closes it. */
 export async function withSource<T>(
   d: SourceDialect,

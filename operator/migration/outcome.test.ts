@@ -3,6 +3,7 @@ import { SpecError } from '../../engine/api/manifest.ts';
 import { ConnectError } from '../../engine/db/connect.ts';
 import { ConfigError } from '../../engine/db/password.ts';
 import { CheckError } from '../../engine/phases/checks.ts';
+import { SnapshotLost } from '../../engine/source/dialect.ts';
 import { TransferError } from '../../engine/transfer/transfer.ts';
 import { ValidationError } from '../../engine/validate/compare.ts';
 import { Reason } from '../conditions.ts';
@@ -42,6 +43,18 @@ describe('classify: the one error policy', () => {
       'a lock timeout against the application',
       pgError('55P03', 'canceling statement due to lock timeout'),
       transient,
+    ],
+    [
+      'a chunk reading in a snapshot its restarted server forgot (the next pass takes a new one)',
+      new TransferError('t', 'copying table t failed', {
+        cause: new SnapshotLost('invalid snapshot identifier: "00000003-0000001B-1"'),
+      }),
+      transient,
+    ],
+    [
+      'a bare "invalid snapshot identifier" is still terminal: ferry did not recognise it',
+      pgError('22023', 'invalid snapshot identifier: "00000003-0000001B-1"'),
+      { kind: 'terminal', reason: Reason.Failed },
     ],
     ['the server shutting down', pgError('57P03', 'the database system is starting up'), transient],
     ['apiserver conflict', api(409), transient],

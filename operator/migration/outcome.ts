@@ -6,6 +6,7 @@ import { ConfigError } from '../../engine/db/password.ts';
 import { FenceError } from '../../engine/fence/fence.ts';
 import { CheckError } from '../../engine/phases/checks.ts';
 import { PrivilegeError } from '../../engine/phases/privileges.ts';
+import { SnapshotLost } from '../../engine/source/dialect.ts';
 import { SelectionError } from '../../engine/plan/select.ts';
 import { ForeignShadowError } from '../../engine/state/owner.ts';
 import { isTransient } from '../../engine/transfer/transfer.ts';
@@ -63,7 +64,8 @@ function* chain(err: unknown): Generator<unknown> {
 const PG_RETRYABLE = new Set(['55P03', '57014']);
 
 function transient(e: unknown): boolean {
-  if (isTransient(e)) return true;
+  // The next pass reads in a new snapshot.
+  if (isTransient(e) || e instanceof SnapshotLost) return true;
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string') return PG_RETRYABLE.has(code) || code === 'EAI_AGAIN';
   // The apiserver: a conflict, throttling, or a server side error.

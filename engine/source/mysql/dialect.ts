@@ -26,6 +26,7 @@ import type {
   TargetDigest,
   WriteHolder,
 } from '../dialect.ts';
+import { SnapshotLost } from '../dialect.ts';
 import { buildCatalog, mysqlInfo, readRawCatalog } from './catalog.ts';
 import { connectionOptions, openSession, rows, run } from './connect.ts';
 import { mysqlMeasureSql, postgresMeasureSql } from './digest.ts';
@@ -499,10 +500,7 @@ export class MysqlDialect extends DialectBase implements SourceDialect {
     return {
       open: async () => {
         const c = idle.pop();
-        if (!c)
-          throw new Error(
-            "the consistent snapshot's readers are used up (one lost its connection); the bulk copy starts over on the next run",
-          );
+        if (!c) throw new SnapshotLost('every reader holding it lost its connection');
         return new MysqlSession(c, this, (back, broken) => {
           if (!broken) idle.push(back);
         });

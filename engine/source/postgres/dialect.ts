@@ -36,6 +36,7 @@ import type {
   StoreInfo,
   WriteHolder,
 } from '../dialect.ts';
+import { SnapshotLost } from '../dialect.ts';
 import { copyOutSql } from './copy.ts';
 import { measureSql, postgresDigest } from './digest.ts';
 import { PostgresReads } from './reads.ts';
@@ -55,6 +56,9 @@ import {
 import { lag, openBatch, schemaDrift } from './replay.ts';
 import { getState, putState } from '../../state/table.ts';
 import { createShadow, listShadowSchemas, shadowOwner } from './store.ts';
+
+/** SET TRANSACTION SNAPSHOT of a snapshot no session exports any more: "invalid snapshot identifier". */
+const INVALID_PARAMETER_VALUE = '22023';
 
 class PostgresSession implements SourceSession {
   private readonly c: Client;
@@ -194,7 +198,7 @@ class PostgresSession implements SourceSession {
   ): Promise<{ rows: number; measured?: Measure }> {
     await this.c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      if (this.snapshot) await this.c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshot)}`);
+      if (this.snapshot) await this.joinSnapshot(this.snapshot);
       const measured = how
         ? (await this.c.query<Measure>(measureSql(read.schema, read.table, read.range, how))).rows[0]!
         : undefined;
@@ -227,10 +231,20 @@ class PostgresSession implements SourceSession {
     if (!this.snapshot) return fn();
     await this.c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      await this.c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshot)}`);
+      await this.joinSnapshot(this.snapshot);
       return await fn();
     } finally {
       await this.c.query('COMMIT').catch(() => {});
+    }
+  }
+
+  /** Reads the open transaction in the shared snapshot; one whose exporter is gone is SnapshotLost. */
+  private async joinSnapshot(snapshot: string): Promise<void> {
+    try {
+      await this.c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== INVALID_PARAMETER_VALUE) throw err;
+      throw new SnapshotLost((err as Error).message, { cause: err });
     }
   }
 
