@@ -184,7 +184,7 @@ const cols = (names: readonly string[]) => names.map(quoteIdent).join(', ');
 const tooLong = (name: string) => Buffer.byteLength(name) > PG_NAME_MAX;
 
 /** What an expression may do with a column, from how its values travel (expression.ts). */
-function columnRef(type: MssqlType, pgType: string, encoding: string): ColumnRef {
+function columnRef(type: MssqlType, encoding: string): ColumnRef {
   const kinds: Record<string, Kind> = {
     boolean: 'bool',
     integer: 'int',
@@ -203,25 +203,25 @@ function columnRef(type: MssqlType, pgType: string, encoding: string): ColumnRef
   };
   return {
     kind: kinds[encoding] ?? 'other',
-    fixed: /^(character|char|bpchar)\b(?! varying)/i.test(pgType),
-    utf16Units: /^n(char|varchar|text)$/.test(type.name) && !/_SC\b|_SC_|_UTF8$|_1[4-9]0_/i.test(type.collation ?? ''),
+    utf16Units:
+      /^n(char|varchar|text)$/.test(type.name) && !/_SC\b|_SC_|_UTF8$|_1[4-9]0_/i.test(type.collation ?? ''),
   };
 }
 
-/** An identity column's range (SQL Server identities have none but their type's) in a PostgreSQL integer type. */
-function identityRange(t: MssqlType): { type: string; min: string; max: string } | undefined {
-  const ints: Record<string, [string, string, string]> = {
-    tinyint: ['smallint', '0', '255'],
-    smallint: ['smallint', '-32768', '32767'],
-    int: ['integer', '-2147483648', '2147483647'],
-    bigint: ['bigint', '-9223372036854775808', '9223372036854775807'],
+/** An identity column's range: SQL Server identities have none but their type's, PostgreSQL's need it (descending ones). */
+function identityRange(t: MssqlType): { min: string; max: string } | undefined {
+  const ints: Record<string, [string, string]> = {
+    tinyint: ['0', '255'],
+    smallint: ['-32768', '32767'],
+    int: ['-2147483648', '2147483647'],
+    bigint: ['-9223372036854775808', '9223372036854775807'],
   };
   const i = ints[t.name];
-  if (i) return { type: i[0], min: i[1], max: i[2] };
+  if (i) return { min: i[0], max: i[1] };
   // decimal(p, 0) identities up to 18 digits fit a bigint.
   if ((t.name === 'decimal' || t.name === 'numeric') && t.scale === 0 && t.precision <= 18) {
     const max = (10n ** BigInt(t.precision) - 1n).toString();
-    return { type: 'bigint', min: `-${max}`, max };
+    return { min: `-${max}`, max };
   }
   return undefined;
 }
@@ -252,7 +252,10 @@ function sequenceOf(q: RawSequence): Omit<Sequence, 'schema' | 'name'> | string 
 }
 
 /** Where a sequence stands, as setval takes it. */
-function sequenceState(q: Pick<RawSequence, 'current' | 'lastUsed'>): { lastValue: string | null; isCalled: boolean } {
+function sequenceState(q: Pick<RawSequence, 'current' | 'lastUsed'>): {
+  lastValue: string | null;
+  isCalled: boolean;
+} {
   // Before 2017 an unused sequence cannot be told from one that handed out its start value:
   // taking it as used skips the start value at worst.
   const used = q.lastUsed === undefined ? q.current : q.lastUsed;
@@ -269,7 +272,9 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
   const uses = new Map(opts.schemas.map((p) => [p.source, new Set<string>()]));
   const unsupported = (schema: string, kind: string, name: string, reason: string) =>
     perSchema.get(schema)?.inventory.push({ kind, name, status: 'unsupported', reason });
-  const selected = raw.tables.filter((t) => perSchema.has(t.schema) && (opts.select?.(t.schema, t.name) ?? true));
+  const selected = raw.tables.filter(
+    (t) => perSchema.has(t.schema) && (opts.select?.(t.schema, t.name) ?? true),
+  );
   const migrated = new Set(selected.map((t) => `${t.schema}\0${t.name}`));
   const namers = new Map(
     opts.schemas.map((p) => [
@@ -277,7 +282,9 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       namer(new Set([...selected, ...raw.sequences].filter((t) => t.schema === p.source).map((t) => t.name))),
     ]),
   );
-  const sequenceSchemas = new Set(raw.sequences.filter((q) => perSchema.has(q.schema)).map((q) => `${q.schema}\0${q.name}`));
+  const sequenceSchemas = new Set(
+    raw.sequences.filter((q) => perSchema.has(q.schema)).map((q) => `${q.schema}\0${q.name}`),
+  );
 
   const tables = selected.map((rt): Table => {
     const { schema, name: t } = rt;
@@ -298,10 +305,19 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
               : rt.external
                 ? 'is an external table'
                 : null;
-    if (kindOf) refused.push(`table ${where}: it ${kindOf}, which ferry cannot migrate (leave it out with spec.tables.exclude)`);
+    if (kindOf)
+      refused.push(
+        `table ${where}: it ${kindOf}, which ferry cannot migrate (leave it out with spec.tables.exclude)`,
+      );
     if (rt.temporalType === 2)
-      unsupported(schema, 'system versioning', t, 'the table migrates as a plain table: its history and period are not kept');
-    if (rt.comment) objects.comments.push({ target: `TABLE ${quoteIdent(t)}`, key: `table ${t}`, text: rt.comment });
+      unsupported(
+        schema,
+        'system versioning',
+        t,
+        'the table migrates as a plain table: its history and period are not kept',
+      );
+    if (rt.comment)
+      objects.comments.push({ target: `TABLE ${quoteIdent(t)}`, key: `table ${t}`, text: rt.comment });
 
     const rawColumns = raw.columns.filter((c) => c.schema === schema && c.table === t);
     const sequenceName = (s: string | null, q: string) => {
@@ -319,13 +335,16 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       try {
         let m = mapColumn(rc.type, { table: where, column: rc.name }, opts.typeMap);
         const range = rc.identity ? identityRange(rc.type) : undefined;
-        if (rc.identity && !range) {
-          refused.push(`${at}: an identity of type ${rc.type.name}(${rc.type.precision},${rc.type.scale}) has no PostgreSQL integer type`);
-          return [];
+        if (rc.identity) {
+          const integer = ['smallint', 'integer', 'bigint'].includes(m.type);
+          if (!range || !(integer || m.type.startsWith('numeric'))) {
+            refused.push(`${at}: an identity of type ${m.type} has no PostgreSQL identity type`);
+            return [];
+          }
+          // PostgreSQL identities are integers: a decimal(p,0) identity becomes a bigint one.
+          if (!integer) m = { ...m, type: 'bigint' };
         }
-        // PostgreSQL identities are integers: a decimal(p,0) identity becomes a bigint one.
-        if (range?.type === 'bigint' && m.type !== 'bigint') m = { type: 'bigint', encoding: 'bigint' };
-        return [{ rc, m, range, ref: columnRef(rc.type, m.type, m.encoding) }];
+        return [{ rc, m, range, ref: columnRef(rc.type, m.encoding) }];
       } catch (e) {
         if (!(e instanceof TypeMapError)) throw e;
         refused.push(`${at}: ${e.message}`);
@@ -342,11 +361,19 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       if (rc.computed) {
         try {
           const x = translateExpression(rc.computed.definition, refs);
-          if (x.volatile) throw new ExpressionError('it changes with the clock or by chance, and PostgreSQL computes generated columns immutably');
+          if (x.volatile)
+            throw new ExpressionError(
+              'it changes with the clock or by chance, and PostgreSQL computes generated columns immutably',
+            );
           generated = x.sql;
         } catch (e) {
           if (!(e instanceof ExpressionError)) throw e;
-          unsupported(schema, 'computed column', what, `${rc.computed.definition}: ${e.message} (skipped: its values are copied into a plain column)`);
+          unsupported(
+            schema,
+            'computed column',
+            what,
+            `${rc.computed.definition}: ${e.message} (skipped: its values are copied into a plain column)`,
+          );
         }
       }
       let def: string | null = null;
@@ -355,7 +382,12 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
           def = translateDefault(rc.default, ref, sequenceName);
         } catch (e) {
           if (!(e instanceof ExpressionError)) throw e;
-          unsupported(schema, 'default', what, `${rc.default}: ${e.message} (skipped: the column has no default)`);
+          unsupported(
+            schema,
+            'default',
+            what,
+            `${rc.default}: ${e.message} (skipped: the column has no default)`,
+          );
         }
       }
       if (rc.identity && range) {
@@ -368,10 +400,14 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
         });
       }
       if (rc.comment)
-        objects.comments.push({ target: `COLUMN ${quoteIdent(t)}.${quoteIdent(rc.name)}`, key: `table ${t}`, text: rc.comment });
+        objects.comments.push({
+          target: `COLUMN ${quoteIdent(t)}.${quoteIdent(rc.name)}`,
+          key: `table ${t}`,
+          text: rc.comment,
+        });
       columns.push({
         name: rc.name,
-        type: range?.type === 'bigint' ? 'bigint' : m.type,
+        type: m.type,
         typeOid: 0,
         builtinType: false,
         notNull: !rc.nullable,
@@ -442,13 +478,19 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       }
       // The key: the primary key, else the first unique, unfiltered index over NOT NULL columns.
       const usable = first.unique && first.filter === null && keys.every((c) => nullable.get(c) === false);
-      if (first.primaryKey || (usable && !key)) key = { name: built, columns: keys, primary: first.primaryKey };
+      if (first.primaryKey || (usable && !key))
+        key = { name: built, columns: keys, primary: first.primaryKey };
     }
 
     for (const k of raw.checks.filter((c) => c.schema === schema && c.table === t)) {
       const what = `${k.name} on ${t}`;
       if (k.disabled) {
-        unsupported(schema, 'check constraint', what, 'it is disabled on the source: rows need not satisfy it');
+        unsupported(
+          schema,
+          'check constraint',
+          what,
+          'it is disabled on the source: rows need not satisfy it',
+        );
         continue;
       }
       try {
@@ -468,7 +510,12 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       const what = `${fk.name} on ${t}`;
       const target = targetOf.get(fk.referencedSchema);
       if (target === undefined || !migrated.has(`${fk.referencedSchema}\0${fk.referencedTable}`)) {
-        unsupported(schema, 'foreign key', what, `it references ${fk.referencedSchema}.${fk.referencedTable}, which is not migrated`);
+        unsupported(
+          schema,
+          'foreign key',
+          what,
+          `it references ${fk.referencedSchema}.${fk.referencedTable}, which is not migrated`,
+        );
         continue;
       }
       if (fk.disabled) {
@@ -484,7 +531,9 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
           `FOREIGN KEY (${cols(fk.columns)}) REFERENCES ${own ? quoteIdent(fk.referencedTable) : qualified(target, fk.referencedTable)}` +
           `(${cols(fk.referencedColumns)}) ON UPDATE ${ACTIONS[fk.updateAction] ?? fk.updateAction} ON DELETE ${ACTIONS[fk.deleteAction] ?? fk.deleteAction}` +
           (fk.notTrusted ? ' NOT VALID' : ''),
-        references: multi ? tableKey({ schema: fk.referencedSchema, name: fk.referencedTable }) : fk.referencedTable,
+        references: multi
+          ? tableKey({ schema: fk.referencedSchema, name: fk.referencedTable })
+          : fk.referencedTable,
       });
     }
 
@@ -580,7 +629,10 @@ async function majorVersion(c: Pick<MssqlConnection, 'rows'>): Promise<{ version
  * seeds and values) come as text (CONVERT to nvarchar). Needs no compatibility level: the schema list
  * is one parameter per schema.
  */
-export async function readRawCatalog(c: Pick<MssqlConnection, 'rows'>, schemas: readonly string[]): Promise<RawCatalog> {
+export async function readRawCatalog(
+  c: Pick<MssqlConnection, 'rows'>,
+  schemas: readonly string[],
+): Promise<RawCatalog> {
   const { version, major } = await majorVersion(c);
   const params: Param[] = [...schemas];
   const q = (sql: string) => c.rows(sql, params);
@@ -739,7 +791,8 @@ export async function readRawCatalog(c: Pick<MssqlConnection, 'rows'>, schemas: 
       identity: bool(r['is_identity'])
         ? { seed: str(r['seed']), increment: str(r['increment']), lastValue: optStr(r['last_value']) }
         : null,
-      computed: r['computed'] == null ? null : { definition: str(r['computed']), persisted: bool(r['persisted']) },
+      computed:
+        r['computed'] == null ? null : { definition: str(r['computed']), persisted: bool(r['persisted']) },
       default: optStr(r['def']),
       columnSet: bool(r['column_set']),
       comment: optStr(r['comment']),

@@ -23,8 +23,6 @@ export type Kind = 'int' | 'num' | 'bool' | 'pred' | 'string' | 'time' | 'uuid' 
 /** A column an expression may name. */
 export interface ColumnRef {
   kind: Kind;
-  /** char/nchar: blank-padded, which PostgreSQL's `||` strips. */
-  fixed?: boolean;
   /** nchar/nvarchar under a collation without supplementary characters: LEN counts UTF-16 code units. */
   utf16Units?: boolean;
 }
@@ -54,7 +52,7 @@ const OPERATORS = ['<>', '!=', '<=', '>=', '!<', '!>', '=', '<', '>', '+', '-', 
 
 function tokenize(expr: string): Token[] {
   const out: Token[] = [];
-  for (let i = 0; i < expr.length; ) {
+  for (let i = 0; i < expr.length;) {
     const c = expr[i]!;
     const rest = expr.slice(i);
     if (/\s/.test(c)) {
@@ -110,7 +108,8 @@ function tokenize(expr: string): Token[] {
 
 const STRINGS_DIFFER =
   "compares strings: SQL Server compares them under the column's collation (mostly case-insensitive) and ignores trailing spaces, PostgreSQL does neither";
-const ISO_TIME = /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,7})?)?)?$|^\d\d:\d\d(?::\d\d(?:\.\d{1,7})?)?$/;
+const ISO_TIME =
+  /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,7})?)?)?$|^\d\d:\d\d(?::\d\d(?:\.\d{1,7})?)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isNumeric = (k: Kind) => k === 'int' || k === 'num';
 const leaf = (sql: string, kind: Kind, extra: Partial<Node> = {}): Node => ({
@@ -262,7 +261,11 @@ class Parser {
       do items.push(comparable(left, this.additive(), '=')[1]);
       while (this.op(','));
       this.expect(')');
-      return pred(`${operand(left)} ${not ? 'NOT ' : ''}IN (${items.map((n) => n.sql).join(', ')})`, left, ...items);
+      return pred(
+        `${operand(left)} ${not ? 'NOT ' : ''}IN (${items.map((n) => n.sql).join(', ')})`,
+        left,
+        ...items,
+      );
     }
     if (this.word('between')) {
       const lo = comparable(left, this.additive(), '>=')[1];
@@ -276,7 +279,9 @@ class Parser {
       );
     }
     if (this.word('like'))
-      throw new ExpressionError(`LIKE ${STRINGS_DIFFER.replace('compares strings: ', '')}, and knows [...] classes`);
+      throw new ExpressionError(
+        `LIKE ${STRINGS_DIFFER.replace('compares strings: ', '')}, and knows [...] classes`,
+      );
     this.i = save;
     return left;
   }
@@ -306,8 +311,6 @@ class Parser {
     const volatile = a.volatile || b.volatile;
     if (op === '+' && (a.kind === 'string' || b.kind === 'string')) {
       for (const n of [a, b]) {
-        if (n.column?.fixed)
-          throw new ExpressionError(`${n.sql} is blank-padded, and PostgreSQL's || drops the padding`);
         if (n.kind !== 'string' && n.kind !== 'null')
           throw new ExpressionError(`${a.sql} + ${b.sql} mixes a string with another type`);
       }
@@ -318,7 +321,12 @@ class Parser {
       throw new ExpressionError(`${a.sql} ${op} ${b.sql}: arithmetic on other than numbers`);
     if ((op === '/' || op === '%') && !integers)
       throw new ExpressionError(`${a.sql} ${op} ${b.sql}: SQL Server scales decimal ${op} differently`);
-    return { sql: `${operand(a)} ${op} ${operand(b)}`, kind: integers ? 'int' : 'num', volatile, atom: false };
+    return {
+      sql: `${operand(a)} ${op} ${operand(b)}`,
+      kind: integers ? 'int' : 'num',
+      volatile,
+      atom: false,
+    };
   }
 
   private unary(): Node {
@@ -362,7 +370,8 @@ class Parser {
         const w = t.text.toLowerCase();
         if (w === 'null') return leaf('NULL', 'null');
         if (w === 'next' && this.word('value') && this.word('for')) return this.nextValue();
-        if (w === 'convert' || w === 'cast' || w === 'try_convert' || w === 'try_cast') return this.convert(w);
+        if (w === 'convert' || w === 'cast' || w === 'try_convert' || w === 'try_cast')
+          return this.convert(w);
         const clock = CLOCK[w];
         if (clock && (w === 'current_timestamp' || this.op('('))) {
           if (w !== 'current_timestamp') this.expect(')');
@@ -386,7 +395,8 @@ class Parser {
     const names: string[] = [];
     do {
       const t = this.toks[this.i++];
-      if (t?.kind !== 'ident' && t?.kind !== 'word') throw new ExpressionError('NEXT VALUE FOR without a sequence');
+      if (t?.kind !== 'ident' && t?.kind !== 'word')
+        throw new ExpressionError('NEXT VALUE FOR without a sequence');
       names.push(t.text);
     } while (this.op('.'));
     const [schema, name] = names.length === 2 ? names : [null, names[0]!];
@@ -418,7 +428,12 @@ class Parser {
       case 'coalesce': {
         // ISNULL's type is its first argument's: the same as COALESCE's only when the kinds agree.
         const kinds = new Set(args.map((a) => a.kind).filter((k) => k !== 'null'));
-        if (args.length < 2 || kinds.size !== 1 || [...kinds][0] === 'pred' || (w === 'isnull' && args.length !== 2))
+        if (
+          args.length < 2 ||
+          kinds.size !== 1 ||
+          [...kinds][0] === 'pred' ||
+          (w === 'isnull' && args.length !== 2)
+        )
           throw new ExpressionError(`${name}() over operands of different types`);
         return fn(`coalesce(${args.map((a) => a.sql).join(', ')})`, [...kinds][0]!);
       }
@@ -448,7 +463,8 @@ class Parser {
     const typeName = () => {
       const t = this.toks[this.i++];
       if (t?.kind !== 'ident' && t?.kind !== 'word') throw new ExpressionError(`${w}: no type`);
-      if (this.op('(')) while (!this.op(')')) if (!this.toks[this.i++]) throw new ExpressionError(`${w}: ( without )`);
+      if (this.op('('))
+        while (!this.op(')')) if (!this.toks[this.i++]) throw new ExpressionError(`${w}: ( without )`);
       return t.text.toLowerCase();
     };
     if (w.endsWith('convert')) {
@@ -466,7 +482,18 @@ class Parser {
       const b = asBoolean(value);
       if (b) return b;
     }
-    const numbers = ['tinyint', 'smallint', 'int', 'bigint', 'decimal', 'numeric', 'money', 'smallmoney', 'float', 'real'];
+    const numbers = [
+      'tinyint',
+      'smallint',
+      'int',
+      'bigint',
+      'decimal',
+      'numeric',
+      'money',
+      'smallmoney',
+      'float',
+      'real',
+    ];
     if (numbers.includes(type) && value.number !== undefined && /^-?[0-9]+$/.test(value.number)) return value;
     throw new ExpressionError(`${w}(${type}, ${value.sql}) has no exact PostgreSQL twin`);
   }
@@ -476,7 +503,10 @@ class Parser {
  * The expression for PostgreSQL, with its kind. `columns`: the columns it may name (by their
  * SQL Server name); a default names none.
  */
-export function translateExpression(expr: string, columns: ReadonlyMap<string, ColumnRef> = new Map()): Translated {
+export function translateExpression(
+  expr: string,
+  columns: ReadonlyMap<string, ColumnRef> = new Map(),
+): Translated {
   const { sql, kind, volatile } = new Parser(expr, columns).parse();
   return { sql, kind, volatile };
 }
