@@ -162,6 +162,10 @@ function comparable(a: Node, b: Node, op: string): [Node, Node] {
       return [a, b];
     if (x.kind === 'uuid' && (op === '=' || op === '<>'))
       if (y.kind === 'uuid' || (y.string !== undefined && UUID.test(y.string))) return [a, b];
+    if ((x.kind === 'time' || x.kind === 'uuid') && y.kind === 'string')
+      throw new ExpressionError(
+        `${a.sql} ${op} ${b.sql}: SQL Server converts the string by its own rules (only an ISO date or a uuid literal is kept)`,
+      );
   }
   if (a.kind === 'string' || b.kind === 'string') throw new ExpressionError(STRINGS_DIFFER);
   throw new ExpressionError(`${a.sql} ${op} ${b.sql} does not compare the same on PostgreSQL`);
