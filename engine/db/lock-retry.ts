@@ -17,7 +17,7 @@ const LOCK_TIMEOUT_SQL = `SELECT set_config('lock_timeout',
   greatest(1, floor(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 250))::int || 'ms', true)`;
 
 /** Backoff before attempt `i + 1`: growing, at most 2 s (about a minute over all attempts). */
-export const backoffMs = (i: number) => Math.min(2000, 200 * i);
+const backoffMs = (i: number) => Math.min(2000, 200 * i);
 
 const ATTEMPTS = 30;
 

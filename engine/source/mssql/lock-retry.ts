@@ -2,9 +2,8 @@
 // schema-modification locks, which wait for every transaction using the table and then block every
 // reader and writer queued behind them. So such work runs as one transaction under a short
 // LOCK_TIMEOUT and, when it loses a race (lock timeout, deadlock), is rolled back and retried with
-// the engine's backoff (db/lock-retry.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffMs } from '../../db/lock-retry.ts';
+// the engine's lock-conflict policy (db/lock-retry.ts).
+import { retryLockConflicts } from '../../db/lock-retry.ts';
 import type { Logger } from '../../log.ts';
 import type { MssqlConnection } from './connect.ts';
 
@@ -25,31 +24,26 @@ export async function withLockRetries<T>(
   log: Logger,
   what: string,
   fn: () => Promise<T>,
-  attempts = 30,
 ): Promise<T> {
   await c.run(`SET LOCK_TIMEOUT ${LOCK_TIMEOUT_MS}`);
   try {
-    for (let i = 1; ; i++) {
-      try {
-        await c.run('BEGIN TRANSACTION');
-        const result = await fn();
-        await c.run('COMMIT TRANSACTION');
-        return result;
-      } catch (err) {
-        // A lock timeout leaves the transaction open, a deadlock has rolled it back already.
-        await c.run('IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION').catch(() => {});
-        const n = errorNumber(err);
-        if (n === undefined || !LOCK_CONFLICTS.has(n)) throw err;
-        if (i >= attempts)
-          throw new Error(
-            `${what}: the application's transactions kept the tables busy through ${attempts} attempts ` +
-              `(${(err as Error).message}); end long-running transactions on the source and run again`,
-            { cause: err },
-          );
-        log.warn({ attempt: i, number: n }, `lock conflict with the application while ${what}; retrying`);
-        await sleep(backoffMs(i));
-      }
-    }
+    return await retryLockConflicts(
+      log,
+      what,
+      (err) => LOCK_CONFLICTS.has(errorNumber(err) ?? 0),
+      async () => {
+        try {
+          await c.run('BEGIN TRANSACTION');
+          const result = await fn();
+          await c.run('COMMIT TRANSACTION');
+          return result;
+        } catch (err) {
+          // A lock timeout leaves the transaction open, a deadlock has rolled it back already.
+          await c.run('IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION').catch(() => {});
+          throw err;
+        }
+      },
+    );
   } finally {
     await c.run('SET LOCK_TIMEOUT -1').catch(() => {});
   }
