@@ -6,11 +6,10 @@
 //
 // It needs a SQL Server: FERRY_MSSQL_URL (format in test/support/mssql.ts; `eval "$(hack/mssql-up.sh)"`
 // starts one where Docker exists). Without it the suite is skipped, and says so.
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AFTER_COMPLETION, faultPointsOf } from '../../faults.ts';
 import { PHASES } from '../../phases/phase.ts';
-import { ferry, startFerry } from '../../../test/support/cli.ts';
+import { ferry, startFerry, startWatched, untilStopped } from '../../../test/support/cli.ts';
 import {
   bothSides,
   mssqlSkipReason,
@@ -26,39 +25,6 @@ import { FENCED, SHOP_CANONICAL, createShop, startMssqlWriters } from '../../../
 const skipped = mssqlSkipReason();
 // Printed where the suite is collected (npm test, CI), so a skip is never silent.
 if (skipped) console.warn(`SKIPPED engine/source/mssql/migrate.db.test.ts: ${skipped}`);
-
-/** Stopped by SIGSTOP at a fault point: 'T' in /proc. */
-function stopped(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'T';
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for ferry to stop at a fault point; fails with its output when it ended instead. */
-async function untilStopped(run: ReturnType<typeof startFerry>, point: string): Promise<void> {
-  let stderr = '';
-  let ended: string | undefined;
-  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  void run.done.then((r) => (ended = `ferry ended (${r.code}) before ${point}: ${r.stderr}`));
-  const there = () => stderr.includes(`fault point ${point} reached`) && stopped(run.child.pid!);
-  for (let i = 0; i < 1200 && !there() && !ended; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(ended).toBeUndefined();
-  expect(there(), `ferry stopped at ${point}`).toBe(true);
-}
-
-/** `ferry run` of `file`, its log, and a wait (up to 2 minutes) for a line of it. */
-function startWatched(m: MssqlMigration, file: string) {
-  const run = startFerry(['run', '-f', file], m.env);
-  let stderr = '';
-  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const until = async (text: string) => {
-    for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain(text);
-  };
-  return { run, stderr: () => stderr, until };
-}
 
 const dto = (approved: boolean) => ({
   mode: 'DowntimeOptimized',
@@ -278,7 +244,7 @@ describe.skipIf(skipped !== undefined)('SQL Server -> PostgreSQL end to end (FER
     await app.run("INSERT INTO shop.scratch VALUES (1, N'é'), (2, N'ü')");
     try {
       const file = m.manifest('trunc', dto(false));
-      const { run, until } = startWatched(m, file);
+      const { run, until } = startWatched(file, m.env);
       await until('waiting for cutover approval');
       await expect(app.run('TRUNCATE TABLE shop.scratch')).rejects.toThrow(/FOREIGN KEY/);
       expect(await app.rows('SELECT COUNT(*) AS n FROM shop.scratch')).toEqual([{ n: 2 }]);

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import type { Request } from 'tedious';
 import type { Conversion } from '../../api/settings.ts';
 import type { Column, Table } from '../../catalog/types.ts';
-import { integerBoundaries, type Range } from '../../plan/chunks.ts';
+import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.ts';
 import { mssqlInfo } from './column.ts';
 import { mssqlIdent, mssqlLiteral, mssqlQualified, normalizeError, type MssqlConnection } from './connect.ts';
 import { rowEncoder, selectExpression } from './encode.ts';
@@ -181,16 +181,7 @@ export function keyLiteral(col: Column, value: string): string {
 
 /** The WHERE clause of a chunk on SQL Server ('' for the whole table): [lo, hi) along the key. */
 export function rangePredicate(table: Table, range: Range | null): string {
-  if (range === null) return '';
-  if (range.kind !== 'key') throw new Error(`internal: a SQL Server table has no ${range.kind} ranges`);
-  const col = table.columns.find((c) => c.name === range.column);
-  if (!col) throw new Error(`internal: no column ${range.column} in ${table.name}`);
-  const k = mssqlIdent(range.column);
-  const parts = [
-    ...(range.lo === null ? [] : [`${k} >= ${keyLiteral(col, range.lo)}`]),
-    ...(range.hi === null ? [] : [`${k} < ${keyLiteral(col, range.hi)}`]),
-  ];
-  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+  return keyRangeWhere(table, range, 'SQL Server', mssqlIdent, keyLiteral);
 }
 
 /** The SELECT of a chunk's columns, each through the expression that gives its exact value (encode.ts). */
