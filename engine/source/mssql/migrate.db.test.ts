@@ -105,7 +105,7 @@ describe.skipIf(skipped !== undefined)('SQL Server -> PostgreSQL end to end (FER
       expect(typeOf['x']).toBe('xml');
       expect(typeOf['rv']).toBe('bytea');
       expect(typeOf['vbmax']).toBe('bytea');
-      expect(typeOf['dto']).toBe('timestamp with time zone');
+      expect(typeOf['dto']).toBe('timestamp(6) with time zone');
       expect(typeOf['d38']).toBe('numeric(38,0)');
       const cols = Object.keys(typeOf).filter((c) => c !== 'x' && c !== 'rv');
       const rows = await t.query<Record<string, string | null>>(
