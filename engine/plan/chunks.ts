@@ -3,7 +3,7 @@
 // the first and last ranges are open-ended so rows outside the sampled bounds are never lost.
 import { tableKey } from '../catalog/schemas.ts';
 import { quoteIdent, quoteLiteral } from '../db/ident.ts';
-import type { Table } from '../catalog/types.ts';
+import type { Column, Table } from '../catalog/types.ts';
 
 export type Range =
   | {
@@ -146,6 +146,30 @@ export function rangePredicate(range: Range | null): string {
     if (range.loPage !== null) parts.push(`ctid >= '(${range.loPage},0)'::tid`);
     if (range.hiPage !== null) parts.push(`ctid < '(${range.hiPage},0)'::tid`);
   }
+  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+}
+
+/**
+ * A key range's WHERE clause in a source's own SQL ('' for the whole table), for sources that have
+ * key ranges only (no ctid): `quote` names the key column, `literal` writes a bound as a value of
+ * the column's type.
+ */
+export function keyRangeWhere(
+  table: Table,
+  range: Range | null,
+  source: string,
+  quote: (name: string) => string,
+  literal: (col: Column, value: string) => string,
+): string {
+  if (range === null) return '';
+  if (range.kind !== 'key') throw new Error(`internal: a ${source} table has no ${range.kind} ranges`);
+  const col = table.columns.find((c) => c.name === range.column);
+  if (!col) throw new Error(`internal: no column ${range.column} in ${table.name}`);
+  const k = quote(range.column);
+  const parts = [
+    ...(range.lo === null ? [] : [`${k} >= ${literal(col, range.lo)}`]),
+    ...(range.hi === null ? [] : [`${k} < ${literal(col, range.hi)}`]),
+  ];
   return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
 }
 

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const FERRY = resolve(import.meta.dirname, '../../bin/ferry');
 
@@ -39,4 +40,28 @@ export function stopped(pid: number): boolean {
   } catch {
     return false; // gone
   }
+}
+
+/** Waits for ferry to stop at a fault point (FERRY_FAULT_SIGNAL=SIGSTOP); fails with its output when it ended instead. */
+export async function untilStopped(run: ReturnType<typeof startFerry>, point: string): Promise<void> {
+  let stderr = '';
+  let ended: string | undefined;
+  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  void run.done.then((r) => (ended = `ferry ended (${r.code}) before ${point}: ${r.stderr}`));
+  const there = () => stderr.includes(`fault point ${point} reached`) && stopped(run.child.pid!);
+  for (let i = 0; i < 1200 && !there() && !ended; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(ended).toBeUndefined();
+  expect(there(), `ferry stopped at ${point}`).toBe(true);
+}
+
+/** `ferry run` of `file`, its log, and a wait (up to 2 minutes) for a line of it. */
+export function startWatched(file: string, env: Record<string, string>) {
+  const run = startFerry(['run', '-f', file], env);
+  let stderr = '';
+  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const until = async (text: string) => {
+    for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain(text);
+  };
+  return { run, stderr: () => stderr, until };
 }

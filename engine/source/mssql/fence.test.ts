@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { table } from '../../../test/support/catalog.ts';
-import { find, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql.ts';
+import { find, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql-sql.ts';
 import type { Catalog, Table } from '../../catalog/types.ts';
 import {
   bypassedBy,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { table } from '../../../test/support/catalog.ts';
-import { find, group, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql.ts';
+import { find, group, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql-sql.ts';
 import type { Table } from '../../catalog/types.ts';
 import { columnTypeSql, guardDdl, logTableDdl, recordSql } from './record.ts';
 

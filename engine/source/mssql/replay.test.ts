@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { table } from '../../../test/support/catalog.ts';
-import { find, group, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql.ts';
+import { find, group, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql-sql.ts';
 import type { Table } from '../../catalog/types.ts';
 import type { SnapshotReads } from '../dialect.ts';
 import type { MssqlConnection, RowSink } from './connect.ts';

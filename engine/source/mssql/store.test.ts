@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { find, names, shape, tokenize } from '../../../test/support/mssql.ts';
+import { find, names, shape, tokenize } from '../../../test/support/mssql-sql.ts';
 import { publicGrantsDdl, shadowOwnership, storeDdl } from './store.ts';
 
 describe("ferry's state store on SQL Server", () => {

@@ -73,7 +73,7 @@ describe('SQL Server type map', () => {
   it('applies the first matching rule: by whole source type, name, alias, table and column globs', () => {
     const rules: TypeRule[] = [
       { table: 'legacy_*', column: 'flag*', targetType: 'int2' },
-      { sourceType: 'decimal(10, 2)', targetType: 'numeric(12,4)' },
+      { sourceType: 'decimal(10, 2)', targetType: 'numeric(12,2)' },
       { sourceType: 'NVARCHAR(max)', targetType: 'citext' },
       { sourceType: 'phone', targetType: 'varchar(40)' },
       { sourceType: 'datetime2', targetType: 'text' },
@@ -83,9 +83,9 @@ describe('SQL Server type map', () => {
       { sourceType: 'bigint', targetType: 'numeric(20,0)' },
     ];
     expect(map(col('decimal', { precision: 10, scale: 2 }), rules)).toEqual({
-      type: 'numeric(12,4)',
+      type: 'numeric(12,2)',
       encoding: 'decimal',
-      note: 'type map rule: decimal(10,2) → numeric(12,4)',
+      note: 'type map rule: decimal(10,2) → numeric(12,2)',
     });
     expect(map(col('decimal', { precision: 10, scale: 3 }), rules).type).toBe('numeric(10,3)');
     expect(map(col('nvarchar', { maxLength: -1 }), rules)).toMatchObject({
@@ -122,7 +122,9 @@ describe('SQL Server type map', () => {
       [col('bigint'), 'integer', /bigint cannot be converted to integer/],
       [col('bigint'), 'numeric(18,0)', /bigint cannot be converted to numeric\(18,0\)/],
       [col('tinyint'), 'boolean', /tinyint cannot be converted to boolean/],
-      [col('decimal', { precision: 10, scale: 2 }), 'numeric(10,1)', /too few digits/],
+      [col('decimal', { precision: 10, scale: 2 }), 'numeric(9,2)', /too few digits/],
+      [col('decimal', { precision: 10, scale: 2 }), 'numeric(12,4)', /its scale must be the source's \(2\)/],
+      [col('int'), 'numeric(12,2)', /int cannot be converted to numeric\(12,2\)/],
       [col('decimal', { precision: 10, scale: 2 }), 'numeric(10,2)', /^(?!)/],
       [col('decimal', { precision: 10, scale: 2 }), 'float8', /cannot be converted to double precision/],
       [
@@ -131,6 +133,7 @@ describe('SQL Server type map', () => {
         /numeric\(10,0\) cannot be converted to integer/,
       ],
       [col('money'), 'numeric(18,4)', /money cannot be converted to numeric\(18,4\) exactly: too few digits/],
+      [col('money'), 'numeric(19,2)', /its scale must be the source's \(4\)/],
       [col('money'), 'money', /money cannot be converted to money/],
       [col('float', { precision: 53 }), 'real', /float cannot be converted to real/],
       [col('float', { precision: 53 }), 'numeric', /float cannot be converted to numeric/],

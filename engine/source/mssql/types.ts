@@ -193,7 +193,9 @@ function encodingFor(t: MssqlType, type: string): Encoding {
     if (name === 'bit' && family === 'boolean') return 'boolean';
     if (fitsInt(type, range)) return encoding;
     const args = family === 'numeric' ? numericArgs(type) : undefined;
-    if (family === 'numeric' && (!args || 10n ** BigInt(args[0] - args[1]) > range[1])) return encoding;
+    // numeric(P,S) prints S decimals: only S = 0 writes back the integer's own text.
+    if (family === 'numeric' && (!args || (args[1] === 0 && 10n ** BigInt(args[0]) > range[1])))
+      return encoding;
     return refuse();
   }
   if (name === 'decimal' || name === 'numeric' || name === 'money' || name === 'smallmoney') {
@@ -201,8 +203,9 @@ function encodingFor(t: MssqlType, type: string): Encoding {
     const encoding = name.endsWith('money') ? 'money' : 'decimal';
     if (family === 'numeric') {
       const args = numericArgs(type);
-      if (!args || (args[1] >= s && args[0] - args[1] >= p - s)) return encoding;
-      return refuse(': too few digits');
+      if (!args || (args[1] === s && args[0] >= p)) return encoding;
+      // numeric(P,S) prints S decimals, so another scale would not write back the source's digits.
+      return refuse(args[1] === s ? ': too few digits' : `: its scale must be the source's (${s})`);
     }
     if (s === 0 && fitsInt(type, digitsRange(p))) return encoding;
     return refuse();
@@ -237,6 +240,12 @@ function encodingFor(t: MssqlType, type: string): Encoding {
     return refuse(name === 'sql_variant' ? ': only text can hold any value' : ': only text or bytea');
   }
   return refuse();
+}
+
+/** The encoding of a type's default mapping; undefined for a type moved only by a rule's conversion. */
+export function defaultEncoding(t: MssqlType): Encoding | undefined {
+  const name = t.name.toLowerCase();
+  return isKnown(name) ? encodingFor(t, defaultTarget(t)) : undefined;
 }
 
 const KNOWN = new Set([

@@ -5,7 +5,7 @@
 // found it, and nothing of ferry's is left on the source. A TRUNCATE, which fires no trigger in
 // MySQL, is seen by the table's new InnoDB id and replayed by copying the table whole.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ferry, startFerry } from '../../../test/support/cli.ts';
+import { ferry, startWatched } from '../../../test/support/cli.ts';
 import {
   bothSides,
   mysqlLeftovers,
@@ -38,18 +38,6 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => m?.stop());
 
-/** `ferry run` of `file`, its log, and a wait (up to 2 minutes) for a line of it. */
-function startWatched(file: string) {
-  const run = startFerry(['run', '-f', file], m.env);
-  let stderr = '';
-  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const until = async (text: string) => {
-    for (let i = 0; i < 1200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain(text);
-  };
-  return { run, stderr: () => stderr, until };
-}
-
 const spec = (approved: boolean) => ({
   mode: 'DowntimeOptimized',
   tables: { exclude: ['audit'] },
@@ -81,7 +69,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
 
   it('lifts the fence when the cutover fails (a writer holds it past fence.waitSeconds), and replays on', async () => {
     const file = m.manifest('held', { ...spec(false), fence: { waitSeconds: 2 } });
-    const { run, stderr, until } = startWatched(file);
+    const { run, stderr, until } = startWatched(file, m.env);
     await until('waiting for cutover approval');
     // Uncommitted writes on a migrated table when the cutover raises the fence.
     const holder = await m.app();
@@ -109,7 +97,7 @@ describe('DowntimeOptimized, MariaDB -> PostgreSQL, with writers', () => {
     );
     await app.query("INSERT INTO scratch SELECT seq, CONCAT('é', seq) FROM seq_1_to_500");
     const file = m.manifest('trunc', spec(false));
-    const { run, stderr, until } = startWatched(file);
+    const { run, stderr, until } = startWatched(file, m.env);
     await until('waiting for cutover approval');
     // In uptime: emptied, refilled in part, then changed row by row (recorded again).
     await app.query('TRUNCATE scratch');

@@ -2,10 +2,9 @@
 // describes (no SUPER): the application's writes are refused during the downtime, every row arrives
 // exactly, the source is left byte for byte as it was (CHECKSUM TABLE) with nothing of ferry's on it,
 // after a completed run and after a fallback.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { ferry, startFerry } from '../../../test/support/cli.ts';
+import { ferry, startFerry, untilStopped } from '../../../test/support/cli.ts';
 import {
   bothSides,
   sourceState,
@@ -84,27 +83,6 @@ async function resetTarget(): Promise<void> {
   } finally {
     await c.end();
   }
-}
-
-/** Stopped by SIGSTOP at a fault point: 'T' in /proc. */
-function stopped(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'T';
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for ferry to stop at a fault point; fails with its output when it ended instead. */
-async function untilStopped(run: ReturnType<typeof startFerry>, point: string): Promise<void> {
-  let stderr = '';
-  let ended: string | undefined;
-  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  void run.done.then((r) => (ended = `ferry ended (${r.code}) before ${point}: ${r.stderr}`));
-  const there = () => stderr.includes(`fault point ${point} reached`) && stopped(run.child.pid!);
-  for (let i = 0; i < 1200 && !there() && !ended; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(ended).toBeUndefined();
-  expect(there(), `ferry stopped at ${point}`).toBe(true);
 }
 
 beforeAll(async () => {

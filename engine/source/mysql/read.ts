@@ -10,7 +10,7 @@
 import { Readable } from 'node:stream';
 import { createConnection, type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
-import { integerBoundaries, type Range } from '../../plan/chunks.ts';
+import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.ts';
 import type { Column, Table } from '../../catalog/types.ts';
 import { mysqlInfo } from './catalog.ts';
 import { Encoder, RAW_VALUES, toCharset, utf8Of } from './encode.ts';
@@ -239,16 +239,7 @@ export function literal(col: Column, value: string): string {
 
 /** The WHERE clause of a chunk on MySQL ('' for the whole table). */
 export function rangePredicate(table: Table, range: Range | null): string {
-  if (range === null) return '';
-  if (range.kind !== 'key') throw new Error(`internal: a MySQL table has no ${range.kind} ranges`);
-  const col = table.columns.find((c) => c.name === range.column);
-  if (!col) throw new Error(`internal: no column ${range.column} in ${table.name}`);
-  const k = mysqlIdent(range.column);
-  const parts = [
-    ...(range.lo === null ? [] : [`${k} >= ${literal(col, range.lo)}`]),
-    ...(range.hi === null ? [] : [`${k} < ${literal(col, range.hi)}`]),
-  ];
-  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+  return keyRangeWhere(table, range, 'MySQL', mysqlIdent, literal);
 }
 
 /** The SELECT of a chunk's columns: floats as doubles, which MariaDB renders exactly (FLOAT with 6 digits). */
