@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversion } from '../../api/settings.ts';
 import { column } from '../../../test/support/catalog.ts';
+import { mssqlType } from '../../../test/support/mssql-values.ts';
 import type { MssqlColumn, MssqlColumnInfo, MssqlType } from './column.ts';
 import {
   canonicalText,
@@ -16,16 +17,7 @@ import { mapColumn } from './types.ts';
 const strict: Conversion = { zeroDates: 'Refuse', invalidCharacters: 'Refuse' };
 const replace: Conversion = { ...strict, invalidCharacters: 'Replace' };
 const at = { table: 'dbo.t', column: 'c' };
-const type = (name: string, o: Partial<MssqlType> = {}): MssqlType => ({
-  name,
-  alias: null,
-  maxLength: 0,
-  precision: 0,
-  scale: 0,
-  collation: null,
-  codePage: null,
-  ...o,
-});
+const type = mssqlType;
 /** The column info of a source type as the catalog maps it (default, or by a rule to `target`). */
 const info = (t: MssqlType, target?: string): MssqlColumnInfo => ({
   type: t,

@@ -202,12 +202,13 @@ export function float4Text(x: number): string {
 
 /** numeric's text: digits as SQL Server wrote them (its scale's zeros kept), no negative zero. */
 function decimalText(s: string): string {
-  const m = /^(-?)0*(\d*)(?:\.(\d+))?$/.exec(s.trim());
+  const m = /^(-?)(\d*)(?:\.(\d+))?$/.exec(s.trim());
   if (!m || (m[2] === '' && m[3] === undefined))
     return refuse(`the value ${JSON.stringify(s)} is not a decimal`);
-  const [, sign, int, frac] = m;
-  const zero = /^0*$/.test(int! + (frac ?? ''));
-  return `${zero ? '' : sign}${int || '0'}${frac === undefined ? '' : `.${frac}`}`;
+  const [, sign, digits, frac] = m;
+  const int = digits!.replace(/^0+/, '') || '0';
+  const zero = /^0*$/.test(int + (frac ?? ''));
+  return `${zero ? '' : sign}${int}${frac === undefined ? '' : `.${frac}`}`;
 }
 
 const TEMPORAL =

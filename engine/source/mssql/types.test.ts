@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { TypeRule } from '../../api/migration.ts';
+import { mssqlType } from '../../../test/support/mssql-values.ts';
 import type { MssqlType } from './column.ts';
 import { mapColumn, sourceTypeText, TypeMapError } from './types.ts';
 
 const at = { table: 'orders', column: 'c' };
-/** A column as sys.columns/sys.types describe it (max_length in bytes, -1 for max). */
-const col = (name: string, o: Partial<MssqlType> = {}): MssqlType => ({
-  name,
-  alias: null,
-  maxLength: 0,
-  precision: 0,
-  scale: 0,
-  collation: null,
-  codePage: null,
-  ...o,
-});
+/** A column's type as sys.columns/sys.types describe it (max_length in bytes, -1 for max). */
+const col = mssqlType;
 const map = (t: MssqlType, rules: TypeRule[] = []) => mapColumn(t, at, rules);
 
 describe('SQL Server type map', () => {

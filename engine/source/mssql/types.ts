@@ -89,7 +89,7 @@ export function matchRule(rules: readonly TypeRule[], at: Where, t: MssqlType): 
 }
 
 /** Fractional-second digits a time, datetime or datetimeoffset source keeps (up to 7). */
-export function fractionDigits(t: MssqlType): number {
+function fractionDigits(t: MssqlType): number {
   return FIXED_DIGITS[t.name.toLowerCase()] ?? t.scale;
 }
 
@@ -269,7 +269,7 @@ const KNOWN = new Set([
 ]);
 
 /** A system type the map knows (anything else is a CLR user type or new). */
-export const isKnown = (name: string): boolean => KNOWN.has(name.toLowerCase());
+const isKnown = (name: string): boolean => KNOWN.has(name.toLowerCase());
 
 /** Whether a source type is read as characters (text encoding then means its own text). */
 export const isCharSource = (t: MssqlType): boolean => CHAR_SOURCES.has(t.name.toLowerCase());
