@@ -318,6 +318,13 @@ class ChunkStream extends Readable {
   }
 }
 
+/** A statement's rows, each through `encode`, as one stream with backpressure (ChunkStream). */
+export const streamRows = (
+  c: Pick<MssqlConnection, 'stream'>,
+  sql: string,
+  encode: (values: readonly unknown[]) => string,
+): Readable => new ChunkStream(c, sql, encode);
+
 /** The rows of any SELECT of `columns` of `table` (chunkSql's list) as COPY text, as readChunk streams them. */
 export function readRows(
   c: Pick<MssqlConnection, 'stream'>,
@@ -332,7 +339,7 @@ export function readRows(
     opts.conversion,
     table.key,
   );
-  return new ChunkStream(c, sql, encode);
+  return streamRows(c, sql, encode);
 }
 
 /**

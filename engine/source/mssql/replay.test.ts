@@ -12,7 +12,6 @@ import {
   maxIdsSql,
   openBatch,
   rowsSql,
-  streamLines,
   type Logged,
   type ValueCodec,
 } from './replay.ts';
@@ -115,24 +114,6 @@ describe('the SQL Server replay', () => {
     // The generated column is the target's to compute.
     expect(shape(tokenize(rowsSql('ferry_m', logged[1]!, '7', codec)))).not.toContain('ENC ( C1 )');
     expect(forgetSql('ferry_m', logged[0]!, '41')).toBe('DELETE FROM [ferry_m].[log_2] WHERE id <= 41');
-  });
-
-  it('streams rows with backpressure: the request pauses while the consumer is behind', async () => {
-    const c = fakeSession({ big: Array.from({ length: 2000 }, (_, i) => [i, 'x'.repeat(100)]) });
-    const s = streamLines(c as unknown as MssqlConnection, 'big', (v) => `${v.join('\t')}\n`);
-    const out = await text(s);
-    expect(out.split('\n')).toHaveLength(2001);
-    expect(out.startsWith('0\t')).toBe(true);
-    expect(c.paused).toBeGreaterThan(0);
-  });
-
-  it('fails the stream when a value is refused, naming it', async () => {
-    const c = fakeSession({ q: [[1], [2]] });
-    const s = streamLines(c as unknown as MssqlConnection, 'q', (v) => {
-      if (v[0] === 2) throw new Error('table t, column c: refused');
-      return 'ok\n';
-    });
-    await expect(text(s)).rejects.toThrow('table t, column c: refused');
   });
 
   it('opens a SNAPSHOT batch, hands out the keys as COPY text, forgets the entries up to the max read and commits', async () => {

@@ -6,7 +6,6 @@
 // with a lower id committed after S (identity values are handed out before commit) stays for the
 // next batch. The deletion commits with commit(), after the target has committed.
 import { Readable } from 'node:stream';
-import type { Request } from 'tedious';
 import type { Conversion } from '../../api/settings.ts';
 import { schemaOf, tableKey } from '../../catalog/schemas.ts';
 import type { Catalog, Column, Table } from '../../catalog/types.ts';
@@ -17,6 +16,7 @@ import { mssqlInfo, type MssqlColumnInfo, type MssqlType } from './column.ts';
 import { mssqlIdent, mssqlLiteral, mssqlQualified, type MssqlConnection } from './connect.ts';
 import { tableIdsSql } from './fence.ts';
 import { columnTypeSql, exactGroup, keyColumns, logKey, logTable } from './record.ts';
+import { streamRows } from './read.ts';
 import { MARKER, STATE } from './store.ts';
 
 /** A recorded table, its source schema, and its log's position (its catalog position). */
@@ -47,7 +47,7 @@ export interface ValueCodec {
     columns: readonly Column[],
     table: string,
     conversion: Conversion,
-  ): (values: readonly unknown[]) => string | Buffer;
+  ): (values: readonly unknown[]) => string;
 }
 
 /** The highest log id per log as strings (m0, m1, ... in `logged` order; null: empty), the snapshot's first read. */
@@ -117,44 +117,6 @@ export function wholeSql(t: Table, schema: string, codec: ValueCodec): string {
 export const forgetSql = (store: string, l: Logged, max: string) =>
   `DELETE FROM ${mssqlQualified(store, logTable(l.index))} WHERE id <= ${checkId(max)}`;
 
-/**
- * A statement's rows as bytes, each through `line`, with backpressure: the request pauses while the
- * consumer is behind. A line that throws (a value refused) fails the stream.
- */
-export function streamLines(
-  c: MssqlConnection,
-  sql: string,
-  line: (values: unknown[]) => string | Buffer,
-): Readable {
-  let request: Request | undefined;
-  let started = false;
-  const out = new Readable({
-    read() {
-      if (started) return void request?.resume();
-      started = true;
-      c.stream(sql, [], {
-        row(values, r) {
-          request = r;
-          if (out.destroyed) return;
-          let chunk;
-          try {
-            chunk = line(values);
-          } catch (err) {
-            r.pause();
-            out.destroy(err as Error);
-            return;
-          }
-          if (!out.push(chunk)) r.pause();
-        },
-      }).then(
-        () => void (out.destroyed || out.push(null)),
-        (err: unknown) => void out.destroy(err as Error),
-      );
-    },
-  });
-  return out;
-}
-
 export interface BatchOptions {
   store: string;
   logged: readonly Logged[];
@@ -200,7 +162,7 @@ export async function openBatch(
           for (const l of changed) {
             const tbl = tableKey(l.table);
             const key = keyColumns(l.table);
-            yield* streamLines(c, keysSql(o.store, l, max.get(l.index)!, o.codec), (values) =>
+            yield* streamRows(c, keysSql(o.store, l, max.get(l.index)!, o.codec), (values) =>
               keyRow(
                 tbl,
                 values.map((v, j) => {
@@ -220,7 +182,7 @@ export async function openBatch(
         { objectMode: false },
       );
     const encoded = (t: Table, sql: string) =>
-      streamLines(c, sql, o.codec.rowEncoder(copied(t), tableKey(t), o.conversion));
+      streamRows(c, sql, o.codec.rowEncoder(copied(t), tableKey(t), o.conversion));
     return {
       summary,
       reads,
