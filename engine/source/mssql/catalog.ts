@@ -13,9 +13,10 @@ import type { TypeRule } from '../../api/migration.ts';
 import type { SchemaPair } from '../../api/settings.ts';
 import { creationOrder } from '../../catalog/rename.ts';
 import { tableKey } from '../../catalog/schemas.ts';
-import type { CommentDef, InventoryEntry, SchemaObjects } from '../../catalog/objects-types.ts';
+import { inventoryOnly, type CommentDef, type InventoryEntry } from '../../catalog/objects-types.ts';
 import type { Catalog, Constraint, Index, Sequence, Table } from '../../catalog/types.ts';
 import { qualified, quoteIdent } from '../../db/ident.ts';
+import { namer, PG_NAME_MAX } from '../mysql/catalog.ts';
 import type { MssqlColumn, MssqlType } from './column.ts';
 import type { MssqlConnection, Param } from './connect.ts';
 import {
@@ -157,27 +158,10 @@ export interface Extracted {
   refused: string[];
 }
 
-const PG_NAME_MAX = 63;
-
 /** `major * 10000 + minor * 100` of `16.0.4135.4`. */
 export function versionNumber(version: string): number {
   const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   return major * 10000 + minor * 100;
-}
-
-/** Names unique among `taken` (PostgreSQL's relations and index-backed constraints share a namespace), at most 63 bytes. */
-function namer(taken: Set<string>): (base: string) => string {
-  const cut = (s: string, bytes: number) => {
-    let out = s;
-    while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
-    return out;
-  };
-  return (base) => {
-    let name = cut(base, PG_NAME_MAX);
-    for (let i = 2; taken.has(name); i++) name = cut(base, PG_NAME_MAX - String(i).length - 1) + `_${i}`;
-    taken.add(name);
-    return name;
-  };
 }
 
 const cols = (names: readonly string[]) => names.map(quoteIdent).join(', ');
@@ -577,18 +561,8 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
         `${o.kind}s of a SQL Server source are not migrated`,
       );
 
-  const objectsOf = (schema: string): SchemaObjects => ({
-    inventory: perSchema.get(schema)!.inventory,
-    extensions: [],
-    collations: [],
-    functions: [],
-    views: [],
-    triggers: [],
-    rowSecurity: [],
-    policies: [],
-    grants: [],
-    comments: perSchema.get(schema)!.comments,
-  });
+  const objectsOf = (schema: string) =>
+    inventoryOnly(perSchema.get(schema)!.inventory, perSchema.get(schema)!.comments);
   const [first, ...rest] = opts.schemas.map((p) => p.source);
   if (first === undefined) throw new Error('internal: no schema to extract');
   return {

@@ -486,19 +486,8 @@ class Parser {
       const b = asBoolean(value);
       if (b) return b;
     }
-    const numbers = [
-      'tinyint',
-      'smallint',
-      'int',
-      'bigint',
-      'decimal',
-      'numeric',
-      'money',
-      'smallmoney',
-      'float',
-      'real',
-    ];
-    if (numbers.includes(type) && value.number !== undefined && /^-?[0-9]+$/.test(value.number)) return value;
+    const numbers = /^(tinyint|smallint|int|bigint|decimal|numeric|money|smallmoney|float|real)$/;
+    if (numbers.test(type) && value.number !== undefined && /^-?[0-9]+$/.test(value.number)) return value;
     throw new ExpressionError(`${w}(${type}, ${value.sql}) has no exact PostgreSQL twin`);
   }
 }
