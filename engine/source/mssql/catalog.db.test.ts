@@ -52,6 +52,7 @@ const table = (name: string) => ({
   memoryOptimized: false,
   fileTable: false,
   external: false,
+  graph: false,
   rows: '0',
   totalPages: '0',
   dataPages: '0',

@@ -30,6 +30,7 @@ const table = (name: string, extra: MssqlRow = {}): MssqlRow => ({
   memory: false,
   filetable: false,
   external: false,
+  graph: false,
   rows: '1200',
   total_pages: '40',
   data_pages: '25',
@@ -289,10 +290,11 @@ describe('SQL Server catalog', () => {
       return session.calls.map((c) => c.sql).join('\n');
     };
     const old = await at('13.0.6300.2');
-    expect(old).not.toMatch(/ledger_type|last_used_value/);
+    expect(old).not.toMatch(/ledger_type|last_used_value|is_node/);
     const current = await at('16.0.4135.4');
     expect(current).toMatch(/t\.ledger_type/);
     expect(current).toMatch(/q\.last_used_value/);
+    expect(current).toMatch(/t\.is_node = 1 OR t\.is_edge = 1/);
   });
 
   it('builds tables, keys, indexes, constraints and sequences from sys.* rows', async () => {
@@ -436,6 +438,7 @@ describe('SQL Server catalog', () => {
           { ...rawTable(long) },
           { ...rawTable('mem'), memoryOptimized: true },
           { ...rawTable('ledger'), ledgerType: 2 },
+          { ...rawTable('edges'), graph: true },
         ],
         columns: [],
         indexes: [],
@@ -450,6 +453,7 @@ describe('SQL Server catalog', () => {
       `table ${long}: its name is longer than PostgreSQL's 63 bytes`,
       'table mem: it is memory-optimized, which ferry cannot migrate (leave it out with spec.tables.exclude)',
       'table ledger: it is a ledger table, which ferry cannot migrate (leave it out with spec.tables.exclude)',
+      'table edges: it is a graph node or edge table, which ferry cannot migrate (leave it out with spec.tables.exclude)',
     ]);
   });
 
@@ -559,6 +563,7 @@ function rawTable(name: string) {
     memoryOptimized: false,
     fileTable: false,
     external: false,
+    graph: false,
     rows: '0',
     totalPages: '0',
     dataPages: '0',

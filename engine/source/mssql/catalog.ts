@@ -39,6 +39,8 @@ export interface RawTable {
   memoryOptimized: boolean;
   fileTable: boolean;
   external: boolean;
+  /** A graph node or edge table (SQL Server 2017+). */
+  graph: boolean;
   /** Rows of the heap or clustered index (sys.partitions), as text. */
   rows: string;
   /** Pages of all allocation units of the table and its indexes, and of the heap or clustered index alone. */
@@ -288,7 +290,9 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
               ? 'is a FileTable'
               : rt.external
                 ? 'is an external table'
-                : null;
+                : rt.graph
+                  ? 'is a graph node or edge table'
+                  : null;
     if (kindOf)
       refused.push(
         `table ${where}: it ${kindOf}, which ferry cannot migrate (leave it out with spec.tables.exclude)`,
@@ -616,6 +620,7 @@ export async function readRawCatalog(
   const tables = await q(
     `SELECT s.name AS [schema], t.name AS name, t.temporal_type AS temporal, ${major >= 16 ? 't.ledger_type' : '0'} AS ledger,
             t.is_memory_optimized AS memory, t.is_filetable AS filetable, t.is_external AS external,
+            ${major >= 14 ? 'CASE WHEN t.is_node = 1 OR t.is_edge = 1 THEN 1 ELSE 0 END' : '0'} AS graph,
             CONVERT(nvarchar(20), COALESCE((SELECT SUM(p.rows) FROM sys.partitions p
                                              WHERE p.object_id = t.object_id AND p.index_id IN (0, 1)), 0)) AS [rows],
             CONVERT(nvarchar(20), COALESCE((SELECT SUM(a.total_pages) FROM sys.partitions p
@@ -743,6 +748,7 @@ export async function readRawCatalog(
       memoryOptimized: bool(r['memory']),
       fileTable: bool(r['filetable']),
       external: bool(r['external']),
+      graph: bool(r['graph']),
       rows: str(r['rows']),
       totalPages: str(r['total_pages']),
       dataPages: str(r['data_pages']),
