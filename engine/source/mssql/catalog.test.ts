@@ -138,6 +138,12 @@ const answers: [string, MssqlRow[]][] = [
         precision: 19,
         def: '(NEXT VALUE FOR [Sales Dept].[order no])',
       }),
+      column('tickets', 'h', 'bigint', {
+        max_length: 8,
+        precision: 19,
+        def: '(NEXT VALUE FOR [Sales Dept].[huge])',
+      }),
+      column('tickets', 'extras', 'xml', { max_length: -1, nullable: true, column_set: true }),
       column('tickets', 'id', 'uniqueidentifier', { max_length: 16, precision: 0, def: '(newid())' }),
     ],
   ],
@@ -377,7 +383,8 @@ describe('SQL Server catalog', () => {
       options: 'START WITH 1 INCREMENT BY 1 MINVALUE -999999999999 MAXVALUE 999999999999',
     });
     expect(tickets.columns[1]!.default).toBe(`nextval('"order no"'::regclass)`);
-    expect(tickets.columns[2]!.default).toBe('gen_random_uuid()');
+    expect(tickets.columns.map((c) => c.name)).toEqual(['no', 'seq', 'h', 'id']);
+    expect(tickets.columns[3]!.default).toBe('gen_random_uuid()');
     expect(tickets.key).toEqual(['id']);
     expect(tickets.keyIsPrimary).toBe(false);
     expect(tickets.keyName).toBe('uq_id');
@@ -408,6 +415,8 @@ describe('SQL Server catalog', () => {
     expect(entry('foreign key', 'FK_tickets_elsewhere on tickets')?.reason).toMatch(
       /hr\.people, which is not migrated/,
     );
+    expect(entry('default', 'tickets.h')?.reason).toMatch(/sequence Sales Dept\.huge is not migrated/);
+    expect(entry('column set', 'tickets.extras')?.reason).toMatch(/sparse columns it renders migrate/);
     expect(entry('view', 'v_open')?.status).toBe('unsupported');
     expect(entry('procedure', 'close_orders')?.status).toBe('unsupported');
     expect(entry('trigger', 'trg_audit on a]b')?.status).toBe('unsupported');

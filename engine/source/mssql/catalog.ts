@@ -268,8 +268,21 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       namer(new Set([...selected, ...raw.sequences].filter((t) => t.schema === p.source).map((t) => t.name))),
     ]),
   );
-  const sequenceSchemas = new Set(
-    raw.sequences.filter((q) => perSchema.has(q.schema)).map((q) => `${q.schema}\0${q.name}`),
+  const sequences = raw.sequences.flatMap((q): Sequence[] => {
+    if (!perSchema.has(q.schema)) return [];
+    const where = multi ? `${q.schema}.${q.name}` : q.name;
+    if (tooLong(q.name)) refused.push(`sequence ${where}: its name is longer than PostgreSQL's 63 bytes`);
+    const s = sequenceOf(q);
+    if (typeof s === 'string') {
+      unsupported(q.schema, 'sequence', q.name, s);
+      return [];
+    }
+    perSchema.get(q.schema)!.inventory.push({ kind: 'sequence', name: q.name, status: 'migrated' });
+    return [{ ...(multi ? { schema: q.schema } : {}), name: q.name, ...s }];
+  });
+
+  const migratedSequences = new Set(
+    sequences.map((q) => `${q.schema ?? opts.schemas[0]!.source}\0${q.name}`),
   );
 
   const tables = selected.map((rt): Table => {
@@ -310,14 +323,19 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
     const rawColumns = raw.columns.filter((c) => c.schema === schema && c.table === t);
     const sequenceName = (s: string | null, q: string) => {
       const from = s ?? schema;
-      if (!sequenceSchemas.has(`${from}\0${q}`)) return undefined;
+      if (!migratedSequences.has(`${from}\0${q}`)) return undefined;
       return from === schema ? quoteIdent(q) : qualified(targetOf.get(from)!, q);
     };
     const mapped = rawColumns.flatMap((rc) => {
       const at = `column ${where}.${rc.name}`;
       if (tooLong(rc.name)) refused.push(`${at}: its name is longer than PostgreSQL's 63 bytes`);
       if (rc.columnSet) {
-        refused.push(`${at}: a sparse column set is not stored data (leave the table out)`);
+        unsupported(
+          schema,
+          'column set',
+          `${t}.${rc.name}`,
+          'it is not stored: the sparse columns it renders migrate',
+        );
         return [];
       }
       try {
@@ -541,19 +559,6 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       heapBytes: pages(rt.dataPages),
       pages: 0,
     };
-  });
-
-  const sequences = raw.sequences.flatMap((q): Sequence[] => {
-    if (!perSchema.has(q.schema)) return [];
-    const where = multi ? `${q.schema}.${q.name}` : q.name;
-    if (tooLong(q.name)) refused.push(`sequence ${where}: its name is longer than PostgreSQL's 63 bytes`);
-    const s = sequenceOf(q);
-    if (typeof s === 'string') {
-      unsupported(q.schema, 'sequence', q.name, s);
-      return [];
-    }
-    perSchema.get(q.schema)!.inventory.push({ kind: 'sequence', name: q.name, status: 'migrated' });
-    return [{ ...(multi ? { schema: q.schema } : {}), name: q.name, ...s }];
   });
 
   for (const o of raw.others)
