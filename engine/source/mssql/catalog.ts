@@ -189,6 +189,7 @@ function columnRef(type: MssqlType, encoding: string): ColumnRef {
   };
   return {
     kind: kinds[encoding] ?? 'other',
+    money: encoding === 'money',
     utf16Units:
       /^n(char|varchar|text)$/.test(type.name) && !/_SC\b|_SC_|_UTF8$|_1[4-9]0_/i.test(type.collation ?? ''),
   };
