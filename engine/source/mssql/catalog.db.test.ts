@@ -204,3 +204,63 @@ describe('a SQL Server catalog on PostgreSQL', () => {
     }
   });
 });
+
+describe('a multi-schema SQL Server catalog on PostgreSQL', () => {
+  it('creates both schemas, the foreign key across them pointing at the renamed one', async () => {
+    const inSchema = <T extends { schema: string }>(schema: string, x: T): T => ({ ...x, schema });
+    const settings = {
+      schemas: [
+        { source: 'dbo', target: 'app' },
+        { source: 'billing', target: 'billing_v2' },
+      ],
+    };
+    const { catalog, refused } = buildCatalog(
+      {
+        ...raw,
+        tables: [inSchema('dbo', table('lines')), inSchema('billing', table('invoices'))],
+        columns: [
+          { ...col('lines', 'invoice_id', int), schema: 'dbo' },
+          { ...col('invoices', 'id', int), schema: 'billing' },
+        ],
+        indexes: [
+          {
+            ...part('invoices', 'PK_invoices', 'id', { type: 1, unique: true, primaryKey: true }),
+            schema: 'billing',
+          },
+        ],
+        checks: [],
+        foreignKeys: [
+          {
+            schema: 'dbo',
+            table: 'lines',
+            name: 'FK_lines_invoices',
+            referencedSchema: 'billing',
+            referencedTable: 'invoices',
+            columns: ['invoice_id'],
+            referencedColumns: ['id'],
+            deleteAction: 'CASCADE',
+            updateAction: 'NO_ACTION',
+            disabled: false,
+            notTrusted: false,
+          },
+        ],
+        sequences: [],
+      },
+      { ...settings, typeMap: [] },
+    );
+    expect(refused).toEqual([]);
+    await c.query('BEGIN');
+    for (const sql of targetPreLoadDdl(catalog, settings)) await c.query(sql);
+    await c.query('COMMIT');
+    for (const step of targetPostLoadSteps(catalog, settings)) {
+      await c.query(`SET search_path = "${step.schema}"`);
+      await c.query(step.sql);
+      if (step.validate) await c.query(step.validate);
+    }
+    await c.query('INSERT INTO billing_v2.invoices VALUES (1)');
+    await c.query('INSERT INTO app.lines VALUES (1)');
+    await expect(c.query('INSERT INTO app.lines VALUES (2)')).rejects.toThrow(/FK_lines_invoices/);
+    await c.query('DELETE FROM billing_v2.invoices');
+    expect((await c.query('SELECT count(*)::int AS n FROM app.lines')).rows[0].n).toBe(0);
+  });
+});
