@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../../hack/postgres/server.ts';
+import { rawTable } from '../../../test/support/mssql-catalog.ts';
 import { targetPostLoadSteps, targetPreLoadDdl } from '../../catalog/ddl.ts';
 import { buildCatalog, type RawCatalog, type RawColumn } from './catalog.ts';
 import { translateExpression } from './expression.ts';
@@ -44,20 +45,7 @@ const col = (
   ...extra,
 });
 const int = type('int', 4, 10);
-const table = (name: string) => ({
-  schema: S,
-  name,
-  temporalType: 0,
-  ledgerType: 0,
-  memoryOptimized: false,
-  fileTable: false,
-  external: false,
-  graph: false,
-  rows: '0',
-  totalPages: '0',
-  dataPages: '0',
-  comment: null,
-});
+const table = (name: string) => rawTable(S, name);
 const part = (tbl: string, index: string, column: string, extra = {}) => ({
   schema: S,
   table: tbl,
@@ -207,7 +195,6 @@ describe('a SQL Server catalog on PostgreSQL', () => {
 
 describe('a multi-schema SQL Server catalog on PostgreSQL', () => {
   it('creates both schemas, the foreign key across them pointing at the renamed one', async () => {
-    const inSchema = <T extends { schema: string }>(schema: string, x: T): T => ({ ...x, schema });
     const settings = {
       schemas: [
         { source: 'dbo', target: 'app' },
@@ -217,7 +204,7 @@ describe('a multi-schema SQL Server catalog on PostgreSQL', () => {
     const { catalog, refused } = buildCatalog(
       {
         ...raw,
-        tables: [inSchema('dbo', table('lines')), inSchema('billing', table('invoices'))],
+        tables: [rawTable('dbo', 'lines'), rawTable('billing', 'invoices')],
         columns: [
           { ...col('lines', 'invoice_id', int), schema: 'dbo' },
           { ...col('invoices', 'id', int), schema: 'billing' },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rawTable } from '../../../test/support/mssql-catalog.ts';
 import type { MssqlRow, Param } from './connect.ts';
 import {
   buildCatalog,
@@ -444,10 +445,10 @@ describe('SQL Server catalog', () => {
       {
         version: '15.0.2000.5',
         tables: [
-          { ...rawTable(long) },
-          { ...rawTable('mem'), memoryOptimized: true },
-          { ...rawTable('ledger'), ledgerType: 2 },
-          { ...rawTable('edges'), graph: true },
+          { ...rawTable(S, long) },
+          { ...rawTable(S, 'mem'), memoryOptimized: true },
+          { ...rawTable(S, 'ledger'), ledgerType: 2 },
+          { ...rawTable(S, 'edges'), graph: true },
         ],
         columns: [],
         indexes: [],
@@ -467,7 +468,6 @@ describe('SQL Server catalog', () => {
   });
 
   it('builds a multi-schema catalog: tables carry their schema, FKs across schemas name the target schema', () => {
-    const t = (schema: string, name: string) => ({ ...rawTable(name), schema });
     const id = (schema: string, tbl: string, name: string) => ({
       schema,
       table: tbl,
@@ -491,7 +491,7 @@ describe('SQL Server catalog', () => {
     const { catalog } = buildCatalog(
       {
         version: '16.0.1000.6',
-        tables: [t('dbo', 'invoice_lines'), t('billing', 'invoices')],
+        tables: [rawTable('dbo', 'invoice_lines'), rawTable('billing', 'invoices')],
         columns: [id('dbo', 'invoice_lines', 'invoice_id'), id('billing', 'invoices', 'id')],
         indexes: [],
         checks: [],
@@ -562,20 +562,3 @@ describe('SQL Server catalog', () => {
     expect(after.tables.find((t) => t.name === 'tickets')!.identitySequences[0]!.lastValue).toBeNull();
   });
 });
-
-function rawTable(name: string) {
-  return {
-    schema: S,
-    name,
-    temporalType: 0,
-    ledgerType: 0,
-    memoryOptimized: false,
-    fileTable: false,
-    external: false,
-    graph: false,
-    rows: '0',
-    totalPages: '0',
-    dataPages: '0',
-    comment: null,
-  };
-}
