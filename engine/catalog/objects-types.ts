@@ -129,3 +129,17 @@ export interface SchemaObjects {
   grants: GrantDef[];
   comments: CommentDef[];
 }
+
+/** The objects of a schema of another engine's source: what it holds and the comments, nothing to recreate. */
+export const inventoryOnly = (inventory: InventoryEntry[], comments: CommentDef[]): SchemaObjects => ({
+  inventory,
+  extensions: [],
+  collations: [],
+  functions: [],
+  views: [],
+  triggers: [],
+  rowSecurity: [],
+  policies: [],
+  grants: [],
+  comments,
+});

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../../../hack/postgres/server.ts';
+import { rawTable } from '../../../test/support/mssql-catalog.ts';
 import { targetPostLoadSteps, targetPreLoadDdl } from '../../catalog/ddl.ts';
 import { buildCatalog, type RawCatalog, type RawColumn } from './catalog.ts';
 import { translateExpression } from './expression.ts';
@@ -44,19 +45,7 @@ const col = (
   ...extra,
 });
 const int = type('int', 4, 10);
-const table = (name: string) => ({
-  schema: S,
-  name,
-  temporalType: 0,
-  ledgerType: 0,
-  memoryOptimized: false,
-  fileTable: false,
-  external: false,
-  rows: '0',
-  totalPages: '0',
-  dataPages: '0',
-  comment: null,
-});
+const table = (name: string) => rawTable(S, name);
 const part = (tbl: string, index: string, column: string, extra = {}) => ({
   schema: S,
   table: tbl,
@@ -201,5 +190,64 @@ describe('a SQL Server catalog on PostgreSQL', () => {
       const { rows } = await c.query<{ v: string }>(`SELECT (${sql})::text AS v`);
       expect(rows[0]!.v, `${tsql} → ${sql}`).toBe(value);
     }
+  });
+});
+
+describe('a multi-schema SQL Server catalog on PostgreSQL', () => {
+  it('creates both schemas, the foreign key across them pointing at the renamed one', async () => {
+    const settings = {
+      schemas: [
+        { source: 'dbo', target: 'app' },
+        { source: 'billing', target: 'billing_v2' },
+      ],
+    };
+    const { catalog, refused } = buildCatalog(
+      {
+        ...raw,
+        tables: [rawTable('dbo', 'lines'), rawTable('billing', 'invoices')],
+        columns: [
+          { ...col('lines', 'invoice_id', int), schema: 'dbo' },
+          { ...col('invoices', 'id', int), schema: 'billing' },
+        ],
+        indexes: [
+          {
+            ...part('invoices', 'PK_invoices', 'id', { type: 1, unique: true, primaryKey: true }),
+            schema: 'billing',
+          },
+        ],
+        checks: [],
+        foreignKeys: [
+          {
+            schema: 'dbo',
+            table: 'lines',
+            name: 'FK_lines_invoices',
+            referencedSchema: 'billing',
+            referencedTable: 'invoices',
+            columns: ['invoice_id'],
+            referencedColumns: ['id'],
+            deleteAction: 'CASCADE',
+            updateAction: 'NO_ACTION',
+            disabled: false,
+            notTrusted: false,
+          },
+        ],
+        sequences: [],
+      },
+      { ...settings, typeMap: [] },
+    );
+    expect(refused).toEqual([]);
+    await c.query('BEGIN');
+    for (const sql of targetPreLoadDdl(catalog, settings)) await c.query(sql);
+    await c.query('COMMIT');
+    for (const step of targetPostLoadSteps(catalog, settings)) {
+      await c.query(`SET search_path = "${step.schema}"`);
+      await c.query(step.sql);
+      if (step.validate) await c.query(step.validate);
+    }
+    await c.query('INSERT INTO billing_v2.invoices VALUES (1)');
+    await c.query('INSERT INTO app.lines VALUES (1)');
+    await expect(c.query('INSERT INTO app.lines VALUES (2)')).rejects.toThrow(/FK_lines_invoices/);
+    await c.query('DELETE FROM billing_v2.invoices');
+    expect((await c.query('SELECT count(*)::int AS n FROM app.lines')).rows[0].n).toBe(0);
   });
 });

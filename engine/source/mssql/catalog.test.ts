@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rawTable } from '../../../test/support/mssql-catalog.ts';
 import type { MssqlRow, Param } from './connect.ts';
 import {
   buildCatalog,
@@ -30,6 +31,7 @@ const table = (name: string, extra: MssqlRow = {}): MssqlRow => ({
   memory: false,
   filetable: false,
   external: false,
+  graph: false,
   rows: '1200',
   total_pages: '40',
   data_pages: '25',
@@ -137,6 +139,12 @@ const answers: [string, MssqlRow[]][] = [
         precision: 19,
         def: '(NEXT VALUE FOR [Sales Dept].[order no])',
       }),
+      column('tickets', 'h', 'bigint', {
+        max_length: 8,
+        precision: 19,
+        def: '(NEXT VALUE FOR [Sales Dept].[huge])',
+      }),
+      column('tickets', 'extras', 'xml', { max_length: -1, nullable: true, column_set: true }),
       column('tickets', 'id', 'uniqueidentifier', { max_length: 16, precision: 0, def: '(newid())' }),
     ],
   ],
@@ -289,10 +297,11 @@ describe('SQL Server catalog', () => {
       return session.calls.map((c) => c.sql).join('\n');
     };
     const old = await at('13.0.6300.2');
-    expect(old).not.toMatch(/ledger_type|last_used_value/);
+    expect(old).not.toMatch(/ledger_type|last_used_value|is_node/);
     const current = await at('16.0.4135.4');
     expect(current).toMatch(/t\.ledger_type/);
     expect(current).toMatch(/q\.last_used_value/);
+    expect(current).toMatch(/t\.is_node = 1 OR t\.is_edge = 1/);
   });
 
   it('builds tables, keys, indexes, constraints and sequences from sys.* rows', async () => {
@@ -375,7 +384,8 @@ describe('SQL Server catalog', () => {
       options: 'START WITH 1 INCREMENT BY 1 MINVALUE -999999999999 MAXVALUE 999999999999',
     });
     expect(tickets.columns[1]!.default).toBe(`nextval('"order no"'::regclass)`);
-    expect(tickets.columns[2]!.default).toBe('gen_random_uuid()');
+    expect(tickets.columns.map((c) => c.name)).toEqual(['no', 'seq', 'h', 'id']);
+    expect(tickets.columns[3]!.default).toBe('gen_random_uuid()');
     expect(tickets.key).toEqual(['id']);
     expect(tickets.keyIsPrimary).toBe(false);
     expect(tickets.keyName).toBe('uq_id');
@@ -406,6 +416,8 @@ describe('SQL Server catalog', () => {
     expect(entry('foreign key', 'FK_tickets_elsewhere on tickets')?.reason).toMatch(
       /hr\.people, which is not migrated/,
     );
+    expect(entry('default', 'tickets.h')?.reason).toMatch(/sequence Sales Dept\.huge is not migrated/);
+    expect(entry('column set', 'tickets.extras')?.reason).toMatch(/sparse columns it renders migrate/);
     expect(entry('view', 'v_open')?.status).toBe('unsupported');
     expect(entry('procedure', 'close_orders')?.status).toBe('unsupported');
     expect(entry('trigger', 'trg_audit on a]b')?.status).toBe('unsupported');
@@ -433,9 +445,10 @@ describe('SQL Server catalog', () => {
       {
         version: '15.0.2000.5',
         tables: [
-          { ...rawTable(long) },
-          { ...rawTable('mem'), memoryOptimized: true },
-          { ...rawTable('ledger'), ledgerType: 2 },
+          { ...rawTable(S, long) },
+          { ...rawTable(S, 'mem'), memoryOptimized: true },
+          { ...rawTable(S, 'ledger'), ledgerType: 2 },
+          { ...rawTable(S, 'edges'), graph: true },
         ],
         columns: [],
         indexes: [],
@@ -450,11 +463,11 @@ describe('SQL Server catalog', () => {
       `table ${long}: its name is longer than PostgreSQL's 63 bytes`,
       'table mem: it is memory-optimized, which ferry cannot migrate (leave it out with spec.tables.exclude)',
       'table ledger: it is a ledger table, which ferry cannot migrate (leave it out with spec.tables.exclude)',
+      'table edges: it is a graph node or edge table, which ferry cannot migrate (leave it out with spec.tables.exclude)',
     ]);
   });
 
   it('builds a multi-schema catalog: tables carry their schema, FKs across schemas name the target schema', () => {
-    const t = (schema: string, name: string) => ({ ...rawTable(name), schema });
     const id = (schema: string, tbl: string, name: string) => ({
       schema,
       table: tbl,
@@ -478,7 +491,7 @@ describe('SQL Server catalog', () => {
     const { catalog } = buildCatalog(
       {
         version: '16.0.1000.6',
-        tables: [t('dbo', 'invoice_lines'), t('billing', 'invoices')],
+        tables: [rawTable('dbo', 'invoice_lines'), rawTable('billing', 'invoices')],
         columns: [id('dbo', 'invoice_lines', 'invoice_id'), id('billing', 'invoices', 'id')],
         indexes: [],
         checks: [],
@@ -549,19 +562,3 @@ describe('SQL Server catalog', () => {
     expect(after.tables.find((t) => t.name === 'tickets')!.identitySequences[0]!.lastValue).toBeNull();
   });
 });
-
-function rawTable(name: string) {
-  return {
-    schema: S,
-    name,
-    temporalType: 0,
-    ledgerType: 0,
-    memoryOptimized: false,
-    fileTable: false,
-    external: false,
-    rows: '0',
-    totalPages: '0',
-    dataPages: '0',
-    comment: null,
-  };
-}

@@ -13,9 +13,10 @@ import type { TypeRule } from '../../api/migration.ts';
 import type { SchemaPair } from '../../api/settings.ts';
 import { creationOrder } from '../../catalog/rename.ts';
 import { tableKey } from '../../catalog/schemas.ts';
-import type { CommentDef, InventoryEntry, SchemaObjects } from '../../catalog/objects-types.ts';
+import { inventoryOnly, type CommentDef, type InventoryEntry } from '../../catalog/objects-types.ts';
 import type { Catalog, Constraint, Index, Sequence, Table } from '../../catalog/types.ts';
 import { qualified, quoteIdent } from '../../db/ident.ts';
+import { namer, PG_NAME_MAX } from '../mysql/catalog.ts';
 import type { MssqlColumn, MssqlType } from './column.ts';
 import type { MssqlConnection, Param } from './connect.ts';
 import {
@@ -38,6 +39,8 @@ export interface RawTable {
   memoryOptimized: boolean;
   fileTable: boolean;
   external: boolean;
+  /** A graph node or edge table (SQL Server 2017+). */
+  graph: boolean;
   /** Rows of the heap or clustered index (sys.partitions), as text. */
   rows: string;
   /** Pages of all allocation units of the table and its indexes, and of the heap or clustered index alone. */
@@ -157,27 +160,10 @@ export interface Extracted {
   refused: string[];
 }
 
-const PG_NAME_MAX = 63;
-
 /** `major * 10000 + minor * 100` of `16.0.4135.4`. */
 export function versionNumber(version: string): number {
   const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   return major * 10000 + minor * 100;
-}
-
-/** Names unique among `taken` (PostgreSQL's relations and index-backed constraints share a namespace), at most 63 bytes. */
-function namer(taken: Set<string>): (base: string) => string {
-  const cut = (s: string, bytes: number) => {
-    let out = s;
-    while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
-    return out;
-  };
-  return (base) => {
-    let name = cut(base, PG_NAME_MAX);
-    for (let i = 2; taken.has(name); i++) name = cut(base, PG_NAME_MAX - String(i).length - 1) + `_${i}`;
-    taken.add(name);
-    return name;
-  };
 }
 
 const cols = (names: readonly string[]) => names.map(quoteIdent).join(', ');
@@ -203,6 +189,7 @@ function columnRef(type: MssqlType, encoding: string): ColumnRef {
   };
   return {
     kind: kinds[encoding] ?? 'other',
+    money: encoding === 'money',
     utf16Units:
       /^n(char|varchar|text)$/.test(type.name) && !/_SC\b|_SC_|_UTF8$|_1[4-9]0_/i.test(type.collation ?? ''),
   };
@@ -282,8 +269,21 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
       namer(new Set([...selected, ...raw.sequences].filter((t) => t.schema === p.source).map((t) => t.name))),
     ]),
   );
-  const sequenceSchemas = new Set(
-    raw.sequences.filter((q) => perSchema.has(q.schema)).map((q) => `${q.schema}\0${q.name}`),
+  const sequences = raw.sequences.flatMap((q): Sequence[] => {
+    if (!perSchema.has(q.schema)) return [];
+    const where = multi ? `${q.schema}.${q.name}` : q.name;
+    if (tooLong(q.name)) refused.push(`sequence ${where}: its name is longer than PostgreSQL's 63 bytes`);
+    const s = sequenceOf(q);
+    if (typeof s === 'string') {
+      unsupported(q.schema, 'sequence', q.name, s);
+      return [];
+    }
+    perSchema.get(q.schema)!.inventory.push({ kind: 'sequence', name: q.name, status: 'migrated' });
+    return [{ ...(multi ? { schema: q.schema } : {}), name: q.name, ...s }];
+  });
+
+  const migratedSequences = new Set(
+    sequences.map((q) => `${q.schema ?? opts.schemas[0]!.source}\0${q.name}`),
   );
 
   const tables = selected.map((rt): Table => {
@@ -304,7 +304,9 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
               ? 'is a FileTable'
               : rt.external
                 ? 'is an external table'
-                : null;
+                : rt.graph
+                  ? 'is a graph node or edge table'
+                  : null;
     if (kindOf)
       refused.push(
         `table ${where}: it ${kindOf}, which ferry cannot migrate (leave it out with spec.tables.exclude)`,
@@ -322,14 +324,19 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
     const rawColumns = raw.columns.filter((c) => c.schema === schema && c.table === t);
     const sequenceName = (s: string | null, q: string) => {
       const from = s ?? schema;
-      if (!sequenceSchemas.has(`${from}\0${q}`)) return undefined;
+      if (!migratedSequences.has(`${from}\0${q}`)) return undefined;
       return from === schema ? quoteIdent(q) : qualified(targetOf.get(from)!, q);
     };
     const mapped = rawColumns.flatMap((rc) => {
       const at = `column ${where}.${rc.name}`;
       if (tooLong(rc.name)) refused.push(`${at}: its name is longer than PostgreSQL's 63 bytes`);
       if (rc.columnSet) {
-        refused.push(`${at}: a sparse column set is not stored data (leave the table out)`);
+        unsupported(
+          schema,
+          'column set',
+          `${t}.${rc.name}`,
+          'it is not stored: the sparse columns it renders migrate',
+        );
         return [];
       }
       try {
@@ -555,19 +562,6 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
     };
   });
 
-  const sequences = raw.sequences.flatMap((q): Sequence[] => {
-    if (!perSchema.has(q.schema)) return [];
-    const where = multi ? `${q.schema}.${q.name}` : q.name;
-    if (tooLong(q.name)) refused.push(`sequence ${where}: its name is longer than PostgreSQL's 63 bytes`);
-    const s = sequenceOf(q);
-    if (typeof s === 'string') {
-      unsupported(q.schema, 'sequence', q.name, s);
-      return [];
-    }
-    perSchema.get(q.schema)!.inventory.push({ kind: 'sequence', name: q.name, status: 'migrated' });
-    return [{ ...(multi ? { schema: q.schema } : {}), name: q.name, ...s }];
-  });
-
   for (const o of raw.others)
     if (!(o.kind === 'trigger' && opts.ours?.(o.schema, o.name)))
       unsupported(
@@ -577,18 +571,8 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
         `${o.kind}s of a SQL Server source are not migrated`,
       );
 
-  const objectsOf = (schema: string): SchemaObjects => ({
-    inventory: perSchema.get(schema)!.inventory,
-    extensions: [],
-    collations: [],
-    functions: [],
-    views: [],
-    triggers: [],
-    rowSecurity: [],
-    policies: [],
-    grants: [],
-    comments: perSchema.get(schema)!.comments,
-  });
+  const objectsOf = (schema: string) =>
+    inventoryOnly(perSchema.get(schema)!.inventory, perSchema.get(schema)!.comments);
   const [first, ...rest] = opts.schemas.map((p) => p.source);
   if (first === undefined) throw new Error('internal: no schema to extract');
   return {
@@ -642,6 +626,7 @@ export async function readRawCatalog(
   const tables = await q(
     `SELECT s.name AS [schema], t.name AS name, t.temporal_type AS temporal, ${major >= 16 ? 't.ledger_type' : '0'} AS ledger,
             t.is_memory_optimized AS memory, t.is_filetable AS filetable, t.is_external AS external,
+            ${major >= 14 ? 'CASE WHEN t.is_node = 1 OR t.is_edge = 1 THEN 1 ELSE 0 END' : '0'} AS graph,
             CONVERT(nvarchar(20), COALESCE((SELECT SUM(p.rows) FROM sys.partitions p
                                              WHERE p.object_id = t.object_id AND p.index_id IN (0, 1)), 0)) AS [rows],
             CONVERT(nvarchar(20), COALESCE((SELECT SUM(a.total_pages) FROM sys.partitions p
@@ -769,6 +754,7 @@ export async function readRawCatalog(
       memoryOptimized: bool(r['memory']),
       fileTable: bool(r['filetable']),
       external: bool(r['external']),
+      graph: bool(r['graph']),
       rows: str(r['rows']),
       totalPages: str(r['total_pages']),
       dataPages: str(r['data_pages']),

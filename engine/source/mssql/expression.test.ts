@@ -10,6 +10,7 @@ import {
 const columns = new Map<string, ColumnRef>([
   ['qty', { kind: 'int' }],
   ['price', { kind: 'num' }],
+  ['fee', { kind: 'num', money: true }],
   ['a]b', { kind: 'int' }],
   ['Mixed Case', { kind: 'int' }],
   ['flag', { kind: 'bool' }],
@@ -46,6 +47,7 @@ describe('SQL Server expressions for PostgreSQL', () => {
       ["([id]<>'6F9619FF-8B86-D011-B42D-00C04FC964FF')", '"id" <> \'6F9619FF-8B86-D011-B42D-00C04FC964FF\''],
       ['(len([code])>(0))', 'char_length(rtrim("code")) > 0'],
       ['(abs([price])<=(100))', 'abs("price") <= 100'],
+      ['([fee]+(1)>=(0))', '("fee" + 1) >= 0'],
       ['(isnull([qty],(0))>(0))', 'coalesce("qty", 0) > 0'],
     ];
     for (const [tsql, pg] of cases) expect(translateCondition(tsql, columns), tsql).toBe(pg);
@@ -105,7 +107,10 @@ describe('SQL Server expressions for PostgreSQL', () => {
       ["([code] like 'A%')", /LIKE .*collation.*\[\.\.\.\] classes/],
       ['([first]>[last])', /compares strings/],
       ['([price]/(2))', /scales decimal \/ differently/],
+      ['([fee]*[qty]>(0))', /rounds money products/],
       ['([flag]=(1) AND [flag]>(0))', /bit value compared with 0/],
+      // SQL Server compares the bit as the number: never equal to 2.
+      ['([flag]=(2))', /bit value compared with 2/],
       ['([deleted_at]+(1)>(0))', /arithmetic on other than numbers/],
       ['([first]+(1))', /mixes a string with another type/],
       ['([qty]&(1))', /operator & has no exact PostgreSQL twin/],

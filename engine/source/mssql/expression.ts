@@ -23,6 +23,8 @@ export type Kind = 'int' | 'num' | 'bool' | 'pred' | 'string' | 'time' | 'uuid' 
 /** A column an expression may name. */
 export interface ColumnRef {
   kind: Kind;
+  /** money/smallmoney: SQL Server multiplies and divides them with its own rounding. */
+  money?: boolean;
   /** nchar/nvarchar under a collation without supplementary characters: LEN counts UTF-16 code units. */
   utf16Units?: boolean;
 }
@@ -147,7 +149,9 @@ function comparable(a: Node, b: Node, op: string): [Node, Node] {
     [b, a],
   ] as const) {
     if (x.kind === 'bool') {
-      const lit = y.kind === 'bool' ? y : asBoolean(y);
+      // A bit compared with a number is the number 0 or 1: only those literals are exact booleans.
+      const zeroOrOne = y.number !== undefined && [0, 1].includes(Number(y.number));
+      const lit = y.kind === 'bool' ? y : zeroOrOne ? asBoolean(y) : undefined;
       if (lit && (op === '=' || op === '<>')) return x === a ? [a, lit] : [lit, b];
       throw new ExpressionError(`a bit value compared with ${y.sql} (bit becomes boolean on PostgreSQL)`);
     }
@@ -323,6 +327,10 @@ class Parser {
     const integers = a.kind === 'int' && b.kind === 'int';
     if (!isNumeric(a.kind) || !isNumeric(b.kind))
       throw new ExpressionError(`${a.sql} ${op} ${b.sql}: arithmetic on other than numbers`);
+    if (op !== '+' && op !== '-' && (a.column?.money || b.column?.money))
+      throw new ExpressionError(
+        `${a.sql} ${op} ${b.sql}: SQL Server rounds money products and quotients its own way`,
+      );
     if ((op === '/' || op === '%') && !integers)
       throw new ExpressionError(`${a.sql} ${op} ${b.sql}: SQL Server scales decimal ${op} differently`);
     return {
@@ -486,19 +494,8 @@ class Parser {
       const b = asBoolean(value);
       if (b) return b;
     }
-    const numbers = [
-      'tinyint',
-      'smallint',
-      'int',
-      'bigint',
-      'decimal',
-      'numeric',
-      'money',
-      'smallmoney',
-      'float',
-      'real',
-    ];
-    if (numbers.includes(type) && value.number !== undefined && /^-?[0-9]+$/.test(value.number)) return value;
+    const numbers = /^(tinyint|smallint|int|bigint|decimal|numeric|money|smallmoney|float|real)$/;
+    if (numbers.test(type) && value.number !== undefined && /^-?[0-9]+$/.test(value.number)) return value;
     throw new ExpressionError(`${w}(${type}, ${value.sql}) has no exact PostgreSQL twin`);
   }
 }

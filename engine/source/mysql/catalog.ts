@@ -12,7 +12,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { TypeRule } from '../../api/migration.ts';
 import type { Conversion } from '../../api/settings.ts';
 import { quoteIdent, quoteLiteral } from '../../db/ident.ts';
-import type { CommentDef, InventoryEntry, SchemaObjects } from '../../catalog/objects-types.ts';
+import { inventoryOnly, type CommentDef, type InventoryEntry } from '../../catalog/objects-types.ts';
 import type { Catalog, Column, Constraint, Index, Table, UserType } from '../../catalog/types.ts';
 import { ExpressionError, translateExpression, unquoteString } from './expression.ts';
 import { mapColumn, TypeMapError, type Encoding, type Mapping, type MysqlType } from './types.ts';
@@ -115,7 +115,7 @@ export interface Extracted {
   refused: string[];
 }
 
-const PG_NAME_MAX = 63;
+export const PG_NAME_MAX = 63;
 
 /** `major * 10000 + minor * 100 + patch`, like PostgreSQL's server_version_num. */
 export function versionNumber(version: string): number {
@@ -124,7 +124,7 @@ export function versionNumber(version: string): number {
 }
 
 /** Names unique among `taken` (PostgreSQL's relations and types share a namespace), at most 63 bytes. */
-function namer(taken: Set<string>): (base: string) => string {
+export function namer(taken: Set<string>): (base: string) => string {
   const cut = (s: string, bytes: number) => {
     let out = s;
     while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
@@ -453,18 +453,7 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
   });
 
   for (const o of raw.others) unsupported(o.kind, o.name, `${o.kind}s of a MySQL source are not migrated`);
-  const objects: SchemaObjects = {
-    inventory,
-    extensions: [],
-    collations: [],
-    functions: [],
-    views: [],
-    triggers: [],
-    rowSecurity: [],
-    policies: [],
-    grants: [],
-    comments,
-  };
+  const objects = inventoryOnly(inventory, comments);
   return {
     catalog: {
       schema: raw.database,
