@@ -45,15 +45,27 @@ export const rowDigestOf = (texts: Texts): string => md5(recordText(texts));
 /** The signed 64-bit integer of a digest's first 16 hex digits (`('x' || substr(h, 1, 16))::bit(64)::bigint`). */
 const slice64 = (h: string) => BigInt.asIntN(64, BigInt(`0x${h.slice(0, 16)}`));
 
-/** Count and checksum of rows (measureSql, measureKeysSql); the checksum only for Checksum validation. */
-export function measureOf(rows: Iterable<Texts>, how: Validation = 'Checksum'): Measure {
-  let n = 0;
-  let sum = 0n;
-  for (const r of rows) {
-    n++;
-    if (how === 'Checksum') sum += slice64(rowDigestOf(r));
+/** Count and checksum of rows as they stream by (measureSql, measureKeysSql); the checksum only for Checksum validation. */
+export class Measurer {
+  private n = 0;
+  private sum = 0n;
+  private readonly how: Validation;
+  constructor(how: Validation = 'Checksum') {
+    this.how = how;
   }
-  return { rows: String(n), checksum: how === 'Checksum' ? String(sum) : null };
+  add(texts: Texts): void {
+    this.n++;
+    if (this.how === 'Checksum') this.sum += slice64(rowDigestOf(texts));
+  }
+  result(): Measure {
+    return { rows: String(this.n), checksum: this.how === 'Checksum' ? String(this.sum) : null };
+  }
+}
+
+export function measureOf(rows: Iterable<Texts>, how: Validation = 'Checksum'): Measure {
+  const m = new Measurer(how);
+  for (const r of rows) m.add(r);
+  return m.result();
 }
 
 /** Key buckets: a prefix of the key text's md5 (postgres/digest.ts: 4096 of them). */

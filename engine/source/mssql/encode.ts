@@ -415,16 +415,15 @@ export function copyLine(texts: readonly (string | null)[]): string {
 }
 
 /**
- * The reader's encoder: a row's values (in select order, each column read by selectExpression)
- * to its COPY line. A refused value names table, column and, where the key is among the columns,
- * the row's key.
+ * A row's values (in select order, each column read by selectExpression) as their canonical texts.
+ * A refused value names table, column and, where the key is among the columns, the row's key.
  */
-export function rowEncoder(
+export function rowTexts(
   columns: readonly Column[],
   table: string,
   conversion: Conversion,
   key: readonly string[] = [],
-): (values: readonly unknown[]) => string {
+): (values: readonly unknown[]) => (string | null)[] {
   const infos = columns.map((c) => mssqlInfo(c));
   const keyAt = key.map((k) => columns.findIndex((c) => c.name === k));
   return (values) => {
@@ -445,6 +444,17 @@ export function rowEncoder(
         throw new ValueError(`table ${table}, column ${columns[i]!.name}${row}: ${e.message}`);
       }
     }
-    return copyLine(texts);
+    return texts;
   };
+}
+
+/** The reader's encoder: a row's values (as rowTexts takes them) to its COPY line. */
+export function rowEncoder(
+  columns: readonly Column[],
+  table: string,
+  conversion: Conversion,
+  key: readonly string[] = [],
+): (values: readonly unknown[]) => string {
+  const texts = rowTexts(columns, table, conversion, key);
+  return (values) => copyLine(texts(values));
 }
