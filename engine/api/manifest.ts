@@ -172,9 +172,10 @@ function dump(doc: unknown): string[] {
   const t = spec?.transfer;
   if (t?.method === 'Dump') {
     // The export reads each chunk and measures it in one PostgreSQL snapshot (SourceSession.exportChunk).
-    if (spec?.source?.engine === 'mysql')
+    const engine = spec?.source?.engine;
+    if (engine !== undefined && engine !== 'postgres')
       return [
-        'spec.transfer.method: Dump needs a postgres source (a mysql source cannot yet export a chunk with its digest from one snapshot); use method Pipe',
+        `spec.transfer.method: Dump needs a postgres source (a ${String(engine)} source cannot yet export a chunk with its digest from one snapshot); use method Pipe`,
       ];
     if (t.dumpDir === undefined && t.volume === undefined)
       return [
@@ -232,14 +233,16 @@ function systemMove(doc: unknown): string[] {
   return problems;
 }
 
-/** spec.typeMap and spec.conversion speak of MySQL types; a rule must say which columns it is for. */
+/** spec.typeMap and spec.conversion speak of MySQL and SQL Server types; a rule must say which columns it is for. */
 function typeMapProblems(doc: unknown): string[] {
   const spec = (doc as { spec?: Record<string, unknown> } | null)?.spec;
   const engine = (spec?.['source'] as { engine?: unknown } | undefined)?.engine;
   const problems: string[] = [];
   for (const field of ['typeMap', 'conversion'])
-    if (spec?.[field] !== undefined && engine !== 'mysql')
-      problems.push(`spec.${field}: only for a mysql source (a ${String(engine)} source keeps its types)`);
+    if (spec?.[field] !== undefined && engine !== 'mysql' && engine !== 'mssql')
+      problems.push(
+        `spec.${field}: only for a mysql or mssql source (a ${String(engine)} source keeps its types)`,
+      );
   const rules = spec?.['typeMap'];
   if (Array.isArray(rules))
     rules.forEach((r: unknown, i) => {

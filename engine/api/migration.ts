@@ -345,8 +345,8 @@ export const TypeRule = Type.Object(
         minLength: 1,
         maxLength: 1024,
         description:
-          'The source type, whole (`tinyint(1)`, `bigint unsigned`, `decimal(10,2)`) or by name alone (`enum`, ' +
-          '`datetime`: every column of that type). Display widths and zerofill are ignored.',
+          'The source type, whole (`tinyint(1)`, `bigint unsigned`, `decimal(10,2)`, `nvarchar(max)`) or by name ' +
+          'alone (`enum`, `datetime`, `datetime2`: every column of that type). Display widths and zerofill are ignored.',
       }),
     ),
     targetType: Type.String({
@@ -381,15 +381,15 @@ export const Conversion = Type.Object(
     invalidCharacters: Type.Optional(
       Enum(
         INVALID_CHARACTERS,
-        "Bytes that are not valid in the column's character set, and NUL characters (PostgreSQL text cannot " +
-          'hold them). Refuse: the run fails naming table, column and key. Replace: each becomes U+FFFD. ' +
+        "Bytes that are not valid in the column's character set, unpaired UTF-16 surrogates (SQL Server), and NUL " +
+          'characters (PostgreSQL text cannot hold them). Refuse: the run fails naming table, column and key. Replace: each becomes U+FFFD. ' +
           'Default: Refuse.',
       ),
     ),
   },
   {
     additionalProperties: false,
-    description: 'MySQL source: what happens to values PostgreSQL cannot hold as they are.',
+    description: 'MySQL and SQL Server sources: what happens to values PostgreSQL cannot hold as they are.',
   },
 );
 
@@ -464,7 +464,8 @@ export const MigrationSpec = Type.Object(
       Type.Array(TypeRule, {
         maxItems: 1000,
         description:
-          'MySQL source: rules overriding the default type map (README: MySQL and MariaDB sources); the first ' +
+          'MySQL and SQL Server sources: rules overriding the default type map (README: MySQL and MariaDB sources, ' +
+          'SQL Server sources); the first ' +
           'rule matching a column applies.',
       }),
     ),

@@ -33,6 +33,16 @@ describe('spec.typeMap and spec.conversion', () => {
     expect([d.typeMap, d.conversion]).toEqual([[], { zeroDates: 'Refuse', invalidCharacters: 'Refuse' }]);
   });
 
+  it('takes them for a SQL Server source, whose schema is dbo unless named, and which refuses the Dump method', () => {
+    const yaml = manifest('  typeMap: [{ sourceType: "datetime2(7)", targetType: text }]', 'mssql');
+    expect(problems(yaml)).toEqual([]);
+    const s = resolveSettings(parseManifest(yaml, 'm.yaml'));
+    expect([s.source.schema, s.target.schema, s.source.port]).toEqual(['dbo', 'dbo', 1433]);
+    expect(problems(manifest('  transfer: { method: Dump, dumpDir: /tmp/d }', 'mssql'))).toEqual([
+      'spec.transfer.method: Dump needs a postgres source (a mssql source cannot yet export a chunk with its digest from one snapshot); use method Pipe',
+    ]);
+  });
+
   it('refuses them for a PostgreSQL source', () => {
     expect(
       problems(
@@ -42,8 +52,8 @@ describe('spec.typeMap and spec.conversion', () => {
         ),
       ),
     ).toEqual([
-      'spec.typeMap: only for a mysql source (a postgres source keeps its types)',
-      'spec.conversion: only for a mysql source (a postgres source keeps its types)',
+      'spec.typeMap: only for a mysql or mssql source (a postgres source keeps its types)',
+      'spec.conversion: only for a mysql or mssql source (a postgres source keeps its types)',
     ]);
   });
 

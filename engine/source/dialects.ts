@@ -2,9 +2,9 @@
 // is refused before anything connects.
 import type { Settings } from '../api/settings.ts';
 import { endpoint } from '../db/connect.ts';
-import { ConfigError } from '../db/password.ts';
 import type { Logger } from '../log.ts';
 import type { SourceDialect } from './dialect.ts';
+import { MssqlDialect } from './mssql/dialect.ts';
 import { MysqlDialect } from './mysql/dialect.ts';
 import { PostgresDialect } from './postgres/dialect.ts';
 
@@ -28,8 +28,6 @@ export function dialectOf(
     case 'mysql':
       return new MysqlDialect(source(), settings, shadow, log);
     case 'mssql':
-      throw new ConfigError(
-        `spec.source.engine: ${engine} is not supported by this version of ferry (postgres and mysql are)`,
-      );
+      return new MssqlDialect(source(), settings, shadow, log);
   }
 }

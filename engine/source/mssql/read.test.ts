@@ -142,7 +142,17 @@ describe('a chunk of a SQL Server table', () => {
     expect(text).toMatch(/^N'(?:[^']|'')*'$/);
     expect(text.slice(2, -1).replaceAll("''", "'")).toBe("it's ]; DROP TABLE victim; --");
     expect(() => keyLiteral(id, '1; DROP TABLE victim')).toThrow(/not a number/);
-    expect(() => keyLiteral(column('u', 'uniqueidentifier', 'uuid'), '0')).toThrow(/not cut/);
+    // Logged keys of any key type read back (rows by key), each in the column's own type.
+    expect(keyLiteral(column('u', 'uniqueidentifier', 'uuid'), '6f9619ff-8b86-d011-b42d-00c04fc964ff')).toBe(
+      "CONVERT(uniqueidentifier, N'6f9619ff-8b86-d011-b42d-00c04fc964ff')",
+    );
+    expect(keyLiteral(column('b', 'varbinary', 'bytea'), '\\x00ff')).toBe('0x00ff');
+    expect(() => keyLiteral(column('b', 'varbinary', 'bytea'), "\\x00'; --")).toThrow(/not bytea text/);
+    expect(keyLiteral(column('f', 'bit', 'boolean'), 't')).toBe('1');
+    expect(keyLiteral(column('o', 'datetimeoffset', 'timestamptz'), '2024-01-01 10:00:00.5+00')).toBe(
+      "CONVERT(datetimeoffset(7), N'2024-01-01 10:00:00.5+00:00', 121)",
+    );
+    expect(() => keyLiteral(column('x', 'xml', 'xml'), '<a/>')).toThrow(/cannot be read back/);
     expect(() => rangePredicate(t, { kind: 'ctid', loPage: 1, hiPage: 2 })).toThrow(/no ctid ranges/);
   });
 

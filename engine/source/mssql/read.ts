@@ -72,8 +72,8 @@ export function snapshotSteps(tables: readonly TableName[], lockWaitSeconds: num
 export interface Snapshot {
   /** Sessions inside one SNAPSHOT transaction each, all at the same instant. */
   readers: MssqlConnection[];
-  /** Commits (ends) every reader's transaction and closes the sessions. */
-  close(): Promise<void>;
+  /** Ends every reader's transaction (commit, or roll back what they wrote) and closes the sessions. */
+  close(commit?: boolean): Promise<void>;
 }
 
 /** The one clear error for what the snapshot's opening can meet; others as they are. */
@@ -123,8 +123,9 @@ export async function openSnapshot(
   }
   return {
     readers: opened,
-    close: async () => {
-      await Promise.all(opened.map((r) => (r.closed ? undefined : r.run('COMMIT').catch(() => {}))));
+    close: async (commit = true) => {
+      const end = commit ? 'COMMIT' : 'ROLLBACK';
+      await Promise.all(opened.map((r) => (r.closed ? undefined : r.run(end).catch(() => {}))));
       await Promise.all(opened.map((r) => r.close()));
     },
   };
@@ -161,9 +162,10 @@ export function boundaryText(col: Column, expr: string): string | undefined {
 }
 
 /**
- * A Range bound as a T-SQL value of the key column's own type, so the comparison is exact and uses
- * the column's index and collation: numbers inline, dates and times converted with the style they
- * were written in, text as a Unicode literal.
+ * A key value (a Range bound, a logged key) given as the text PostgreSQL reads for the column's
+ * mapped type, as a T-SQL value of the column's own type, so the comparison is exact and uses the
+ * column's index and collation: numbers inline, dates and times converted from their ISO text,
+ * text as a Unicode literal, bytes as a binary literal.
  */
 export function keyLiteral(col: Column, value: string): string {
   const type = keyType(col);
@@ -171,12 +173,26 @@ export function keyLiteral(col: Column, value: string): string {
     if (!/^-?[0-9]+(\.[0-9]+)?$/.test(value)) throw new Error(`internal: ${value} is not a number`);
     return value;
   }
+  if (type === 'bit') return value === 't' ? '1' : '0';
+  if (type === 'float' || type === 'real') {
+    if (!/^-?[0-9.]+(e[-+]?[0-9]+)?$/.test(value)) throw new Error(`internal: ${value} is not a number`);
+    return `CAST(${value} AS ${type})`;
+  }
   if (type === 'date') return `CONVERT(date, ${mssqlLiteral(value)}, 23)`;
   // datetime2 at its full scale, so a bound never rounds; datetime and smalldatetime as their own.
   if (DATETIME_TYPES.has(type))
     return `CONVERT(${type === 'datetime2' ? 'datetime2(7)' : type}, ${mssqlLiteral(value)}, 121)`;
-  if (TEXT_TYPES.has(type)) return mssqlLiteral(value);
-  throw new Error(`internal: a ${type} key is not cut into ranges`);
+  if (type === 'time') return `CONVERT(time(7), ${mssqlLiteral(value)}, 121)`;
+  // PostgreSQL's timestamptz text in UTC (`+00`); SQL Server compares datetimeoffset by instant.
+  if (type === 'datetimeoffset')
+    return `CONVERT(datetimeoffset(7), ${mssqlLiteral(value.replace(/([+-]\d\d)$/, '$1:00'))}, 121)`;
+  if (type === 'uniqueidentifier') return `CONVERT(uniqueidentifier, ${mssqlLiteral(value)})`;
+  if (type === 'binary' || type === 'varbinary') {
+    if (!/^\\x[0-9a-f]*$/.test(value)) throw new Error(`internal: ${value} is not bytea text`);
+    return `0x${value.slice(2)}`;
+  }
+  if (TEXT_TYPES.has(type) || type === 'char' || type === 'varchar') return mssqlLiteral(value);
+  throw new Error(`internal: a ${type} key cannot be read back`);
 }
 
 /** The WHERE clause of a chunk on SQL Server ('' for the whole table): [lo, hi) along the key. */
