@@ -65,3 +65,32 @@ export function startWatched(file: string, env: Record<string, string>) {
   };
   return { run, stderr: () => stderr, until };
 }
+
+/**
+ * `ferry run` of a DowntimeOptimized manifest, approving the cutover with `ferry cutover` once
+ * `ready` (given the run's log so far) says the run waits for it, until the run ends (killed or
+ * completed: nothing, or no need, to approve) or takes the approval: a server restarting under
+ * `ferry cutover` fails it, and the run would otherwise wait for approval forever.
+ */
+export function runApprovingWhen(
+  file: string,
+  env: Record<string, string>,
+  ready: (log: string) => Promise<boolean>,
+): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string } {
+  const run = startFerry(['run', '-f', file], env);
+  let stderr = '';
+  let ended = false;
+  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const approving = (async () => {
+    while (!ended) {
+      if ((await ready(stderr)) && (await ferry(['cutover', '-f', file], env)).code === 0) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const done = run.done.then(async (result) => {
+    ended = true;
+    await approving;
+    return result;
+  });
+  return { child: run.child, done, stderr: () => stderr };
+}

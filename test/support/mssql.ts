@@ -20,7 +20,7 @@ import { startPostgres, type PostgresServer } from '../../hack/postgres/server.t
 import type { SslMode } from '../../engine/api/migration.ts';
 import type { Endpoint } from '../../engine/db/connect.ts';
 import { MssqlConnection, mssqlIdent, type Param } from '../../engine/source/mssql/connect.ts';
-import { ferry, startFerry, type CliResult } from './cli.ts';
+import { ferry, runApprovingWhen, type CliResult } from './cli.ts';
 
 export const MSSQL_URL_VARIABLE = 'FERRY_MSSQL_URL';
 
@@ -369,29 +369,6 @@ export async function resetTarget(m: MssqlMigration): Promise<void> {
   }
 }
 
-/**
- * `ferry run` of a DowntimeOptimized manifest, approving the cutover with `ferry cutover` once the
- * run waits for it (unless it ends first); the run's log as it comes.
- */
-export function runApproving(file: string, env: Record<string, string>) {
-  const run = startFerry(['run', '-f', file], env);
-  let stderr = '';
-  let ended = false;
-  run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const approving = (async () => {
-    while (!ended) {
-      if (
-        stderr.includes('waiting for cutover approval') &&
-        (await ferry(['cutover', '-f', file], env)).code === 0
-      )
-        return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  const done = run.done.then(async (result) => {
-    ended = true;
-    await approving;
-    return result;
-  });
-  return { child: run.child, done, stderr: () => stderr };
-}
+/** `ferry run` of a DowntimeOptimized manifest, approving the cutover once the run says it waits for it. */
+export const runApproving = (file: string, env: Record<string, string>) =>
+  runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval'));

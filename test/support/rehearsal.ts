@@ -7,7 +7,7 @@ import pg from 'pg';
 import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { ferry, startFerry, type CliResult } from './cli.ts';
+import { runApprovingWhen } from './cli.ts';
 import { schemaDigests } from './snapshot.ts';
 
 export interface Rehearsal {
@@ -115,30 +115,5 @@ async function replaying(pair: LocalPair): Promise<boolean> {
  * `ferry run` of a DowntimeOptimized manifest named `dto`, approving the cutover with `ferry cutover`
  * once the replay runs (unless the run ends first).
  */
-export function runApproving(
-  r: Rehearsal,
-  file: string,
-  env: Record<string, string>,
-): { child: ReturnType<typeof startFerry>['child']; done: Promise<CliResult> } {
-  const run = startFerry(['run', '-f', file], env);
-  let ended = false;
-  // Until the run ends (killed or completed: nothing, or no need, to approve) or takes the approval:
-  // a server restarting under `ferry cutover` fails it, and the run would wait for approval forever.
-  const approve = async () => {
-    while (!ended) {
-      if (
-        (await replaying(r.pair).catch(() => false)) &&
-        (await ferry(['cutover', '-f', file], r.roles.env)).code === 0
-      )
-        return;
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  };
-  const done = run.done.then(async (result) => {
-    ended = true;
-    await approving;
-    return result;
-  });
-  const approving = approve();
-  return { child: run.child, done };
-}
+export const runApproving = (r: Rehearsal, file: string, env: Record<string, string>) =>
+  runApprovingWhen(file, env, () => replaying(r.pair).catch(() => false));
