@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { multiSchema } from '../../api/settings.ts';
 import type { Validation } from '../../api/migration.ts';
 import { schemaOf, tableKey } from '../../catalog/schemas.ts';
-import type { Catalog, Column, Table } from '../../catalog/types.ts';
+import type { Catalog, Table } from '../../catalog/types.ts';
 import type { Range, SplitBy } from '../../plan/chunks.ts';
 import { selectTables } from '../../plan/select.ts';
 import type { Identity } from '../../state/shadow.ts';
@@ -32,7 +32,7 @@ import type {
 } from '../dialect.ts';
 import { SnapshotLost } from '../dialect.ts';
 import { buildCatalog, readRawCatalog, readSequenceStates, withSequenceStates } from './catalog.ts';
-import { MssqlConnection, mssqlIdent, mssqlQualified } from './connect.ts';
+import { MssqlConnection, mssqlQualified } from './connect.ts';
 import {
   bucketsOf,
   columnChecksumsOf,
@@ -44,7 +44,7 @@ import {
   rowDigestOf,
   type Texts,
 } from './digest.ts';
-import { canonicalText, rowTexts, selectExpression, rowEncoder } from './encode.ts';
+import { canonicalText, rowTexts, selectExpression } from './encode.ts';
 import {
   bypassed,
   endSession,
@@ -55,7 +55,7 @@ import {
   writesSeen,
 } from './fence.ts';
 import { endSessionsGrant, prepare } from './prepare.ts';
-import { chunkSql, keyBoundaries, keyLiteral, openSnapshot, rangePredicate, readChunk } from './read.ts';
+import { chunkSql, keyBoundaries, keysWhere, openSnapshot, rangePredicate, readChunk } from './read.ts';
 import {
   forgetSql,
   lag,
@@ -68,7 +68,7 @@ import {
 } from './replay.ts';
 import { createStore, dropStore, getState, listStores, putState, storeOwner } from './store.ts';
 
-const codec: ValueCodec = { selectExpression, canonicalText, rowEncoder };
+const codec: ValueCodec = { selectExpression, canonicalText };
 
 /** Keys per statement when rows are read by key: a predicate of a few hundred ORed keys. */
 const KEYS_PER_READ = 200;
@@ -257,14 +257,6 @@ class MssqlSession implements SourceSession {
     await this.eachRow(table, chunkSql(schema, table, this.allColumns(table), range), (t) => rows.push(t));
     return columnChecksumsOf(rows, table.columns.length);
   }
-}
-
-/** `(k1 = v AND k2 = w) OR ...` for keys given as PostgreSQL's texts, each read back in its column's type. */
-function keysWhere(keyCols: readonly Column[], keys: readonly string[][]): string {
-  if (!keys.length) return '1 = 0';
-  return keys
-    .map((k) => `(${keyCols.map((c, j) => `${mssqlIdent(c.name)} = ${keyLiteral(c, k[j]!)}`).join(' AND ')})`)
-    .join(' OR ');
 }
 
 export class MssqlDialect extends DialectBase implements SourceDialect {

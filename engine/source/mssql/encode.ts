@@ -403,15 +403,32 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = {
   '\v': '\\v',
 };
 
-/** One row as a COPY text line, escaped exactly as PostgreSQL's COPY TO writes it; NULL as \N. */
+/** One value (or a piece of one) as a COPY text field, escaped exactly as PostgreSQL's COPY TO writes it; NULL as \N. */
+export const copyField = (t: string | null | undefined): string =>
+  t === null || t === undefined ? '\\N' : t.replace(COPY_ESCAPE, (c) => COPY_ESCAPES[c]!);
+
+/** One row as a COPY text line. */
 export function copyLine(texts: readonly (string | null)[]): string {
   let line = '';
   for (let i = 0; i < texts.length; i++) {
-    const t = texts[i];
     if (i > 0) line += '\t';
-    line += t === null || t === undefined ? '\\N' : t.replace(COPY_ESCAPE, (c) => COPY_ESCAPES[c]!);
+    line += copyField(texts[i]);
   }
   return `${line}\n`;
+}
+
+/**
+ * A piece of a text value read apart (large-values.ts) checked as canonicalText checks the whole:
+ * the caller never splits a surrogate pair between pieces, so each piece is refused (or has U+FFFD
+ * put in) exactly where the whole value would be. `where` names table, column and row.
+ */
+export function unicodePiece(s: string, conversion: Conversion, where: string): string {
+  try {
+    return unicodeText(s, conversion);
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    throw new ValueError(`${where}: ${e.message}`);
+  }
 }
 
 /**

@@ -246,7 +246,7 @@ describe('readRows', () => {
       },
     });
     await pipeline(
-      readRows(session, 'SELECT', t, ['id'], {
+      readRows(session, 'SELECT', t, 'dbo', ['id'], {
         conversion: { zeroDates: 'Refuse', invalidCharacters: 'Refuse' },
       }),
       slow,
@@ -268,6 +268,7 @@ describe('readRows', () => {
       },
       'SELECT',
       table('t', [c]),
+      'dbo',
       ['n'],
       { conversion: { zeroDates: 'Refuse', invalidCharacters: 'Refuse' } },
     );

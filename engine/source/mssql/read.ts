@@ -17,7 +17,15 @@ import type { Column, Table } from '../../catalog/types.ts';
 import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.ts';
 import { mssqlInfo } from './column.ts';
 import { mssqlIdent, mssqlLiteral, mssqlQualified, normalizeError, type MssqlConnection } from './connect.ts';
-import { rowEncoder, selectExpression } from './encode.ts';
+import { canonicalText, copyField, rowEncoder, rowTexts } from './encode.ts';
+import {
+  LARGE_VALUE_BYTES,
+  largeSelectList,
+  rowsOf,
+  SLICE_UNITS,
+  slicing,
+  writeLargeValue,
+} from './large-values.ts';
 
 /** A migrated table by its source schema and name. */
 export interface TableName {
@@ -195,19 +203,59 @@ export function keyLiteral(col: Column, value: string): string {
   throw new Error(`internal: a ${type} key cannot be read back`);
 }
 
+/** The key types keyLiteral reads back. */
+const LITERAL_TYPES = new Set([
+  ...INTEGER_TYPES,
+  ...DECIMAL_TYPES,
+  ...DATETIME_TYPES,
+  ...TEXT_TYPES,
+  ...['bit', 'float', 'real', 'date', 'time', 'datetimeoffset', 'uniqueidentifier', 'binary', 'varbinary'],
+  ...['char', 'varchar'],
+]);
+
+/** `(k1 = v AND k2 = w) OR ...` for keys given as PostgreSQL's texts, each read back in its column's type. */
+export function keysWhere(keyCols: readonly Column[], keys: readonly (readonly string[])[]): string {
+  if (!keys.length) return '1 = 0';
+  return keys
+    .map((k) => `(${keyCols.map((c, j) => `${mssqlIdent(c.name)} = ${keyLiteral(c, k[j]!)}`).join(' AND ')})`)
+    .join(' OR ');
+}
+
+/**
+ * The positions in `columns` of the (max) values read apart when large (large-values.ts): none when
+ * the table has no key among `columns` that keyLiteral reads back (its rows could not be found
+ * again): such a table's values are read whole.
+ */
+export function largeColumns(table: Table, columns: readonly Column[]): number[] {
+  const keyed =
+    table.key.length > 0 &&
+    table.key.every((k) => {
+      const col = columns.find((c) => c.name === k);
+      return col !== undefined && LITERAL_TYPES.has(keyType(col));
+    });
+  return keyed ? columns.flatMap((c, i) => (slicing(mssqlInfo(c)) ? [i] : [])) : [];
+}
+
 /** The WHERE clause of a chunk on SQL Server ('' for the whole table): [lo, hi) along the key. */
 export function rangePredicate(table: Table, range: Range | null): string {
   return keyRangeWhere(table, range, 'SQL Server', mssqlIdent, keyLiteral);
 }
 
-/** The SELECT of a chunk's columns, each through the expression that gives its exact value (encode.ts). */
+/**
+ * The SELECT of a chunk's columns, each through the expression that gives its exact value (encode.ts).
+ * With `largeBytes`, (max) values over it arrive as NULL beside their DATALENGTH (largeColumns), to be
+ * read apart (readRows); without, every value arrives whole.
+ */
 export function chunkSql(
   schema: string,
   table: Table,
   columns: readonly string[],
   range: Range | null,
+  largeBytes?: number,
 ): string {
-  const list = columns.map((name) => selectExpression(name, mssqlInfo(columnOf(table, name))));
+  const cols = columns.map((name) => columnOf(table, name));
+  const large = largeBytes === undefined ? [] : largeColumns(table, cols);
+  const list = largeSelectList(columns, cols.map(mssqlInfo), large, largeBytes ?? 0);
   return `SELECT ${list.join(', ')} FROM ${mssqlQualified(schema, table.name)} ${rangePredicate(table, range)}`.trimEnd();
 }
 
@@ -261,7 +309,14 @@ export interface ChunkOptions {
   /** The table as messages name it. */
   name?: string;
   conversion: Conversion;
+  /** Values over `bytes` are read apart in slices of `slice` units (LARGE_VALUE_BYTES, SLICE_UNITS). */
+  large?: { bytes: number; slice: number };
 }
+
+/** What a row becomes: its COPY line, or (a row with a value read apart) a task run after the result. */
+export type Encoded = string | Later;
+/** Writes a row's COPY line piece by piece through `write`, which waits while the consumer lags. */
+export type Later = (write: (piece: string) => Promise<void>) => Promise<void>;
 
 /** COPY bytes gathered into one piece, and buffered before the request stops reading its socket. */
 const PIECE_BYTES = 64 * 1024;
@@ -270,19 +325,24 @@ const BUFFERED_BYTES = 256 * 1024;
 /**
  * Rows of a statement as COPY text, encoded as they arrive and pushed in pieces; when the consumer
  * does not take them the tedious request is paused (it stops reading its socket, and the server
- * waits on TCP) until it does. Memory stays at a few pieces plus one row: tedious hands a (max)
- * value over whole, so a row is buffered entirely (see README: up to 2 GB per value on SQL Server).
+ * waits on TCP) until it does. A row whose encoding is a Later (a large value read apart) waits, as
+ * that task, until the result has ended; then each runs on the same session, its pieces pushed with
+ * the same backpressure. Memory stays at a few pieces, one row of small values, and a task per
+ * deferred row (its key).
  */
 class ChunkStream extends Readable {
   private request: Request | undefined;
   private paused = false;
   private lines: string[] = [];
   private size = 0;
+  private readonly later: Later[] = [];
+  /** Resolves a Later's write waiting for the consumer. */
+  private wanted: (() => void) | undefined;
 
   constructor(
     c: Pick<MssqlConnection, 'stream'>,
     sql: string,
-    encode: (values: readonly unknown[]) => string,
+    encode: (values: readonly unknown[]) => Encoded,
   ) {
     super({ highWaterMark: BUFFERED_BYTES });
     c.stream(sql, [], {
@@ -291,6 +351,7 @@ class ChunkStream extends Readable {
         if (this.destroyed) return;
         try {
           const line = encode(values);
+          if (typeof line !== 'string') return void this.later.push(line);
           this.lines.push(line);
           this.size += line.length;
         } catch (e) {
@@ -302,14 +363,28 @@ class ChunkStream extends Readable {
           request.pause();
         }
       },
-    }).then(
-      () => {
+    })
+      .then(async () => {
+        for (const task of this.later) {
+          if (this.destroyed) return;
+          await task((piece) => this.write(piece));
+        }
         if (this.destroyed) return;
         this.flush();
         this.push(null);
-      },
-      (e: unknown) => this.destroy(normalizeError(e) as Error),
-    );
+      })
+      .catch((e: unknown) => this.destroy(normalizeError(e) as Error));
+  }
+
+  /** Gathers a piece of a deferred row; resolves when the consumer may take more. */
+  private async write(piece: string): Promise<void> {
+    if (this.destroyed) throw new Error('the read was abandoned');
+    this.lines.push(piece);
+    this.size += piece.length;
+    if (this.size >= PIECE_BYTES && !this.flush()) {
+      await new Promise<void>((r) => (this.wanted = r));
+      if (this.destroyed) throw new Error('the read was abandoned');
+    }
   }
 
   /** Pushes the gathered lines; false when the consumer wants no more for now. */
@@ -322,6 +397,9 @@ class ChunkStream extends Readable {
   }
 
   override _read(): void {
+    const wanted = this.wanted;
+    this.wanted = undefined;
+    wanted?.();
     if (!this.paused) return;
     this.paused = false;
     this.request?.resume();
@@ -338,24 +416,110 @@ class ChunkStream extends Readable {
 export const streamRows = (
   c: Pick<MssqlConnection, 'stream'>,
   sql: string,
-  encode: (values: readonly unknown[]) => string,
+  encode: (values: readonly unknown[]) => Encoded,
 ): Readable => new ChunkStream(c, sql, encode);
 
-/** The rows of any SELECT of `columns` of `table` (chunkSql's list) as COPY text, as readChunk streams them. */
+/**
+ * The encoder of rows selected by largeSelectList: a row without a large value as its COPY line; a
+ * row with one as a Later holding only its key, which reads the row again by that key (its small
+ * values in one SELECT, each large value in slices, large-values.ts) and writes its line in pieces.
+ * The row cannot have changed or gone in between: the reads run on the same session, inside the
+ * same SNAPSHOT transaction (or the fenced downtime, where nothing writes); if it is gone all the
+ * same, the read fails naming table and key rather than skip it.
+ */
+function largeRowEncoder(
+  c: Pick<MssqlConnection, 'stream'>,
+  table: Table,
+  schema: string,
+  columns: readonly Column[],
+  opts: ChunkOptions,
+): (values: readonly unknown[]) => Encoded {
+  const name = opts.name ?? table.name;
+  const encode = rowEncoder(columns, name, opts.conversion, table.key);
+  const large = largeColumns(table, columns);
+  if (!large.length) return encode;
+  const { bytes, slice } = opts.large ?? { bytes: LARGE_VALUE_BYTES, slice: SLICE_UNITS };
+  const texts = rowTexts(columns, name, opts.conversion, table.key);
+  const keyCols = table.key.map((k) => columns.find((col) => col.name === k)!);
+  const keyAt = keyCols.map((k) => columns.indexOf(k));
+  const list = largeSelectList(
+    columns.map((col) => col.name),
+    columns.map(mssqlInfo),
+    large,
+    bytes,
+  ).join(', ');
+  /** Large values of a row: NULL beside a length. */
+  const isLarge = (values: readonly unknown[], i: number) => {
+    const j = large.indexOf(i);
+    return j >= 0 && values[i] == null && values[columns.length + j] != null;
+  };
+
+  const reread = async (key: string[], write: (piece: string) => Promise<void>) => {
+    const row = `key (${table.key.join(', ')})=(${key.join(', ')})`;
+    const from = `${mssqlQualified(schema, table.name)} WHERE ${keysWhere(keyCols, [key])}`;
+    const [values, more] = await rowsOf(c, `SELECT ${list} FROM ${from}`);
+    if (!values || more)
+      throw new Error(
+        `table ${name}: the row with ${row} is not found once when read again for its large values`,
+      );
+    const small = texts(values);
+    let line = '';
+    for (let i = 0; i < columns.length; i++) {
+      if (i > 0) line += '\t';
+      if (!isLarge(values, i)) {
+        line += copyField(small[i]);
+        continue;
+      }
+      await write(line);
+      line = '';
+      const col = columns[i]!;
+      await writeLargeValue(
+        {
+          c,
+          from,
+          column: col.name,
+          how: slicing(mssqlInfo(col))!,
+          slice,
+          conversion: opts.conversion,
+          where: `table ${name}, column ${col.name}, ${row}`,
+        },
+        write,
+      );
+    }
+    await write(`${line}\n`);
+  };
+
+  return (values) => {
+    if (!large.some((i) => isLarge(values, i))) return encode(values);
+    // Only the key is kept: the row is read again once the result has ended.
+    const key = keyAt.map((i, j) => {
+      const text = canonicalText(
+        values[i],
+        mssqlInfo(keyCols[j]!),
+        { table: name, column: keyCols[j]!.name },
+        opts.conversion,
+      );
+      if (text === null) throw new Error(`internal: a key of ${name} is NULL`);
+      return text;
+    });
+    return (write) => reread(key, write);
+  };
+}
+
+/**
+ * The rows of any SELECT of `columns` of `table` (`schema`'s) as COPY text, as readChunk streams
+ * them: chunkSql's list, with the large values read apart if it asked for them (largeBytes).
+ */
 export function readRows(
   c: Pick<MssqlConnection, 'stream'>,
   sql: string,
   table: Table,
+  schema: string,
   columns: readonly string[],
   opts: ChunkOptions,
 ): Readable {
-  const encode = rowEncoder(
-    columns.map((name) => columnOf(table, name)),
-    opts.name ?? table.name,
-    opts.conversion,
-    table.key,
-  );
-  return streamRows(c, sql, encode);
+  const cols = columns.map((name) => columnOf(table, name));
+  return streamRows(c, sql, largeRowEncoder(c, table, schema, cols, opts));
 }
 
 /**
@@ -370,5 +534,6 @@ export function readChunk(
   range: Range | null,
   opts: ChunkOptions,
 ): Readable {
-  return readRows(c, chunkSql(schema, table, columns, range), table, columns, opts);
+  const sql = chunkSql(schema, table, columns, range, opts.large?.bytes ?? LARGE_VALUE_BYTES);
+  return readRows(c, sql, table, schema, columns, opts);
 }

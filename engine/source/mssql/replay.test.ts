@@ -36,11 +36,10 @@ const logged: Logged[] = [
   { table: other, schema: 'dbo', index: 5 },
 ];
 
-/** encode.ts's shape: selects by name, texts by String, rows as tab-separated lines. */
+/** encode.ts's shape: selects by name, texts by String. */
 const codec: ValueCodec = {
   selectExpression: (column) => `ENC(${column})`,
   canonicalText: (v) => (v === null ? null : String(v)),
-  rowEncoder: () => (values) => `${values.join('\t')}\n`,
 };
 
 /** A session whose statements answer from `answers` (by a fragment of their text) and log what ran. */

@@ -16,7 +16,8 @@ import { mssqlInfo, type MssqlColumnInfo, type MssqlType } from './column.ts';
 import { mssqlIdent, mssqlLiteral, mssqlQualified, type MssqlConnection } from './connect.ts';
 import { tableIdsSql } from './fence.ts';
 import { columnTypeSql, exactGroup, keyColumns, logKey, logTable } from './record.ts';
-import { streamRows } from './read.ts';
+import { LARGE_VALUE_BYTES, largeSelectList } from './large-values.ts';
+import { largeColumns, readRows, streamRows } from './read.ts';
 import { MARKER, STATE } from './store.ts';
 
 /** A recorded table, its source schema, and its log's position (its catalog position). */
@@ -32,8 +33,8 @@ export const loggedOf = (catalog: Catalog, recorded: readonly string[]): Logged[
   );
 
 /**
- * The value encoding the batch needs (encode.ts's functions): how a column is selected, the text
- * PostgreSQL reads back for one value, and a whole row as a COPY text line.
+ * The value encoding the batch needs (encode.ts's functions): how a column is selected and the text
+ * PostgreSQL reads back for one value (rows are encoded by read.ts's readRows).
  */
 export interface ValueCodec {
   selectExpression(column: string, info: MssqlColumnInfo): string;
@@ -43,11 +44,6 @@ export interface ValueCodec {
     at: { table: string; column: string },
     conversion: Conversion,
   ): string | null;
-  rowEncoder(
-    columns: readonly Column[],
-    table: string,
-    conversion: Conversion,
-  ): (values: readonly unknown[]) => string;
 }
 
 /** The highest log id per log as strings (m0, m1, ... in `logged` order; null: empty), the snapshot's first read. */
@@ -77,7 +73,8 @@ export function keysSql(store: string, l: Logged, max: string, codec: ValueCodec
 
 /**
  * The table's columns `columns` renamed c0, c1, ... in a derived table, so that encode.ts's select
- * expressions see plain names whatever the table's own are.
+ * expressions see plain names whatever the table's own are; large (max) values as readRows reads
+ * them apart (largeSelectList).
  */
 function selectRenamed(
   t: Table,
@@ -87,7 +84,13 @@ function selectRenamed(
   where: string,
 ): string {
   const inner = columns.map((c, j) => `t.${mssqlIdent(c.name)} AS ${mssqlIdent(`c${j}`)}`);
-  const outer = columns.map((c, j) => codec.selectExpression(`c${j}`, mssqlInfo(c)));
+  const outer = largeSelectList(
+    columns.map((_, j) => `c${j}`),
+    columns.map(mssqlInfo),
+    largeColumns(t, columns),
+    LARGE_VALUE_BYTES,
+    codec.selectExpression,
+  );
   return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${mssqlQualified(schema, t.name)} AS t${where}) AS x`;
 }
 
@@ -181,8 +184,8 @@ export async function openBatch(
         })(),
         { objectMode: false },
       );
-    const encoded = (t: Table, sql: string) =>
-      streamRows(c, sql, o.codec.rowEncoder(copied(t), tableKey(t), o.conversion));
+    const encoded = (t: Table, schema: string, sql: string) =>
+      readRows(c, sql, t, schema, copiedColumns(t), { name: tableKey(t), conversion: o.conversion });
     return {
       summary,
       reads,
@@ -190,9 +193,9 @@ export async function openBatch(
       rows: (t, _schema, _skip, consume) => {
         const l = byKey.get(tableKey(t));
         if (!l) throw new Error(`internal: table ${tableKey(t)} has no entries in this batch`);
-        return consume(encoded(t, rowsSql(o.store, l, max.get(l.index)!, o.codec)));
+        return consume(encoded(t, l.schema, rowsSql(o.store, l, max.get(l.index)!, o.codec)));
       },
-      whole: (t, schema, consume) => consume(encoded(t, wholeSql(t, schema, o.codec))),
+      whole: (t, schema, consume) => consume(encoded(t, schema, wholeSql(t, schema, o.codec))),
       forget: async () => {
         let n = 0;
         for (const l of changed) n += await c.run(forgetSql(o.store, l, max.get(l.index)!));
