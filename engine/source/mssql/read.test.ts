@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Column, Table } from '../../catalog/types.ts';
 import type { Range } from '../../plan/chunks.ts';
 import { column as plainColumn, table as plainTable } from '../../../test/support/catalog.ts';
+import { pausableRows } from '../../../test/support/mssql-session.ts';
 import type { MssqlColumn, MssqlColumnInfo } from './column.ts';
 import type { RowSink } from './connect.ts';
 import { rowEncoder } from './encode.ts';
@@ -203,27 +204,11 @@ function fakeSession(count: number) {
   const seen = { pauses: 0, produced: 0 };
   const session = {
     stream: (_sql: string, _params: readonly unknown[], sink: RowSink) =>
-      new Promise<number>((resolve) => {
-        let paused = false;
-        const request = {
-          pause: () => {
-            paused = true;
-            seen.pauses++;
-          },
-          resume: () => {
-            paused = false;
-            setImmediate(produce);
-          },
-        };
-        const produce = () => {
-          while (!paused && seen.produced < count) {
-            seen.produced++;
-            sink.row([String(seen.produced)], request as never);
-          }
-          if (seen.produced === count) resolve(count);
-        };
-        setImmediate(produce);
-      }),
+      pausableRows(
+        sink,
+        () => (seen.produced < count ? [String(++seen.produced)] : undefined),
+        () => seen.pauses++,
+      ),
   };
   return { session, seen };
 }

@@ -1,6 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { table } from '../../../test/support/catalog.ts';
+import { pausableRows } from '../../../test/support/mssql-session.ts';
 import { find, group, mssqlColumn, names, shape, tokenize } from '../../../test/support/mssql-sql.ts';
 import type { Table } from '../../catalog/types.ts';
 import type { SnapshotReads } from '../dialect.ts';
@@ -60,25 +61,11 @@ function fakeSession(answers: Record<string, unknown[][]>) {
     stream: (sql: string, _params: unknown[], sink: RowSink) => {
       ran.push(sql);
       const rows = [...answer(sql)];
-      return new Promise<number>((resolve) => {
-        let paused = false;
-        const request = {
-          pause: () => {
-            paused = true;
-            c.paused++;
-          },
-          resume: () => {
-            if (!paused) return;
-            paused = false;
-            setImmediate(pump);
-          },
-        };
-        const pump = () => {
-          while (rows.length && !paused) sink.row(rows.shift()!, request as never);
-          if (!rows.length) resolve(0);
-        };
-        setImmediate(pump);
-      });
+      return pausableRows(
+        sink,
+        () => rows.shift(),
+        () => c.paused++,
+      );
     },
   };
   return c;
@@ -110,6 +97,9 @@ describe('the SQL Server replay', () => {
       .filter((x) => x.kind === 'ident')
       .map((x) => x.text);
     expect(keys).toEqual(['ferry_m', 'log_2', 'k0', 'co]de', 'k1', 'id']);
+    // The nvarchar(max) column (c2) as readRows reads large values apart: NULL beside its length.
+    expect(shape(t)).toMatch(/CASE WHEN DATALENGTH \( \[\] \) > 1048576 THEN NULL ELSE ENC \( C2 \) END/);
+    expect(shape(t)).toMatch(/, DATALENGTH \( \[\] \) FROM \( SELECT/);
     // The generated column is the target's to compute.
     expect(shape(tokenize(rowsSql('ferry_m', logged[1]!, '7', codec)))).not.toContain('ENC ( C1 )');
     expect(forgetSql('ferry_m', logged[0]!, '41')).toBe('DELETE FROM [ferry_m].[log_2] WHERE id <= 41');
