@@ -2,7 +2,7 @@
 // database (store.ts), one trigger per migrated table that is both the write fence and, in
 // DowntimeOptimized, the change recorder (fence.ts, record.ts), an empty guard table whose foreign key
 // makes the server refuse TRUNCATE, rows read through tedious and encoded as the text PostgreSQL
-// prints for the mapped type (read.ts, encode.ts), a snapshot shared by parallel readers in SNAPSHOT
+// prints for the mapped type (read.ts, encode.ts; large (max) values in slices, large-values.ts), a snapshot shared by parallel readers in SNAPSHOT
 // isolation (read.ts), change batches in one SNAPSHOT transaction each (replay.ts). Its COPY text is
 // PostgreSQL's own output, so Checksum validation digests COPY data (copyDigests) and the key-level
 // digests are computed in Node the way the PostgreSQL source's SQL computes them (digest.ts).

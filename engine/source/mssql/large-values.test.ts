@@ -242,7 +242,7 @@ describe('large (max) values read apart', () => {
     ];
     const { session } = fakeServer(columns, rows, 4, { gone: '2' });
     await expect(text(read(session, strict, 4, 3))).rejects.toThrow(
-      /table dbo\.t: the row with key \(id\)=\(2\) is not found/,
+      /table dbo\.t: the row with key \(id\)=\(2\) was found 0 times/,
     );
   });
 

@@ -457,10 +457,11 @@ function largeRowEncoder(
   const reread = async (key: string[], write: (piece: string) => Promise<void>) => {
     const row = `key (${table.key.join(', ')})=(${key.join(', ')})`;
     const from = `${mssqlQualified(schema, table.name)} WHERE ${keysWhere(keyCols, [key])}`;
-    const [values, more] = await rowsOf(c, `SELECT ${list} FROM ${from}`);
-    if (!values || more)
+    const found = await rowsOf(c, `SELECT ${list} FROM ${from}`);
+    const values = found[0];
+    if (found.length !== 1 || !values)
       throw new Error(
-        `table ${name}: the row with ${row} is not found once when read again for its large values`,
+        `table ${name}: the row with ${row} was found ${found.length} times, not once, when read again for its large values`,
       );
     const small = texts(values);
     let line = '';
