@@ -150,6 +150,10 @@ describe('a chunk of a SQL Server table', () => {
     expect(keyLiteral(column('b', 'varbinary', 'bytea'), '\\x00ff')).toBe('0x00ff');
     expect(() => keyLiteral(column('b', 'varbinary', 'bytea'), "\\x00'; --")).toThrow(/not bytea text/);
     expect(keyLiteral(column('f', 'bit', 'boolean'), 't')).toBe('1');
+    // A bit a rule maps to an integer type: its key text is a digit.
+    expect(keyLiteral(column('f', 'bit', 'integer'), '1')).toBe('1');
+    expect(keyLiteral(column('f', 'bit', 'integer'), '0')).toBe('0');
+    expect(() => keyLiteral(column('f', 'bit', 'boolean'), 'true')).toThrow(/not a bit/);
     expect(keyLiteral(column('o', 'datetimeoffset', 'timestamptz'), '2024-01-01 10:00:00.5+00')).toBe(
       "CONVERT(datetimeoffset(7), N'2024-01-01 10:00:00.5+00:00', 121)",
     );

@@ -181,7 +181,11 @@ export function keyLiteral(col: Column, value: string): string {
     if (!/^-?[0-9]+(\.[0-9]+)?$/.test(value)) throw new Error(`internal: ${value} is not a number`);
     return value;
   }
-  if (type === 'bit') return value === 't' ? '1' : '0';
+  // boolean text (t/f), or an integer's where a rule maps the bit to one.
+  if (type === 'bit') {
+    if (!/^[tf01]$/.test(value)) throw new Error(`internal: ${value} is not a bit`);
+    return value === 't' || value === '1' ? '1' : '0';
+  }
   if (type === 'float' || type === 'real') {
     if (!/^-?[0-9.]+(e[-+]?[0-9]+)?$/.test(value)) throw new Error(`internal: ${value} is not a number`);
     return `CAST(${value} AS ${type})`;
