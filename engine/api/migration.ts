@@ -196,7 +196,8 @@ export const Transfer = Type.Object(
         maxLength: 20,
         description:
           'Tables whose heap is larger than this are cut into key ranges so several workers copy them ' +
-          '(a quantity: 256Mi, 2Gi; at least 64Ki). Default: 256Mi.',
+          '(a quantity: 256Mi, 2Gi; at least 64Ki). A table copied whole lands frozen, so reading it ' +
+          'afterwards writes nothing back. Default: 1Gi.',
       }),
     ),
     chunkRows: Type.Optional(

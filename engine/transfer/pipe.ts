@@ -19,6 +19,8 @@ export interface ChunkCopy {
   columns: string[];
   /** Binary COPY is faster but embeds type oids, so it is only used when every column is built in. */
   binary: boolean;
+  /** The table's only chunk: its rows may land frozen (loadChunk). */
+  whole?: boolean;
   progressSchema: string;
 }
 
@@ -40,8 +42,26 @@ export class Meter extends Transform {
   }
 }
 
-export function copyInSql(c: Pick<ChunkCopy, 'targetTable' | 'columns' | 'binary'>): string {
-  return `COPY ${c.targetTable} (${columnList(c.columns)}) FROM STDIN (FORMAT ${c.binary ? 'binary' : 'text'})`;
+export function copyInSql(c: Pick<ChunkCopy, 'targetTable' | 'columns' | 'binary'>, freeze = false): string {
+  return `COPY ${c.targetTable} (${columnList(c.columns)}) FROM STDIN (FORMAT ${c.binary ? 'binary' : 'text'}${freeze ? ', FREEZE' : ''})`;
+}
+
+/**
+ * A table's only chunk lands frozen: emptied in its load's transaction (it holds no committed rows
+ * of ferry's but a failed attempt's, which rolled back), so COPY FREEZE writes its rows already
+ * frozen and all-visible, and the index builds, ANALYZE and validation that read them next set no
+ * hint bits (no second write of every page). Not where a foreign key references the table: TRUNCATE
+ * refuses it (a resumed DowntimeOptimized cutover may have one from an uptime table).
+ */
+async function emptiedForFreeze(dst: Client, c: Pick<ChunkCopy, 'targetTable' | 'whole'>): Promise<boolean> {
+  if (!c.whole) return false;
+  const { rows } = await dst.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND confrelid = $1::regclass`,
+    [c.targetTable],
+  );
+  if (rows[0]!.n) return false;
+  await dst.query(`TRUNCATE ${c.targetTable}`);
+  return true;
 }
 
 /** Streams COPY rows from the source into one COPY FROM on the target, inside the target's transaction. */
@@ -93,6 +113,9 @@ export const copyChunk = (
 ): Promise<ChunkDone> =>
   loadChunk(dst, c, async () => {
     const tap = digest ? (n: number, data: Buffer) => (onBytes(n), digest.update(data)) : onBytes;
-    const { rows, bytes } = await src.readChunk(c.read, (out) => copyInto(dst, copyInSql(c), out, tap));
+    const freeze = await emptiedForFreeze(dst, c);
+    const { rows, bytes } = await src.readChunk(c.read, (out) =>
+      copyInto(dst, copyInSql(c, freeze), out, tap),
+    );
     return { rows, bytes, ...(digest && { digest: formatDigest(digest.result()) }) };
   });

@@ -73,6 +73,30 @@ describe('the table pipeline, PostgreSQL 15 -> 18', () => {
     expect(b).toEqual(a);
     expect(await ferryLeftovers(r.pair)).toEqual([]);
     expect(await applicationCanWrite(r.roles)).toBe(true);
+    // The tables copied whole (not cut at splitAbove) landed frozen: every row's xmin frozen as the run
+    // ends (HEAP_XMIN_FROZEN), so the builds, ANALYZE and validation that read them set no hint bits.
+    const whole = await query<{ t: string }>(
+      r.pair.source,
+      `SELECT relname AS t FROM pg_class WHERE relnamespace = 'shop'::regnamespace AND relkind = 'r'
+          AND pg_relation_size(oid) BETWEEN 1 AND 256 * 1024 ORDER BY 1`,
+    );
+    expect(whole.length).toBeGreaterThan(2);
+    await query(r.pair.target, 'CREATE SCHEMA inspect; CREATE EXTENSION pageinspect SCHEMA inspect');
+    try {
+      const rows = await query<{ t: string; n: number; frozen: number }>(
+        r.pair.target,
+        `SELECT t, count(*)::int AS n, count(*) FILTER (WHERE i.t_infomask & 768 = 768)::int AS frozen
+           FROM unnest($1::text[]) t,
+                generate_series(0, pg_relation_size(('shop.' || quote_ident(t))::regclass) / 8192 - 1) b,
+                inspect.heap_page_items(inspect.get_raw_page('shop.' || quote_ident(t), b::int)) i
+          WHERE i.lp_flags = 1 GROUP BY t ORDER BY t`,
+        [whole.map((w) => w.t)],
+      );
+      expect(rows.map((x) => x.t)).toEqual(whole.map((w) => w.t));
+      for (const x of rows) expect(x.frozen, `${x.t}: ${x.frozen} of ${x.n} rows frozen`).toBe(x.n);
+    } finally {
+      await query(r.pair.target, 'DROP SCHEMA inspect CASCADE');
+    }
   });
 
   it('a byte changed on the target after the copy fails the validation, naming table, range and column', async () => {

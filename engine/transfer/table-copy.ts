@@ -36,6 +36,7 @@ export function chunkCopy(
     targetTable: targetName(s, catalog, t),
     columns,
     binary,
+    whole: chunk.range === null,
     progressSchema,
   };
 }
