@@ -2,7 +2,7 @@
 // (a SNAPSHOT read, a change batch) never silently moves to another connection, as a pool would do
 // after a connection broke. Every parameter is explicit; errors say what failed without secrets,
 // and connection losses, deadlocks and snapshot conflicts carry the SQLSTATE class the engine retries.
-import { Connection, Request, TYPES, type ConnectionConfiguration } from 'tedious';
+import type { Connection, ConnectionConfiguration, Request } from 'tedious';
 import { ConnectError, describeEndpoint, type Endpoint } from '../../db/connect.ts';
 import { checksCertificate, explainTls } from '../../db/tls.ts';
 
@@ -68,11 +68,13 @@ export function normalizeError(err: unknown): unknown {
 
 function explain(e: Endpoint, err: unknown): ConnectError {
   const where = describeEndpoint(e);
-  const x = err as { code?: string; number?: number; message?: string; cause?: { code?: string } };
+  const x = err as { code?: string; number?: number; message?: string; cause?: unknown };
   const msg = String(x.message ?? err).replaceAll(e.password, '[redacted]');
-  const cause = x.cause?.code ?? '';
+  // tedious wraps the socket's error (an AggregateError of each address tried) in its ESOCKET error.
+  const causes = x.cause instanceof AggregateError ? x.cause.errors : [x.cause];
+  const cause = (causes as { code?: string }[]).map((c) => c?.code).find(Boolean) ?? '';
   const why =
-    explainTls(e.role, e.conn.host, x.cause ?? err) ??
+    explainTls(e.role, e.conn.host, causes[0] ?? err) ??
     (x.number === 18456 || /Login failed/i.test(msg)
       ? `authentication failed for user ${e.conn.user}`
       : x.number === 4060 || /Cannot open database/i.test(msg)
@@ -97,7 +99,11 @@ interface Cell {
 /** A statement's parameter: strings travel as nvarchar (Unicode), bytes as varbinary, null as nvarchar. */
 export type Param = string | Buffer | boolean | null;
 
-function addParams(r: Request, params: readonly Param[]): void {
+/** tedious, loaded on first use: a run from another engine does not pay for the driver (memory, start-up). */
+type Tedious = typeof import('tedious');
+
+function addParams(t: Tedious, r: Request, params: readonly Param[]): void {
+  const { TYPES } = t;
   params.forEach((v, i) => {
     const name = `p${i + 1}`;
     if (Buffer.isBuffer(v)) r.addParameter(name, TYPES.VarBinary, v, { length: Infinity });
@@ -114,16 +120,19 @@ export interface RowSink {
 /** One session on the source. Statements run one at a time; parameters are @p1, @p2, ... */
 export class MssqlConnection {
   private readonly c: Connection;
+  private readonly t: Tedious;
   readonly endpoint: Endpoint;
 
-  private constructor(c: Connection, endpoint: Endpoint) {
+  private constructor(t: Tedious, c: Connection, endpoint: Endpoint) {
+    this.t = t;
     this.c = c;
     this.endpoint = endpoint;
   }
 
   /** Opens a session; a failure is a ConnectError naming the endpoint. */
   static async open(e: Endpoint): Promise<MssqlConnection> {
-    const c = new Connection(connectionConfig(e));
+    const t = await import('tedious');
+    const c = new t.Connection(connectionConfig(e));
     try {
       await new Promise<void>((resolve, reject) => {
         c.connect((err) => (err ? reject(err) : resolve()));
@@ -134,7 +143,7 @@ export class MssqlConnection {
     }
     // A lost connection is not thrown anywhere else: the next statement fails with ECLOSE.
     c.on('error', () => {});
-    return new MssqlConnection(c, e);
+    return new MssqlConnection(t, c, e);
   }
 
   get closed(): boolean {
@@ -147,10 +156,10 @@ export class MssqlConnection {
    */
   stream(sql: string, params: readonly Param[], sink: RowSink): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const r = new Request(sql, (err, rowCount) =>
+      const r = new this.t.Request(sql, (err, rowCount) =>
         err ? reject(normalizeError(err)) : resolve(rowCount ?? 0),
       );
-      addParams(r, params);
+      addParams(this.t, r, params);
       r.on('row', (cols: Cell[]) =>
         sink.row(
           cols.map((c) => c.value),
@@ -167,8 +176,8 @@ export class MssqlConnection {
     const out: MssqlRow[] = [];
     let names: string[] | undefined;
     await new Promise<void>((resolve, reject) => {
-      const r = new Request(sql, (err) => (err ? reject(normalizeError(err)) : resolve()));
-      addParams(r, params);
+      const r = new this.t.Request(sql, (err) => (err ? reject(normalizeError(err)) : resolve()));
+      addParams(this.t, r, params);
       r.on('columnMetadata', (cols) => {
         names = (Array.isArray(cols) ? cols : Object.values(cols)).map((c) => c.colName);
       });

@@ -8,7 +8,7 @@
 // SNAPSHOT while no write can commit, then the lock goes. Each reader then sees the database at
 // that same instant, whatever is written afterwards, for as long as its transaction lasts.
 import { Readable } from 'node:stream';
-import { createConnection, type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2';
+import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
 import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.ts';
 import type { Column, Table } from '../../catalog/types.ts';
@@ -49,6 +49,8 @@ export async function query<T = RowDataPacket[]>(
 
 /** A reader session (callback API: its queries stream). `options` carry host, port, user, password, TLS. */
 export async function openReader(options: ConnectionOptions): Promise<Connection> {
+  // Loaded on first use: a run from another engine does not pay for the driver (memory, start-up).
+  const { createConnection } = await import('mysql2');
   const c = createConnection({
     ...options,
     multipleStatements: false,
