@@ -238,8 +238,7 @@ class MssqlSession implements SourceSession {
 
   /** After a mismatch only: the range's rows are digested here, bucket by bucket as the target's SQL does. */
   private async keyedRows_(table: Table, schema: string, range: Range | null): Promise<KeyedRow[]> {
-    const rows: Texts[] = [];
-    await this.eachRow(table, chunkSql(schema, table, this.allColumns(table), range), (t) => rows.push(t));
+    const rows = await this.rangeRows(table, schema, range);
     return keyedRowsOf(
       rows,
       table.key.map((k) => table.columns.findIndex((c) => c.name === k)),
@@ -253,9 +252,14 @@ class MssqlSession implements SourceSession {
     inBuckets(await this.keyedRows_(table, schema, range), buckets);
 
   async columnChecksums(table: Table, schema: string, range: Range | null): Promise<string[]> {
+    return columnChecksumsOf(await this.rangeRows(table, schema, range), table.columns.length);
+  }
+
+  /** Every row of a table or range, as texts (after a mismatch only: they are held). */
+  private async rangeRows(table: Table, schema: string, range: Range | null): Promise<Texts[]> {
     const rows: Texts[] = [];
     await this.eachRow(table, chunkSql(schema, table, this.allColumns(table), range), (t) => rows.push(t));
-    return columnChecksumsOf(rows, table.columns.length);
+    return rows;
   }
 }
 

@@ -11,7 +11,7 @@ import { schemaOf, tableKey } from '../../catalog/schemas.ts';
 import type { Catalog, Column, Table } from '../../catalog/types.ts';
 import { copiedColumns } from '../../transfer/table-copy.ts';
 import type { ChangeBatch, Lag, LogSummary, SnapshotReads } from '../dialect.ts';
-import { keyRow } from '../mysql/keys.ts';
+import { keyRow } from '../key-row.ts';
 import { mssqlInfo, type MssqlColumnInfo, type MssqlType } from './column.ts';
 import { mssqlIdent, mssqlLiteral, mssqlQualified, type MssqlConnection } from './connect.ts';
 import { tableIdsSql } from './fence.ts';

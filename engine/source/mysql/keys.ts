@@ -68,11 +68,3 @@ export function keyEquals(col: Column, column: string, value: string): string {
     ? `${column} = ${value} AND BINARY ${column} = BINARY ${value}`
     : `${column} = ${value}`;
 }
-
-/** COPY text of one `(tbl text, key text[])` row, from the key's texts. */
-export function keyRow(table: string, key: readonly string[]): string {
-  const element = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
-  const field = (v: string) =>
-    v.replace(/[\\\t\n\r]/g, (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!);
-  return `${field(table)}\t${field(`{${key.map(element).join(',')}}`)}\n`;
-}
