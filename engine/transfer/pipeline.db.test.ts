@@ -39,17 +39,20 @@ const builtObjects = async () =>
 const names = (objects: string[]) => objects.map((o) => o.split(' ')[0]).sort();
 
 /** From scratch, runs until the events table is built (its key and index), then kills the run. */
-async function killedOnceEventsBuilt(): Promise<void> {
-  expect((await ferry(['fallback', '-f', file], r.roles.env)).code).toBe(0);
+async function killedOnceEventsBuilt(manifest = file, shadow = 'ferry_std'): Promise<void> {
+  expect((await ferry(['fallback', '-f', manifest], r.roles.env)).code).toBe(0);
   await resetTarget(r.pair);
-  const killed = await ferry(['run', '-f', file], { ...r.roles.env, FERRY_FAULT: 'after-load.step-done:2' });
+  const killed = await ferry(['run', '-f', manifest], {
+    ...r.roles.env,
+    FERRY_FAULT: 'after-load.step-done:2',
+  });
   expect(killed.signal, killed.stderr).toBe('SIGKILL');
-  const chunks = await query<{ chunk: string }>(r.pair.target, 'SELECT chunk FROM ferry_std.chunk_done');
+  const chunks = await query<{ chunk: string }>(r.pair.target, `SELECT chunk FROM ${shadow}.chunk_done`);
   expect(chunks.length).toBeGreaterThan(2);
   expect(chunks.every((c) => c.chunk.startsWith('events#'))).toBe(true);
   const steps = await query<{ step: string }>(
     r.pair.target,
-    'SELECT step FROM ferry_std.step_done ORDER BY 1',
+    `SELECT step FROM ${shadow}.step_done ORDER BY 1`,
   );
   expect(steps.map((s) => s.step)).toEqual(['index:"events_by_kind"', 'pk:"events"."events_pkey"']);
 }
@@ -116,5 +119,28 @@ describe('the table pipeline, PostgreSQL 15 -> 18', () => {
     expect(again.code, again.stderr).toBe(0);
     const { source, target } = await bothDigests(r.pair);
     expect(target).toEqual(source);
+  });
+
+  it('Count compares the target with the rows the copy of each chunk read, not with a second count of the source', async () => {
+    const counted = r.manifest('cnt', {
+      transfer: { parallelism: 1, splitAbove: '256Ki', chunkRows: 2000 },
+      validation: 'Count',
+    });
+    await killedOnceEventsBuilt(counted, 'ferry_cnt');
+    // The record of one chunk says it read a row more than it did: that, not the source, is compared.
+    const chunk = `(SELECT min(chunk) FROM ferry_cnt.chunk_done)`;
+    await query(r.pair.target, `UPDATE ferry_cnt.chunk_done SET rows = rows + 1 WHERE chunk = ${chunk}`);
+    const failed = await ferry(['run', '-f', counted], r.roles.env);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      /ferry: error: validation failed: table events, id .*: the copy read (\d+) rows, target (\d+)\n/,
+    );
+    const [, read, target] = /the copy read (\d+) rows, target (\d+)/.exec(failed.stderr)!;
+    expect(Number(read)).toBe(Number(target) + 1);
+    await query(r.pair.target, `UPDATE ferry_cnt.chunk_done SET rows = rows - 1 WHERE chunk = ${chunk}`);
+    const again = await ferry(['run', '-f', counted], r.roles.env);
+    expect(again.code, again.stderr).toBe(0);
+    const { source, target: after } = await bothDigests(r.pair);
+    expect(after).toEqual(source);
   });
 });

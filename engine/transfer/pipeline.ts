@@ -101,6 +101,10 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
   const recorded = await readRecorded(ctx);
   const done = new Set(doneIds(recorded));
   const digests = new Map([...recorded.chunks].map(([id, d]) => [id, d.digest]));
+  // In Standard mode (opts.digests: the source fenced since the copy) Count needs no second count of it.
+  const copiedRows = new Map(
+    opts.digests === true ? [...recorded.chunks].map(([id, d]) => [id, d.rows] as const) : [],
+  );
   const takeDigests =
     opts.digests === true &&
     s.validation === 'Checksum' &&
@@ -154,6 +158,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         tracker.done(chunk.id, d.rows, d.bytes);
         copied.push(d);
         digests.set(chunk.id, d.digest);
+        if (opts.digests === true) copiedRows.set(chunk.id, d.rows);
         ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
         return;
       }
@@ -167,7 +172,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         const t0 = performance.now();
         const expected = opts.expected;
         const conns = { src: expected ? undefined : await src(slot), dst: await dst(slot) };
-        await validateUnit(ctx, conns, catalog, job.unit, { recorded: digests, expected }).catch(
+        await validateUnit(ctx, conns, catalog, job.unit, { recorded: digests, expected, copiedRows }).catch(
           async (err: unknown) => {
             // A source that changed under a detecting fence: that is the cause to report.
             if (err instanceof ValidationError && s.fenceMode === 'Detect' && !expected)

@@ -3,9 +3,10 @@
 // Count: the rows on each server. Checksum, for a unit (validateUnit): where the dialect's COPY rows
 // are the target's bytes (copyDigests), each side's rows read by COPY, in the binary format where
 // every column is built in (text otherwise), and digested here (digest.ts: order-independent, no
-// sort); in Standard mode the source's digest of each chunk was taken from the very rows its copy
-// read (the fenced source does not change) and is not read again. Otherwise the dialect's digest. A
-// mismatch names the table, the key range and, where the dialect can tell, the columns that differ.
+// sort). In Standard mode the fenced source does not change, so its side of a unit is taken from
+// the very rows its copy read (each chunk's digest, or with Count its rows, recorded with the chunk)
+// and is not read again. Otherwise the dialect's digest. A mismatch names the table, the key range
+// and, where the dialect can tell, the columns that differ.
 // Row sets compared in a change batch's snapshot (the replay's changed rows by key, continuous
 // validation's units) use the dialect's digest, and a mismatch names the differing keys.
 import type { Validation } from '../api/migration.ts';
@@ -255,6 +256,18 @@ export interface UnitOptions {
    * which is not read; the target is measured by the same query.
    */
   expected?: (u: Unit) => Measure;
+  /**
+   * Rows loaded by each chunk's copy, by chunk: where the source cannot have changed since (Standard
+   * mode, the fence up), Count compares the target's count with their sum instead of counting the
+   * source again (the copy read exactly those rows in its snapshot).
+   */
+  copiedRows?: ReadonlyMap<string, number>;
+}
+
+/** The rows the copy read for a unit, when every chunk of it is recorded. */
+function copiedRowsOf(u: ValidationUnit, copied?: ReadonlyMap<string, number>): number | undefined {
+  const rows = u.chunks.map((c) => copied?.get(c));
+  return rows.length && rows.every((n) => n !== undefined) ? rows.reduce((a, n) => a + n, 0) : undefined;
 }
 
 /** After a mismatch: the columns whose values differ, compared one by one (undefined: not knowable). */
@@ -294,12 +307,18 @@ export async function validateUnit(
   const schemas = schemasOf(catalog, ctx.settings.schemas, t);
   const where = unitName(u);
   const targetMeasure = () => measureOn(conns.dst, digest.measureSql(schemas.target, t, u.range, how));
-  if (opts.expected) {
-    const [x, y] = [opts.expected(u), await targetMeasure()];
-    if (differs(x, y))
+  const copied = how === 'Count' ? copiedRowsOf(u, opts.copiedRows) : undefined;
+  const expected: Measure | undefined = opts.expected
+    ? opts.expected(u)
+    : copied !== undefined
+      ? { rows: String(copied), checksum: null }
+      : undefined;
+  if (expected) {
+    const y = await targetMeasure();
+    if (differs(expected, y))
       throw new ValidationError(
         u.table,
-        `validation failed: ${where}: ${mismatch(x, y, 'the source had at export')}`,
+        `validation failed: ${where}: ${mismatch(expected, y, opts.expected ? 'the source had at export' : 'the copy read')}`,
       );
     return;
   }
