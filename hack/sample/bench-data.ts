@@ -45,7 +45,7 @@ const smallData = (n: Counts) => `
   INSERT INTO accounts SELECT g, 'user' || g || '@example.com', 'Account ' || md5(g::text),
     jsonb_build_object('locale', (ARRAY['en','de','fr','ja'])[1 + g % 4], 'newsletter', g % 3 = 0,
       'tags', jsonb_build_array('t' || g % 7, 't' || g % 11), 'score', (g % 1000) / 7.0),
-    ((g * 7919) % 10000000) / 100.0, timestamptz '2020-01-01' + g * interval '1 minute'
+    ((g::bigint * 7919) % 10000000) / 100.0, timestamptz '2020-01-01' + g * interval '1 minute'
     FROM generate_series(1, ${n.accounts}) g;
   INSERT INTO products SELECT g, 1 + g % 200, 'SKU-' || lpad(g::text, 8, '0'), 'Product ' || md5(g::text),
     repeat('A fine product. ', 8 + g % 8), jsonb_build_object('color', (ARRAY['red','green','blue'])[1 + g % 3],
