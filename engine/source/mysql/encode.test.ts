@@ -28,6 +28,33 @@ describe('COPY text encoder', () => {
     );
   });
 
+  it('encodes values of every length alike (short ones byte by byte, long ones searched natively)', () => {
+    const escape = (v: string) =>
+      v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+    for (let n = 0; n <= 300; n += n < 140 ? 1 : 37) {
+      const plain = 'é'.repeat(n >> 2) + 'x'.repeat(n - 2 * (n >> 2));
+      const values = [
+        plain,
+        ...['\\', '\t', '\n', '\r'].flatMap((c) =>
+          [0, n >> 1, n].map((at) => plain.slice(0, at) + c + plain.slice(at)),
+        ),
+      ];
+      expect(
+        copy(
+          { kind: 'text', charset: 'utf8' },
+          values.map((v) => b(v)),
+        ),
+        `length ${n}`,
+      ).toBe(values.map(escape).join('|'));
+      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff));
+      expect(copy({ kind: 'bytes', as: 'bytea' }, [bytes])).toBe(`\\\\x${bytes.toString('hex')}`);
+      if (n)
+        expect(() =>
+          copy({ kind: 'text', charset: 'utf8' }, [b(plain.slice(0, n >> 1) + '\0' + plain.slice(n >> 1))]),
+        ).toThrow(/NUL/);
+    }
+  });
+
   it('decodes latin1 as MySQL does (Windows cp1252, its unassigned bytes as C1 controls)', () => {
     const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x80, 0x81, 0x9f, 0xff, 0x5c]);
     expect(copy({ kind: 'text', charset: 'latin1' }, [latin1])).toBe('café €\u0081Ÿÿ\\\\');
