@@ -24,7 +24,7 @@ describe('manifest', () => {
       validation: 'Checksum',
       include: ['*'],
       exclude: [],
-      splitAboveBytes: 1024 ** 3,
+      splitAboveBytes: 16 * 1024 ** 3,
     });
     expect(s.source.schema).toBe('public');
     expect(s.target.schema).toBe('public');

@@ -197,7 +197,7 @@ export const Transfer = Type.Object(
         description:
           'Tables whose heap is larger than this are cut into key ranges so several workers copy them ' +
           '(a quantity: 256Mi, 2Gi; at least 64Ki). A table copied whole lands frozen, so reading it ' +
-          'afterwards writes nothing back. Default: 1Gi.',
+          'afterwards writes nothing back. Default: 16Gi.',
       }),
     ),
     chunkRows: Type.Optional(

@@ -161,7 +161,7 @@ export function resolveSettings(m: MigrationManifest): Settings {
     method: s.transfer?.method ?? 'Pipe',
     parallelism,
     tableGroups: s.transfer?.tableGroups ?? parallelism,
-    splitAboveBytes: parseQuantity(s.transfer?.splitAbove ?? '1Gi'),
+    splitAboveBytes: parseQuantity(s.transfer?.splitAbove ?? '16Gi'),
     chunkRows: s.transfer?.chunkRows ?? 500_000,
     dumpDir: s.transfer?.dumpDir,
     dumpOverlap: s.transfer?.overlap ?? true,
