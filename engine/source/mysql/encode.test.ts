@@ -55,6 +55,13 @@ describe('COPY text encoder', () => {
     }
   });
 
+  it('reads values whose length takes three bytes in the row packet', () => {
+    const long = 'ab\tc'.repeat(20_000);
+    expect(copy({ kind: 'text', charset: 'utf8' }, [b(long), null, b('x')])).toBe(
+      `${'ab\\tc'.repeat(20_000)}|\\N|x`,
+    );
+  });
+
   it('decodes latin1 as MySQL does (Windows cp1252, its unassigned bytes as C1 controls)', () => {
     const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x80, 0x81, 0x9f, 0xff, 0x5c]);
     expect(copy({ kind: 'text', charset: 'latin1' }, [latin1])).toBe('café €\u0081Ÿÿ\\\\');

@@ -1,8 +1,9 @@
-// Rows read from MySQL/MariaDB become PostgreSQL COPY text. Each value arrives as the bytes the text
-// protocol sends (RAW_VALUES: no JS number, no parsed date, no re-serialized JSON; text columns
-// unconverted, the session reads with character_set_results = binary) and is written as COPY text
-// straight from those bytes, decoded from the column's declared charset into UTF-8. A value the
-// target cannot hold is refused naming its table, column and key, or handled by spec.conversion.
+// Rows read from MySQL/MariaDB become PostgreSQL COPY text. Each row arrives as the packet the text
+// protocol sends (row-packets.ts: no JS number, no parsed date, no re-serialized JSON; text columns
+// unconverted, the session reads with character_set_results = binary) and each value is written as
+// COPY text straight from its bytes in the packet, decoded from the column's declared charset into
+// UTF-8. A value the target cannot hold is refused naming its table, column and key, or handled by
+// spec.conversion.
 import { isUtf8 } from 'node:buffer';
 import type { Conversion } from '../../api/settings.ts';
 import type { Charset, Encoding } from './types.ts';
@@ -107,12 +108,12 @@ class Out {
     this.pos = pos;
   }
   /** Bytes as hex digits. */
-  hex(b: Buffer): void {
-    if (b.length > SHORT) return this.ascii(b.toString('hex'));
-    this.ensure(b.length * 2);
+  hex(b: Buffer, start = 0, end = b.length): void {
+    if (end - start > SHORT) return this.ascii(b.toString('hex', start, end));
+    this.ensure((end - start) * 2);
     const buf = this.buf;
     let pos = this.pos;
-    for (let i = 0; i < b.length; i++) {
+    for (let i = start; i < end; i++) {
       const at = b[i]! * 2;
       buf[pos++] = HEX[at]!;
       buf[pos++] = HEX[at + 1]!;
@@ -153,10 +154,10 @@ const hasSpecial = (b: Buffer) =>
  * UTF-8 bytes into COPY text: backslash, tab, newline and CR escaped. NUL, which PostgreSQL text
  * cannot hold, is refused or replaced.
  */
-function escapedUtf8(b: Buffer, out: Out, replace: boolean): void {
-  if (b.length > LONG && !hasSpecial(b)) return out.bytes(b);
-  let run = 0;
-  for (let i = 0; i < b.length; i++) {
+function escapedUtf8(b: Buffer, out: Out, replace: boolean, start = 0, end = b.length): void {
+  if (end - start > LONG && !hasSpecial(b.subarray(start, end))) return out.bytes(b, start, end);
+  let run = start;
+  for (let i = start; i < end; i++) {
     const c = b[i]!;
     if (SPECIAL[c] === 0) continue;
     out.bytes(b, run, i);
@@ -170,13 +171,13 @@ function escapedUtf8(b: Buffer, out: Out, replace: boolean): void {
       out.buf[out.pos++] = c === TAB ? 0x74 : c === NL ? 0x6e : c === CR ? 0x72 : BACKSLASH;
     }
   }
-  out.bytes(b, run);
+  out.bytes(b, run, end);
 }
 
 /** Whether a short value is plain ASCII (checked here: cheaper than the native call for few bytes). */
-function isAscii(b: Buffer): boolean {
-  if (b.length > SHORT) return false;
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+function isAscii(b: Buffer, start = 0, end = b.length): boolean {
+  if (end - start > SHORT) return false;
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
   return true;
 }
 
@@ -208,9 +209,9 @@ function copyEscaped(s: string, out: Out): void {
 
 const isZero = (b: Buffer, at: number) => b[at] === 0x30 && b[at + 1] === 0x30;
 
-/** A date whose year, month or day is zero: MySQL allows them, PostgreSQL has none. */
-function zeroDate(b: Buffer): boolean {
-  return (isZero(b, 0) && isZero(b, 2)) || isZero(b, 5) || isZero(b, 8);
+/** A date (at `at`) whose year, month or day is zero: MySQL allows them, PostgreSQL has none. */
+function zeroDate(b: Buffer, at: number): boolean {
+  return (isZero(b, at) && isZero(b, at + 2)) || isZero(b, at + 5) || isZero(b, at + 8);
 }
 
 function bits(b: Buffer, width: number): string {
@@ -219,42 +220,53 @@ function bits(b: Buffer, width: number): string {
   return s.slice(s.length - width).padStart(width, '0');
 }
 
-function value(b: Buffer, e: Encoding, out: Out, conv: Conversion): void {
+/**
+ * One value, bytes `start` to `end` of a row packet. The common cases (digits, dates, short ASCII
+ * text, bytes) are written from the packet itself; the others read a view of the value.
+ */
+function value(p: Buffer, start: number, end: number, e: Encoding, out: Out, conv: Conversion): void {
   const replace = conv.invalidCharacters === 'Replace';
   switch (e.kind) {
     case 'number':
     case 'float':
       if (e.kind === 'number' && e.range) {
-        const v = BigInt(b.toString('latin1'));
+        const v = BigInt(p.toString('latin1', start, end));
         if (v < BigInt(e.range[0]) || v > BigInt(e.range[1]))
           refuse(`the value ${v} is outside the target type's range [${e.range[0]}, ${e.range[1]}]`);
       }
-      return out.bytes(b);
+      return out.bytes(p, start, end);
     case 'boolean':
-      if (b.length === 1 && (b[0] === 0x30 || b[0] === 0x31)) return out.byte(b[0] === 0x31 ? 0x74 : 0x66);
+      if (end - start === 1 && (p[start] === 0x30 || p[start] === 0x31))
+        return out.byte(p[start] === 0x31 ? 0x74 : 0x66);
       return refuse(
-        `the value ${b.toString('latin1')} is not a boolean (0 or 1): map the column to smallint (spec.typeMap)`,
+        `the value ${p.toString('latin1', start, end)} is not a boolean (0 or 1): map the column to smallint (spec.typeMap)`,
       );
     case 'bit': {
+      const b = p.subarray(start, end);
       if (e.as === 'bits') return out.ascii(bits(b, e.width));
       if (e.as === 'boolean') return out.byte(b.some((x) => x !== 0) ? 0x74 : 0x66);
       return out.ascii(BigInt(`0x${b.toString('hex') || '0'}`).toString());
     }
     case 'date':
-      if (zeroDate(b)) {
+      if (zeroDate(p, start)) {
         if (conv.zeroDates === 'Nullify') return out.bytes(NULL_VALUE);
         if (conv.zeroDates === 'Sentinel') return out.ascii('-infinity');
         return refuse(
-          `the zero date ${b.toString('latin1')}, which PostgreSQL cannot hold (spec.conversion.zeroDates: Nullify or Sentinel)`,
+          `the zero date ${p.toString('latin1', start, end)}, which PostgreSQL cannot hold (spec.conversion.zeroDates: Nullify or Sentinel)`,
         );
       }
-      out.bytes(b);
+      out.bytes(p, start, end);
       return e.utc ? out.bytes(UTC) : undefined;
-    case 'time':
+    case 'time': {
+      const b = p.subarray(start, end);
       if (e.as === 'time' && (b[0] === 0x2d || b.indexOf(0x3a) !== 2 || b.toString('latin1', 0, 2) > '23'))
         refuse(`the time ${b.toString('latin1')} is not a time of day: map the column to interval`);
       return out.bytes(b);
-    case 'text':
+    }
+    case 'text': {
+      // ASCII is the same bytes in every charset ferry decodes.
+      if (!e.members && isAscii(p, start, end)) return escapedUtf8(p, out, replace, start, end);
+      const b = p.subarray(start, end);
       if (e.members) {
         const label = utf8Of(b, e.charset, replace).toString();
         if (!e.members.includes(label))
@@ -264,23 +276,54 @@ function value(b: Buffer, e: Encoding, out: Out, conv: Conversion): void {
         return copyEscaped(label, out);
       }
       return escapedUtf8(utf8Of(b, e.charset, replace), out, replace);
+    }
     case 'set': {
-      const members = b.length ? utf8Of(b, e.charset, replace).toString().split(',') : [];
+      const members =
+        end > start ? utf8Of(p.subarray(start, end), e.charset, replace).toString().split(',') : [];
       return copyEscaped(`{${members.map((m) => `"${m.replace(/["\\]/g, '\\$&')}"`).join(',')}}`, out);
     }
     case 'bytes':
       if (e.as === 'bytea') out.bytes(BYTEA_HEX);
-      return out.hex(b);
+      return out.hex(p, start, end);
   }
 }
 
+/**
+ * Where each value of a MySQL text-protocol row lies in its packet (`at[2i]`, `at[2i + 1]`; -1 for
+ * NULL): each is length-coded (one byte below 0xfb, 0xfb for NULL, else 2, 3 or 8 length bytes).
+ */
+function locateValues(p: Buffer, offset: number, end: number, at: Int32Array): void {
+  for (let i = 0; i < at.length; i += 2) {
+    const tag = p[offset++]!;
+    let length = tag;
+    if (tag === 0xfb) {
+      at[i] = -1;
+      continue;
+    }
+    if (tag > 0xfb) {
+      const width = tag === 0xfc ? 2 : tag === 0xfd ? 3 : tag === 0xfe ? 8 : 0;
+      if (!width) throw new Error(`internal: a row's value starts with 0x${tag.toString(16)}`);
+      length =
+        width === 8
+          ? p.readUInt32LE(offset) + p.readUInt32LE(offset + 4) * 2 ** 32
+          : p.readUIntLE(offset, width);
+      offset += width;
+    }
+    at[i] = offset;
+    at[i + 1] = offset += length;
+  }
+  if (offset !== end)
+    throw new Error(`internal: a row of ${at.length / 2} values ends at ${offset}, not ${end}`);
+}
+
 /** The key of a refused row, as `(id)=(42)`, or its position in the chunk when the key is not read. */
-function describeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, n: number): string {
-  const at = opts.key.map((k) => opts.columns.findIndex((c) => c.name === k));
-  if (!at.length || at.includes(-1)) return `row ${n} of the chunk`;
-  const values = at.map((i) => {
-    const [b, e] = [row[i], opts.columns[i]!.encoding];
-    if (!b) return 'NULL';
+function describeRow(p: Buffer, at: Int32Array, opts: EncoderOptions, n: number): string {
+  const keyAt = opts.key.map((k) => opts.columns.findIndex((c) => c.name === k));
+  if (!keyAt.length || keyAt.includes(-1)) return `row ${n} of the chunk`;
+  const values = keyAt.map((i) => {
+    const e = opts.columns[i]!.encoding;
+    if (at[2 * i]! < 0) return 'NULL';
+    const b = p.subarray(at[2 * i], at[2 * i + 1]);
     return e.kind === 'text'
       ? utf8Of(b, e.charset, true).toString()
       : e.kind === 'bytes'
@@ -291,39 +334,48 @@ function describeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, n: n
 }
 
 /** Appends one row as a COPY text line. */
-function encodeRow(row: readonly (Buffer | null)[], opts: EncoderOptions, out: Out, n: number): void {
+function encodeRow(p: Buffer, at: Int32Array, opts: EncoderOptions, out: Out, n: number): void {
   const { columns } = opts;
   for (let i = 0; i < columns.length; i++) {
     if (i > 0) out.byte(TAB);
-    const b = row[i];
-    if (b === null || b === undefined) {
+    const start = at[2 * i]!;
+    if (start < 0) {
       out.bytes(NULL_VALUE);
       continue;
     }
     try {
-      value(b, columns[i]!.encoding, out, opts.conversion);
+      value(p, start, at[2 * i + 1]!, columns[i]!.encoding, out, opts.conversion);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
       throw new ValueError(
-        `table ${opts.table}, column ${columns[i]!.name}, ${describeRow(row, opts, n)}: ${e.why}`,
+        `table ${opts.table}, column ${columns[i]!.name}, ${describeRow(p, at, opts, n)}: ${e.why}`,
       );
     }
   }
   out.byte(NL);
 }
 
-/** Rows in, COPY text out in pieces of about 64 KiB: what a chunk reader pushes as its rows arrive. */
+/**
+ * Row packets in, COPY text out in pieces of about 64 KiB: what a chunk reader pushes as its rows
+ * arrive. Values are read from the packets where they lie: no Buffer or string per value.
+ */
 export class Encoder {
   private readonly out = new Out();
   private readonly opts: EncoderOptions;
+  private readonly at: Int32Array;
   /** Rows encoded so far. */
   rows = 0;
   constructor(opts: EncoderOptions) {
     this.opts = opts;
+    this.at = new Int32Array(2 * opts.columns.length);
   }
-  /** Encodes a row (throws ValueError for a refused value); returns a piece once one is full. */
-  add(row: readonly (Buffer | null)[]): Buffer | undefined {
-    encodeRow(row, this.opts, this.out, ++this.rows);
+  /**
+   * Encodes the row whose values are bytes `start` to `end` of `packet` (throws ValueError for a
+   * refused value); returns a piece once one is full.
+   */
+  addPacket(packet: Buffer, start: number, end: number): Buffer | undefined {
+    locateValues(packet, start, end, this.at);
+    encodeRow(packet, this.at, this.opts, this.out, ++this.rows);
     return this.out.pos >= Out.CHUNK ? this.out.take() : undefined;
   }
   /** What is left after the last row. */
@@ -332,9 +384,37 @@ export class Encoder {
   }
 }
 
-/** COPY text of some rows at once (tests, small reads). */
+const eightBytes = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+
+/** A row as the text protocol sends it: each value length-coded, NULL as 0xfb. */
+export function rowPacket(row: readonly (Buffer | null)[]): Buffer {
+  return Buffer.concat(
+    row.flatMap((v) => {
+      if (v === null) return [Buffer.from([0xfb])];
+      const n = v.length;
+      const head =
+        n < 0xfb
+          ? Buffer.from([n])
+          : n < 2 ** 16
+            ? Buffer.from([0xfc, n & 0xff, n >> 8])
+            : n < 2 ** 24
+              ? Buffer.from([0xfd, n & 0xff, (n >> 8) & 0xff, n >> 16])
+              : Buffer.concat([Buffer.from([0xfe]), eightBytes(n)]);
+      return [head, v];
+    }),
+  );
+}
+
+/** COPY text of some rows at once (tests, small reads), each as its row packet. */
 export function encodeRows(rows: readonly (readonly (Buffer | null)[])[], opts: EncoderOptions): Buffer {
   const e = new Encoder(opts);
-  const pieces = rows.flatMap((r) => e.add(r) ?? []);
+  const pieces = rows.flatMap((r) => {
+    const p = rowPacket(r);
+    return e.addPacket(p, 0, p.length) ?? [];
+  });
   return Buffer.concat([...pieces, e.end() ?? Buffer.alloc(0)]);
 }

@@ -14,6 +14,7 @@ import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.
 import type { Column, Table } from '../../catalog/types.ts';
 import { mysqlInfo } from './catalog.ts';
 import { Encoder, RAW_VALUES, toCharset, utf8Of } from './encode.ts';
+import { encodeRowPackets, type RowOutcome } from './row-packets.ts';
 
 /**
  * A reader's session: timestamps in UTC (TIMESTAMP values are stored in UTC and rendered in the
@@ -281,17 +282,17 @@ class ChunkStream extends Readable {
   constructor(c: Connection, sql: string, encoder: Encoder) {
     super({ highWaterMark: BUFFERED_BYTES });
     this.c = c;
-    c.query({ sql, ...RAW_VALUES })
+    const query = c.query({ sql, ...RAW_VALUES });
+    encodeRowPackets(query, (p, start, end) => encoder.addPacket(p, start, end));
+    query
       .on('result', (row) => {
-        if (this.destroyed) return;
-        let piece: Buffer | undefined;
-        try {
-          piece = encoder.add(row as unknown as (Buffer | null)[]);
-        } catch (e) {
-          this.destroy(e as Error);
+        const piece = row as unknown as RowOutcome;
+        if (this.destroyed || !piece) return;
+        if (piece instanceof Error) {
+          this.destroy(piece);
           return;
         }
-        if (piece && !this.push(piece) && !this.paused) {
+        if (!this.push(piece) && !this.paused) {
           this.paused = true;
           c.pause();
         }
