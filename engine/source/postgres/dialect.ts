@@ -187,7 +187,22 @@ class PostgresSession implements SourceSession {
     boundaries(this.c, schema, table, by, n);
 
   readChunk<T>(read: ChunkRead, consume: (rows: Readable) => Promise<T>): Promise<T> {
-    return this.inSnapshot(() => consume(this.c.query(copyTo(copyOutSql(read)))));
+    return this.inSnapshot(() => this.consumeCopy(this.c.query(copyTo(copyOutSql(read))), consume));
+  }
+
+  /**
+   * A COPY given up part-way (its consumer failed: the target went away, say) leaves the server
+   * writing into a socket nobody reads, and every later statement on the session (the snapshot's
+   * COMMIT, a ROLLBACK) would queue behind it for ever. The session's socket goes at once; pg's
+   * end() then returns at once too, and the caller opens another session.
+   */
+  private async consumeCopy<R extends Readable, T>(rows: R, consume: (rows: R) => Promise<T>): Promise<T> {
+    try {
+      return await consume(rows);
+    } catch (err) {
+      this.c.connection.stream.destroy();
+      throw err;
+    }
   }
 
   /** One REPEATABLE READ transaction (in the shared snapshot, if any) measures the chunk and copies it out. */
@@ -203,7 +218,7 @@ class PostgresSession implements SourceSession {
         ? (await this.c.query<Measure>(measureSql(read.schema, read.table, read.range, how))).rows[0]!
         : undefined;
       const copy = this.c.query(copyTo(copyOutSql(read)));
-      await consume(copy);
+      await this.consumeCopy(copy, consume);
       // The COPY's row count arrives with its completion, which the COMMIT queues behind.
       await this.c.query('COMMIT');
       return { rows: Number(copy.rowCount ?? 0), ...(measured && { measured }) };
