@@ -13,10 +13,16 @@ export interface LocalPair {
   stop(): Promise<void>;
 }
 
-export async function startLocalPair(versions: { target?: PostgresVersion } = {}): Promise<LocalPair> {
+export interface PairOptions {
+  target?: PostgresVersion;
+  /** Extra settings of the source server (the benchmark's durable source). */
+  sourceSettings?: Record<string, string>;
+}
+
+export async function startLocalPair(opts: PairOptions = {}): Promise<LocalPair> {
   const [source, target] = await Promise.all([
-    startPostgres({ version: 15 }),
-    startPostgres({ version: versions.target ?? 18 }),
+    startPostgres({ version: 15, settings: opts.sourceSettings }),
+    startPostgres({ version: opts.target ?? 18 }),
   ]);
   for (const s of [source, target]) {
     const c = new pg.Client({ connectionString: s.url() });
