@@ -100,11 +100,8 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
   });
   const recorded = await readRecorded(ctx);
   const done = new Set(doneIds(recorded));
-  const digests = new Map([...recorded.chunks].map(([id, d]) => [id, d.digest]));
-  // In Standard mode (opts.digests: the source fenced since the copy) Count needs no second count of it.
-  const copiedRows = new Map(
-    opts.digests === true ? [...recorded.chunks].map(([id, d]) => [id, d.rows] as const) : [],
-  );
+  // Every chunk recorded so far, this run's included: validation reads their digests and rows.
+  const chunks = new Map(recorded.chunks);
   const takeDigests =
     opts.digests === true &&
     s.validation === 'Checksum' &&
@@ -157,8 +154,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         faultPoint('transfer.chunk-committed');
         tracker.done(chunk.id, d.rows, d.bytes);
         copied.push(d);
-        digests.set(chunk.id, d.digest);
-        if (opts.digests === true) copiedRows.set(chunk.id, d.rows);
+        chunks.set(chunk.id, d);
         ctx.log.debug({ chunk: chunk.id, rows: d.rows, seconds: d.seconds }, 'chunk committed');
         return;
       }
@@ -172,14 +168,17 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         const t0 = performance.now();
         const expected = opts.expected;
         const conns = { src: expected ? undefined : await src(slot), dst: await dst(slot) };
-        await validateUnit(ctx, conns, catalog, job.unit, { recorded: digests, expected, copiedRows }).catch(
-          async (err: unknown) => {
-            // A source that changed under a detecting fence: that is the cause to report.
-            if (err instanceof ValidationError && s.fenceMode === 'Detect' && !expected)
-              await assertNoWritesSeen(ctx);
-            throw err;
-          },
-        );
+        // opts.digests: Standard mode, the source fenced since the copy.
+        await validateUnit(ctx, conns, catalog, job.unit, {
+          recorded: chunks,
+          expected,
+          sourceUnchanged: opts.digests === true,
+        }).catch(async (err: unknown) => {
+          // A source that changed under a detecting fence: that is the cause to report.
+          if (err instanceof ValidationError && s.fenceMode === 'Detect' && !expected)
+            await assertNoWritesSeen(ctx);
+          throw err;
+        });
         await markStepDone(conns.dst, ctx.shadow, job.id, (performance.now() - t0) / 1000);
         faultPoint('validate.unit-done');
         return;
@@ -239,7 +238,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
       close,
       refresh: async () => {
         const r = await readRecorded(ctx);
-        for (const [id, d] of r.chunks) digests.set(id, d.digest);
+        for (const [id, d] of r.chunks) chunks.set(id, d);
         return doneIds(r);
       },
       defer: opts.defer

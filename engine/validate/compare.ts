@@ -17,6 +17,7 @@ import type { Catalog, Table } from '../catalog/types.ts';
 import { connect, type Client } from '../db/connect.ts';
 import { columnList } from '../db/ident.ts';
 import { describeRange, rangePredicate, type Chunk, type Range } from '../plan/chunks.ts';
+import type { ChunkDone } from '../state/progress.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runPool } from '../util/pool.ts';
 import { need, type Context } from '../phases/context.ts';
@@ -248,25 +249,28 @@ async function digestOf(rows: Readable, binary: boolean): Promise<Digest> {
 const readSql = (t: Table, schema: string, range: Range | null): string =>
   `COPY (SELECT ${columnList(digestColumns(t))} FROM ${rowsOf(schema, t)} ${rangePredicate(range)}) TO STDOUT (FORMAT ${digestBinary(t) ? 'binary' : 'text'})`;
 
+/** What the copy recorded of a chunk's source rows: their count and, when it took one, their digest (formatDigest). */
+export type Recorded = Pick<ChunkDone, 'rows' | 'digest'>;
+
 export interface UnitOptions {
-  /** Source digests recorded by the copy, by chunk (formatDigest); used when a unit's every chunk has one. */
-  recorded?: ReadonlyMap<string, string | undefined>;
+  /** The chunks the copy recorded, by chunk; their digests are used when a unit's every chunk has one. */
+  recorded?: ReadonlyMap<string, Recorded>;
   /**
    * ferry import: the measures the export took (in each chunk's transaction) instead of the source's,
    * which is not read; the target is measured by the same query.
    */
   expected?: (u: Unit) => Measure;
   /**
-   * Rows loaded by each chunk's copy, by chunk: where the source cannot have changed since (Standard
-   * mode, the fence up), Count compares the target's count with their sum instead of counting the
-   * source again (the copy read exactly those rows in its snapshot).
+   * The source cannot have changed since the copy (Standard mode, the fence up): Count compares the
+   * target's count with the rows the recorded chunks read instead of counting the source again (the
+   * copy read exactly those rows in its snapshot).
    */
-  copiedRows?: ReadonlyMap<string, number>;
+  sourceUnchanged?: boolean;
 }
 
 /** The rows the copy read for a unit, when every chunk of it is recorded. */
-function copiedRowsOf(u: ValidationUnit, copied?: ReadonlyMap<string, number>): number | undefined {
-  const rows = u.chunks.map((c) => copied?.get(c));
+function copiedRowsOf(u: ValidationUnit, recorded?: ReadonlyMap<string, Recorded>): number | undefined {
+  const rows = u.chunks.map((c) => recorded?.get(c)?.rows);
   return rows.length && rows.every((n) => n !== undefined) ? rows.reduce((a, n) => a + n, 0) : undefined;
 }
 
@@ -307,7 +311,7 @@ export async function validateUnit(
   const schemas = schemasOf(catalog, ctx.settings.schemas, t);
   const where = unitName(u);
   const targetMeasure = () => measureOn(conns.dst, digest.measureSql(schemas.target, t, u.range, how));
-  const copied = how === 'Count' ? copiedRowsOf(u, opts.copiedRows) : undefined;
+  const copied = how === 'Count' && opts.sourceUnchanged ? copiedRowsOf(u, opts.recorded) : undefined;
   const expected: Measure | undefined = opts.expected
     ? opts.expected(u)
     : copied !== undefined
@@ -354,9 +358,9 @@ async function copyDigests(
   t: Table,
   schemas: { source: string; target: string },
   u: ValidationUnit,
-  recorded?: ReadonlyMap<string, string | undefined>,
+  recorded?: ReadonlyMap<string, Recorded>,
 ): Promise<[Measure, Measure]> {
-  const digests = u.chunks.map((c) => recorded?.get(c));
+  const digests = u.chunks.map((c) => recorded?.get(c)?.digest);
   const fromCopy = digestsOnCopy(t) && u.chunks.length > 0 && digests.every((d) => d !== undefined);
   const binary = digestBinary(t);
   const [a, b] = await Promise.all([
