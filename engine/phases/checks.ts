@@ -8,6 +8,7 @@ import { anyManifest, freeBytesAt } from '../dump/directory.ts';
 import { dumpBytesNeeded, dumpSpaceProblem } from '../dump/format.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { checkObjects } from './check-objects.ts';
+import { targetVersionProblems } from './target-version.ts';
 import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
@@ -176,11 +177,19 @@ async function checkSource(ctx: Context, catalog: Catalog): Promise<void> {
   await checkDumpSpace(ctx, catalog);
 }
 
-/** The target side: nothing in the way, the objects it can take, room for the data. */
+/** The target side: a version that can build the tables, nothing in the way, the objects it can take, room for the data. */
 export async function checkTarget(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
+    const version = Number(
+      (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
+    );
+    const unbuildable = targetVersionProblems(catalog, version);
+    if (unbuildable.length)
+      throw new CheckError(
+        `the target cannot create what the source defines: ${unbuildable.join('; ')}. Upgrade the target, or change the definitions on the source`,
+      );
     await checkTargetObjects(c, ctx, catalog);
     ctx.catalog = await checkObjects(c, ctx, catalog);
     await checkSpace(c, ctx, needed);
