@@ -3,18 +3,19 @@
 // and while ferry records and replays, and the triggers alone (recording-cost.ts). Run as users
 // deploy: the application writes as its own role, ferry runs as the least-privilege migration role,
 // the source commits durably and has a CPU of its own (pin.ts).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../engine/progress.ts';
 import type { Report } from '../engine/report.ts';
 import { FERRY } from '../test/support/cli.ts';
-import { startWriters, type WriterStats } from '../test/support/writers.ts';
+import { startWriters, type Writers, type WriterStats } from '../test/support/writers.ts';
 import { setUpRoles } from '../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
-import { createSampleDatabase } from '../hack/sample/sample.ts';
+import { createSampleDatabase, sampleEvents } from '../hack/sample/sample.ts';
 import { onCpus, pin, placement, unpin, type Placement } from './pin.ts';
 import { recordingCost, type RecordingCost } from './recording-cost.ts';
 
@@ -24,14 +25,21 @@ import { recordingCost, type RecordingCost } from './recording-cost.ts';
  */
 const DURABLE = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
 
+/** The application's writers on the migrated tables, and the control load (CONTROL), over one stretch. */
+export interface Stretch {
+  app: WriterStats;
+  control: WriterStats;
+}
+
 interface Result {
   bytes: number;
   downtime: number;
   steps: { step: string; seconds: number }[];
-  /** The writers without ferry, during the bulk copy and its proof, then while ferry records and replays. */
-  before: WriterStats;
-  copying: WriterStats;
-  recording: WriterStats;
+  /** The writers without ferry (before it starts, after it ends), during the bulk copy and its proof, and while ferry records and replays. */
+  before: Stretch;
+  after: Stretch;
+  copying: Stretch;
+  recording: Stretch;
   triggers?: RecordingCost;
 }
 
@@ -51,7 +59,37 @@ function ferry(args: string[], env: Record<string, string>, cpus: Placement | un
   return { done, stderr: () => err };
 }
 
-const WINDOW_MS = 10_000;
+const WINDOW_MS = 20_000;
+
+/**
+ * A second load, on an identical copy of the sample that is not migrated, runs alongside the
+ * application's from start to end: both see the same disk and CPU at every moment, so the ratio of
+ * their latencies moves with recording alone, not with the machine (this one's disk drifts by more
+ * than recording costs). Light, so as not to crowd the source.
+ */
+const CONTROL = 'shop_control';
+const CONTROL_RATE = 100;
+
+/** Both loads' latency over the same window, after a moment for them to settle. */
+async function window(app: Writers, control: Writers): Promise<Stretch> {
+  await sleep(2000);
+  app.takeStats();
+  control.takeStats();
+  await sleep(WINDOW_MS);
+  return { app: app.takeStats(), control: control.takeStats() };
+}
+
+/**
+ * Both servers checkpointed and the machine's dirty pages written out. The servers share this
+ * machine's one disk, which a real source does not share with its target: without this, the
+ * writeback of what was just loaded (the target's gigabyte after the bulk copy) slows the source's
+ * commits in whichever window it falls, by more than recording costs them.
+ */
+async function settleDisk(pair: LocalPair): Promise<void> {
+  await Promise.all([query(pair.source, 'CHECKPOINT'), query(pair.target, 'CHECKPOINT')]);
+  await promisify(execFile)('sync');
+  await sleep(1000);
+}
 
 async function until(done: () => boolean): Promise<void> {
   while (!done()) await sleep(200);
@@ -96,21 +134,32 @@ async function one(bytes: number, rate: number, measureTriggers: boolean): Promi
     pin(process.pid, cpus.source);
   }
   try {
-    // With the optional target privilege that takes the foreign keys out of the downtime.
+    // With the optional target privilege that takes the foreign keys out of the downtime. The
+    // control schema is the same sample, not migrated.
     const roles = await setUpRoles(pair, {
-      populate: (c) => createSampleDatabase(c, 'shop', bytes),
+      schemas: ['shop', CONTROL],
+      populate: async (c) => {
+        await createSampleDatabase(c, 'shop', bytes);
+        await createSampleDatabase(c, CONTROL, bytes);
+      },
       replicaOnTarget: true,
     });
     // A database in steady state, not one just loaded: hint bits and visibility set, nothing dirty.
     // Else the bulk copy's first reads dirty every page (hint bits) and the next checkpoint writes
     // the whole table back while the writers are measured.
     await query(pair.source, 'VACUUM (FREEZE, ANALYZE)');
-    await query(pair.source, 'CHECKPOINT');
-    const writers = startWriters(roles.appUrl(), { sessions: 4, rate });
-    await sleep(2000);
-    writers.takeStats();
-    await sleep(WINDOW_MS);
-    const before = writers.takeStats();
+    await settleDisk(pair);
+    const load = { sessions: 4, rate, events: sampleEvents(bytes) };
+    const app = roles.appUrl();
+    const control = startWriters(app, {
+      ...load,
+      sessions: 2,
+      rate: CONTROL_RATE,
+      schema: CONTROL,
+      seed: 99,
+    });
+    const writers = startWriters(app, load);
+    const before = await window(writers, control);
     const file = join(dir, 'dto.yaml');
     writeFileSync(
       file,
@@ -124,20 +173,26 @@ async function one(bytes: number, rate: number, measureTriggers: boolean): Promi
     // Uptime: the bulk copy and its proof read the whole source, as any copy must; then ferry only
     // records and replays, for as long as the cutover waits. The goal is on the second.
     await until(() => settled(run.stderr()));
-    const copying = writers.takeStats();
+    const copying = { app: writers.takeStats(), control: control.takeStats() };
     await caughtUp(pair, rate);
-    writers.takeStats();
-    await sleep(WINDOW_MS);
-    const recording = writers.takeStats();
+    await settleDisk(pair);
+    const recording = await window(writers, control);
     await ferry(['cutover', '-f', file], roles.env, cpus).done;
     await run.done;
     await writers.stop();
+    // The source is writable again, without ferry: the same load once more, so that the baseline
+    // brackets the recording in time.
+    await settleDisk(pair);
+    const again = startWriters(app, { ...load, seed: 7 });
+    const after = await window(again, control);
+    await Promise.all([again.stop(), control.stop()]);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
     return {
       bytes,
       downtime: report.downtimeSeconds ?? NaN,
       steps: report.downtime ?? [],
       before,
+      after,
       copying,
       recording,
       ...(measureTriggers && { triggers: await recordingCost(pair.source, roles.appUrl()) }),
@@ -147,6 +202,30 @@ async function one(bytes: number, rate: number, measureTriggers: boolean): Promi
     await pair.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Transaction-weighted mean latency over several windows. Pure. */
+const pooled = (ws: readonly WriterStats[]): number => {
+  const n = ws.reduce((a, w) => a + w.transactions, 0);
+  return n ? ws.reduce((a, w) => a + w.meanMs * w.transactions, 0) / n : NaN;
+};
+
+/**
+ * How much slower the application's writes are in a stretch than without ferry (before and after it
+ * pooled), as a fraction: against the control load (each latency divided by the control's at the
+ * same time), and plain. Pure.
+ */
+export function slowdown(
+  s: Stretch,
+  before: Stretch,
+  after: Stretch,
+): { againstControl: number; plain: number } {
+  const app = pooled([before.app, after.app]);
+  const control = pooled([before.control, after.control]);
+  return {
+    againstControl: s.app.meanMs / s.control.meanMs / (app / control) - 1,
+    plain: s.app.meanMs / app - 1,
+  };
 }
 
 const placementNote = (cpus: Placement | undefined) =>
@@ -164,13 +243,18 @@ export async function benchDowntime(sizes: number[], rate: number): Promise<void
     console.log(
       `  ${formatBytes(bytes)}: downtime ${r.downtime.toFixed(2)} s (${r.steps.map((s) => `${s.step} ${s.seconds.toFixed(3)}`).join(', ')})`,
     );
-    const slower = (w: WriterStats) => `${(100 * (w.meanMs / r.before.meanMs - 1)).toFixed(0)}%`;
-    const ms = (w: WriterStats) => `${w.meanMs.toFixed(2)} ms mean / ${w.p95Ms.toFixed(2)} ms p95`;
+    const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}%`;
+    const ms = (w: WriterStats) => `${w.meanMs.toFixed(2)} / ${w.p95Ms.toFixed(2)}`;
+    const stretch = (name: string, x: Stretch) => {
+      const d = slowdown(x, r.before, r.after);
+      return `${name} ${ms(x.app)} (control ${ms(x.control)}): ${pct(d.againstControl)} against the control, ${pct(d.plain)} plain`;
+    };
     console.log(
-      `    writers: ${ms(r.before)} without ferry; ${ms(r.recording)} while ferry records and replays ` +
-        `(${slower(r.recording)} on the mean; goal within 10%); ${ms(r.copying)} during the bulk copy ` +
-        `and its proof (${slower(r.copying)})`,
+      `    writers, ms mean / p95: without ferry ${ms(r.before.app)} before it and ${ms(r.after.app)} after it ` +
+        `(control ${ms(r.before.control)}, ${ms(r.after.control)})`,
     );
+    console.log(`      ${stretch('while ferry records and replays', r.recording)} (goal within 10%)`);
+    console.log(`      ${stretch('during the bulk copy and its proof', r.copying)}`);
     const t = r.triggers;
     if (t)
       console.log(

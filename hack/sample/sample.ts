@@ -6,8 +6,11 @@ import { quoteIdent } from '../../engine/db/ident.ts';
 /** Approximate heap bytes of one `events` row as generated below. */
 const EVENT_ROW_BYTES = 190;
 
+/** The rows of `events` (ids 1..n) in a sample database of about `bytes`. */
+export const sampleEvents = (bytes: number): number => Math.max(1000, Math.round(bytes / EVENT_ROW_BYTES));
+
 export async function createSampleDatabase(c: pg.ClientBase, schema: string, bytes = 20e6): Promise<void> {
-  const events = Math.max(1000, Math.round(bytes / EVENT_ROW_BYTES));
+  const events = sampleEvents(bytes);
   const customers = Math.max(100, Math.round(events / 50));
   // An existing schema is used as it is: its owner (an application role) may not create schemas.
   const { rowCount } = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
