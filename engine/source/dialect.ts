@@ -192,6 +192,12 @@ export interface SourceSession {
   schemaDrift(catalog: Catalog, tables: readonly string[]): Promise<string | undefined>;
   lag(): Promise<Lag>;
   /**
+   * Reclaims the log entries replayed batches deleted, where the engine leaves that to a periodic
+   * job (PostgreSQL's autovacuum, once a minute at best): every batch reads the whole log, and tens
+   * of thousands of dead entries made each read ten times slower, on the source's CPU.
+   */
+  tidyLog?(): Promise<void>;
+  /**
    * The log's entries in one snapshot; undefined when the log is empty, unless `evenEmpty` (a batch
    * without changes still proves units in its snapshot: uptime/proven.ts).
    */

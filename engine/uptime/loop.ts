@@ -22,6 +22,8 @@ import { validationUnits } from '../validate/compare.ts';
 const BATCH_INTERVAL_MS = 500;
 /** How long a batch in uptime may spend proving units the bulk copy's validation left unproven. */
 const PROVING_BUDGET_MS = 1000;
+/** How often the uptime replay has the source reclaim its log's replayed entries (SourceSession.tidyLog). */
+const TIDY_INTERVAL_MS = 2000;
 
 function replayer(ctx: Context): Replayer {
   const catalog = need(ctx.catalog, 'catalog');
@@ -150,6 +152,7 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
   const r = replayer(ctx);
   let lastReport = 0;
   let lastCheck = 0;
+  let lastTidy = performance.now();
   let failures = 0;
   let settled = false;
   for (;;) {
@@ -167,6 +170,10 @@ export async function replay(ctx: Context, conns: Conns, drain: boolean): Promis
       const started = performance.now();
       const n = await replayBatch(conns.src, conns.dst, r, drain ? 0 : PROVING_BUDGET_MS);
       failures = 0;
+      if (!drain && n > 0 && performance.now() - lastTidy > TIDY_INTERVAL_MS) {
+        lastTidy = performance.now();
+        await conns.src.tidyLog?.();
+      }
       if (unproven && r.pending?.length === 0)
         ctx.log.info(
           { units: r.units.length },

@@ -180,6 +180,9 @@ class PostgresSession implements SourceSession {
 
   schemaDrift = (catalog: Catalog, tables: readonly string[]) => schemaDrift(this.c, catalog, tables);
   lag = (): Promise<Lag> => lag(this.c, this.shadow);
+  // Without truncating the file: that takes a lock the application's inserts into the log would wait on.
+  tidyLog = async (): Promise<void> =>
+    void (await this.c.query(`VACUUM (TRUNCATE false) ${qualified(this.shadow, LOG_TABLE)}`));
   changeBatch = (evenEmpty = false): Promise<ChangeBatch | undefined> =>
     openBatch(this.c, this.shadow, evenEmpty);
 
