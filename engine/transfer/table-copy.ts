@@ -5,6 +5,7 @@ import type { Catalog, Table } from '../catalog/types.ts';
 import type { Settings } from '../api/settings.ts';
 import { findTable, schemaOf, targetName } from '../catalog/schemas.ts';
 import type { Chunk } from '../plan/chunks.ts';
+import type { CopyFormat } from '../source/dialect.ts';
 import type { ChunkCopy } from './pipe.ts';
 
 /** The table of a key (catalog/schemas.ts). */
@@ -15,6 +16,8 @@ export const copiedColumns = (t: Table) => t.columns.filter((c) => c.generated =
 /** Binary COPY is faster but embeds type oids, so it is only used when every copied column is built in. */
 export const binaryCopy = (t: Table) => t.columns.every((c) => c.generated !== null || c.builtinType);
 
+export const copyFormat = (t: Table): CopyFormat => (binaryCopy(t) ? 'binary' : 'text');
+
 export function chunkCopy(
   catalog: Catalog,
   chunk: Chunk,
@@ -22,7 +25,7 @@ export function chunkCopy(
   progressSchema: string,
 ): ChunkCopy {
   const t = tableOf(catalog, chunk.table);
-  const binary = binaryCopy(t);
+  const format = copyFormat(t);
   const columns = copiedColumns(t);
   return {
     chunkId: chunk.id,
@@ -31,11 +34,11 @@ export function chunkCopy(
       schema: schemaOf(catalog, t),
       range: chunk.range,
       columns,
-      format: binary ? 'binary' : 'text',
+      format,
     },
     targetTable: targetName(s, catalog, t),
     columns,
-    binary,
+    binary: format === 'binary',
     whole: chunk.range === null,
     progressSchema,
   };

@@ -14,6 +14,7 @@ import { RENDERING } from '../../engine/db/connect.ts';
 import { columnList, qualified, quoteIdent } from '../../engine/db/ident.ts';
 import { extractCatalog, type Extracted } from '../../engine/source/mysql/catalog.ts';
 import { openSnapshot, readChunk } from '../../engine/source/mysql/read.ts';
+import { copiedColumns, copyFormat } from '../../engine/transfer/table-copy.ts';
 
 export interface MysqlPair {
   my: MariadbServer;
@@ -55,6 +56,8 @@ export interface MigrateOptions {
   typeMap?: TypeRule[];
   conversion?: Partial<Conversion>;
   select?: (table: string) => boolean;
+  /** COPY text for every table; by default each table's own format (binary where its columns allow). */
+  text?: boolean;
 }
 
 /**
@@ -88,12 +91,15 @@ export async function migrate(
     );
     try {
       for (const t of catalog.tables) {
-        const columns = t.columns.filter((c) => c.generated === null).map((c) => c.name);
-        const rows = readChunk(snapshot.readers[0]!, database, t, columns, null, { conversion });
+        const columns = copiedColumns(t);
+        const format = opts.text ? 'text' : copyFormat(t);
+        const rows = readChunk(snapshot.readers[0]!, database, t, columns, null, { conversion, format });
         await pipeline(
           rows,
           dst.query(
-            copyFrom(`COPY ${qualified(schema, t.name)} (${columnList(columns)}) FROM STDIN (FORMAT text)`),
+            copyFrom(
+              `COPY ${qualified(schema, t.name)} (${columnList(columns)}) FROM STDIN (FORMAT ${format})`,
+            ),
           ),
         );
       }

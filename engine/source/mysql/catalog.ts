@@ -15,6 +15,7 @@ import { quoteIdent, quoteLiteral } from '../../db/ident.ts';
 import { inventoryOnly, type CommentDef, type InventoryEntry } from '../../catalog/objects-types.ts';
 import type { Catalog, Column, Constraint, Index, Table, UserType } from '../../catalog/types.ts';
 import { ExpressionError, translateExpression, unquoteString } from './expression.ts';
+import { binaryField } from './encode-binary.ts';
 import { mapColumn, TypeMapError, type Encoding, type Mapping, type MysqlType } from './types.ts';
 
 /** What a MySQL column keeps beyond the common Column: its source type and how values travel. */
@@ -344,7 +345,7 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
         name: rc.name,
         type: pgType,
         typeOid: 0,
-        builtinType: false,
+        builtinType: binaryField(pgType, m.encoding) !== null,
         // Nullify turns zero dates into NULL, so their columns accept it.
         notNull: !rc.nullable && !(dateKind && opts.conversion.zeroDates === 'Nullify'),
         default: def,

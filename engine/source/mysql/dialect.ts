@@ -1,6 +1,6 @@
 // A MySQL/MariaDB source (source/dialect.ts): ferry's state in a database `ferry_<migration>` on the
 // source server, the write fence and the recorders as triggers reading and writing there, chunks
-// read with mysql2 and encoded into PostgreSQL COPY text (read.ts, encode.ts), a snapshot shared by
+// read with mysql2 and encoded into PostgreSQL COPY rows (read.ts, encode.ts), a snapshot shared by
 // parallel readers under a brief global read lock (read.ts), the validation digest computed alike on
 // both servers (digest.ts).
 import type { Readable } from 'node:stream';
@@ -337,6 +337,7 @@ class MysqlSession implements SourceSession {
     const stream = readChunk(this.c, this.database, read.table, read.columns, read.range, {
       name: tableKey(read.table),
       conversion: this.d.settings.conversion,
+      format: read.format,
     });
     try {
       return await consume(stream);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRows, ValueError, type EncodedColumn } from './encode.ts';
+import { binaryField, type BinaryField } from './encode-binary.ts';
 import type { Conversion } from '../../api/settings.ts';
 import type { Encoding } from './types.ts';
 
@@ -166,5 +167,36 @@ describe('COPY text encoder', () => {
     expect(() => encodeRows([[b('1')], [b('5')]], opts)).toThrow(
       'table t, column c, row 2 of the chunk: the value 5',
     );
+  });
+});
+
+describe('binary COPY form of a column', () => {
+  it('exists only where the target type reads exactly what the encoder writes', () => {
+    const text: Encoding = { kind: 'text', charset: 'utf8' };
+    const cases: [string, Encoding, BinaryField | null][] = [
+      ['smallint', { kind: 'number' }, 'int2'],
+      ['integer', { kind: 'number', range: ['-2147483648', '2147483647'] }, 'int4'],
+      ['bigint', { kind: 'number' }, 'int8'],
+      ['numeric(20,0)', { kind: 'number' }, 'numeric'],
+      ['double precision', { kind: 'number' }, null],
+      ['real', { kind: 'float' }, null],
+      ['text', { kind: 'number' }, null],
+      ['boolean', { kind: 'boolean' }, 'bool'],
+      ['boolean', { kind: 'bit', width: 1, as: 'boolean' }, null],
+      ['date', { kind: 'date', utc: false }, 'date'],
+      ['timestamp(6) with time zone', { kind: 'date', utc: true }, 'timestamp'],
+      ['timestamp(0) without time zone', { kind: 'date', utc: false }, 'timestamp'],
+      ['text', { kind: 'date', utc: false }, null],
+      ['interval', { kind: 'time', as: 'interval' }, null],
+      ['character varying(40)', text, 'text'],
+      ['json', text, 'text'],
+      ['jsonb', text, 'jsonb'],
+      ['uuid', { kind: 'text', charset: 'ascii' }, null],
+      ['"t_e"', { kind: 'text', charset: 'utf8', members: ['a'] }, 'text'],
+      ['text[]', { kind: 'set', charset: 'utf8' }, null],
+      ['bytea', { kind: 'bytes', as: 'bytea' }, 'bytes'],
+      ['uuid', { kind: 'bytes', as: 'hex' }, 'uuid'],
+    ];
+    for (const [type, e, field] of cases) expect(binaryField(type, e), `${type} ${e.kind}`).toBe(field);
   });
 });

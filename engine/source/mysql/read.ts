@@ -1,6 +1,6 @@
 // Reading a MySQL/MariaDB source: reader sessions, a consistent snapshot shared by parallel readers
 // (as mydumper takes it), chunk boundaries along a key, and the streaming read of one chunk into
-// PostgreSQL COPY text.
+// PostgreSQL COPY rows.
 //
 // The snapshot: a coordinator session takes a brief global read lock (FLUSH TABLES WITH READ LOCK;
 // with LOCK TABLES ... READ on the migrated tables instead when the user lacks RELOAD), records the
@@ -12,8 +12,11 @@ import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
 import { integerBoundaries, keyRangeWhere, type Range } from '../../plan/chunks.ts';
 import type { Column, Table } from '../../catalog/types.ts';
+import type { CopyFormat } from '../dialect.ts';
 import { mysqlInfo } from './catalog.ts';
-import { Encoder, RAW_VALUES, toCharset, utf8Of } from './encode.ts';
+import { toCharset, utf8Of } from './charsets.ts';
+import { Encoder, RAW_VALUES } from './encode.ts';
+import { binaryField } from './encode-binary.ts';
 import { encodeRowPackets, type RowOutcome } from './row-packets.ts';
 
 /**
@@ -266,13 +269,15 @@ export interface ChunkOptions {
   /** The table as messages name it. */
   name?: string;
   conversion: Conversion;
+  /** The table's COPY format (table-copy.ts copyFormat: binary when its columns allow it). */
+  format: CopyFormat;
 }
 
 /** COPY bytes buffered before the session stops reading its socket. */
 const BUFFERED_BYTES = 256 * 1024;
 
 /**
- * A chunk's rows as PostgreSQL COPY text, encoded as they arrive: each piece is pushed as soon as
+ * A chunk's rows as PostgreSQL COPY rows, encoded as they arrive: each piece is pushed as soon as
  * it is full, and when the consumer does not take it the session stops reading its socket (the
  * server then waits on TCP) until it does. Memory stays at a few pieces whatever the chunk's size.
  */
@@ -317,7 +322,7 @@ class ChunkStream extends Readable {
 }
 
 /**
- * A chunk's rows as PostgreSQL COPY text (see ChunkStream). On error, or when the consumer gives up
+ * A chunk's rows as PostgreSQL COPY rows (see ChunkStream). On error, or when the consumer gives up
  * early, the session is left reading the rest of the result: close it.
  */
 export function readChunk(
@@ -331,7 +336,7 @@ export function readChunk(
   return readRows(c, chunkSql(database, table, columns, range), table, columns, opts);
 }
 
-/** The rows of any SELECT of `columns` of `table` (chunkSql's list) as COPY text, as readChunk streams them. */
+/** The rows of any SELECT of `columns` of `table` (chunkSql's list) as COPY rows, as readChunk streams them. */
 export function readRows(
   c: Connection,
   sql: string,
@@ -341,12 +346,14 @@ export function readRows(
 ): Readable {
   const encoder = new Encoder({
     table: opts.name ?? table.name,
-    columns: columns.map((name) => ({
-      name,
-      encoding: mysqlInfo(table.columns.find((x) => x.name === name)!).encoding,
-    })),
+    columns: columns.map((name) => {
+      const col = table.columns.find((x) => x.name === name)!;
+      const { encoding } = mysqlInfo(col);
+      return { name, encoding, binary: binaryField(col.type, encoding) };
+    }),
     key: table.key,
     conversion: opts.conversion,
+    format: opts.format,
   });
   return new ChunkStream(c, sql, encoder);
 }

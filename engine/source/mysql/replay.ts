@@ -9,7 +9,7 @@ import type { Connection, RowDataPacket } from 'mysql2';
 import type { Conversion } from '../../api/settings.ts';
 import { tableKey } from '../../catalog/schemas.ts';
 import type { Table } from '../../catalog/types.ts';
-import { copiedColumns } from '../../transfer/table-copy.ts';
+import { copiedColumns, copyFormat } from '../../transfer/table-copy.ts';
 import type { ChangeBatch, Lag, LogSummary, SnapshotReads } from '../dialect.ts';
 import { rows, run, text } from './connect.ts';
 import { keyRow } from '../key-row.ts';
@@ -182,7 +182,13 @@ export async function openBatch(
           .join(' AND ');
         const columns = copiedColumns(t);
         const sql = `${chunkSql(o.database, t, columns, null)} WHERE EXISTS (SELECT 1 FROM ${mysqlQualified(o.store, logTable(index))} l WHERE ${match})`;
-        return consume(readRows(c, sql, t, columns, { name: tableKey(t), conversion: o.conversion }));
+        return consume(
+          readRows(c, sql, t, columns, {
+            name: tableKey(t),
+            conversion: o.conversion,
+            format: copyFormat(t),
+          }),
+        );
       },
       whole: (t, _schema, consume) => {
         const columns = copiedColumns(t);
@@ -190,6 +196,7 @@ export async function openBatch(
           readRows(c, chunkSql(o.database, t, columns, null), t, columns, {
             name: tableKey(t),
             conversion: o.conversion,
+            format: copyFormat(t),
           }),
         );
       },
