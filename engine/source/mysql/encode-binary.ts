@@ -71,11 +71,24 @@ function smallInteger(p: Buffer, start: number, end: number): number {
   return negative ? -v : v;
 }
 
-/** Writes an int64 given as a double's exact halves: hi × 2^32 + lo, 0 <= lo < 2^32. */
+/** Writes an int64 field (length 8) given as a double's exact halves: hi × 2^32 + lo, 0 <= lo < 2^32. */
 function int64(out: Out, hi: number, lo: number): void {
-  out.int32(8);
-  out.int32(hi);
-  out.int32(lo);
+  out.ensure(12);
+  const buf = out.buf;
+  let pos = out.pos;
+  buf[pos++] = 0;
+  buf[pos++] = 0;
+  buf[pos++] = 0;
+  buf[pos++] = 8;
+  buf[pos++] = hi >>> 24;
+  buf[pos++] = hi >>> 16;
+  buf[pos++] = hi >>> 8;
+  buf[pos++] = hi;
+  buf[pos++] = lo >>> 24;
+  buf[pos++] = lo >>> 16;
+  buf[pos++] = lo >>> 8;
+  buf[pos++] = lo;
+  out.pos = pos;
 }
 
 function integer(p: Buffer, start: number, end: number, bytes: 2 | 4 | 8, e: Encoding, out: Out): void {
