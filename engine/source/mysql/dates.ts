@@ -52,8 +52,24 @@ const offCalendar = (b: Buffer, start: number, end: number): never =>
     `the date ${b.toString('latin1', start, end)}, which is not on the calendar (MySQL stores it under ALLOW_INVALID_DATES; PostgreSQL cannot hold it)`,
   );
 
+/** The last date counted, and its days: rows written in time order share their dates. */
+const lastDate = Buffer.alloc(10);
+let lastDays = NaN;
+
 /** The days from 2000-01-01 to the date that starts the value (not a zero date: checked before). */
 export function pgDays(b: Buffer, start: number, end: number): number {
+  if (end - start >= 10 && !Number.isNaN(lastDays)) {
+    let k = 0;
+    while (k < 10 && b[start + k] === lastDate[k]) k++;
+    if (k === 10) return lastDays;
+  }
+  const days = countDays(b, start, end);
+  b.copy(lastDate, 0, start, start + 10);
+  lastDays = days;
+  return days;
+}
+
+function countDays(b: Buffer, start: number, end: number): number {
   const y = digits(b, start, 4);
   const m = digits(b, start + 5, 2);
   const d = digits(b, start + 8, 2);
@@ -70,6 +86,9 @@ export function pgDays(b: Buffer, start: number, end: number): number {
     return offCalendar(b, start, end);
   return daysFromCivil(y, m, d) - PG_EPOCH;
 }
+
+/** Microseconds in a unit of the n-th fractional digit. */
+const SCALE = [0, 100_000, 10_000, 1000, 100, 10, 1];
 
 /** Microseconds into the day of `YYYY-MM-DD[ HH:MM:SS[.f...]]` (0 for a date alone). */
 export function dayMicros(b: Buffer, start: number, end: number): number {
@@ -97,7 +116,7 @@ export function dayMicros(b: Buffer, start: number, end: number): number {
     frac < 0
   )
     return offCalendar(b, start, end);
-  return ((h * 60 + mi) * 60 + s) * 1_000_000 + frac * 10 ** (6 - Math.max(places, 0));
+  return ((h * 60 + mi) * 60 + s) * 1_000_000 + frac * SCALE[Math.max(places, 0)]!;
 }
 
 /** Refuses a date or datetime that is not on the calendar (COPY text: PostgreSQL would, without naming it). */
