@@ -90,13 +90,20 @@ function countDays(b: Buffer, start: number, end: number): number {
 /** Microseconds in a unit of the n-th fractional digit. */
 const SCALE = [0, 100_000, 10_000, 1000, 100, 10, 1];
 
+/** The number in two ASCII digits at `at`, or -1 when one is not a digit. */
+function two(b: Buffer, at: number): number {
+  const hi = b[at]! - 0x30;
+  const lo = b[at + 1]! - 0x30;
+  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
+}
+
 /** Microseconds into the day of `YYYY-MM-DD[ HH:MM:SS[.f...]]` (0 for a date alone). */
 export function dayMicros(b: Buffer, start: number, end: number): number {
   const n = end - start;
   if (n === 10) return 0;
-  const h = digits(b, start + 11, 2);
-  const mi = digits(b, start + 14, 2);
-  const s = digits(b, start + 17, 2);
+  const h = two(b, start + 11);
+  const mi = two(b, start + 14);
+  const s = two(b, start + 17);
   const places = n - 20;
   const frac = places > 0 ? digits(b, start + 20, places) : 0;
   if (

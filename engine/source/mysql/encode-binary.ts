@@ -158,12 +158,28 @@ function numeric(p: Buffer, start: number, end: number, out: Out): void {
   while (first < last && groups[first] === 0) first++;
   while (last > first && groups[last - 1] === 0) last--;
   const n = last - first;
-  out.int32(8 + 2 * n);
-  out.int16(n);
-  out.int16(n ? intGroups - 1 - first : 0);
-  out.int16(negative && n ? 0x4000 : 0);
-  out.int16(scale);
-  for (let j = first; j < last; j++) out.int16(groups[j]!);
+  const weight = n ? intGroups - 1 - first : 0;
+  out.ensure(12 + 2 * n);
+  const buf = out.buf;
+  let pos = out.pos;
+  buf[pos++] = 0;
+  buf[pos++] = 0;
+  buf[pos++] = 0;
+  buf[pos++] = 8 + 2 * n;
+  buf[pos++] = 0;
+  buf[pos++] = n;
+  buf[pos++] = weight >> 8;
+  buf[pos++] = weight;
+  buf[pos++] = negative && n ? 0x40 : 0;
+  buf[pos++] = 0;
+  buf[pos++] = scale >> 8;
+  buf[pos++] = scale;
+  for (let j = first; j < last; j++) {
+    const group = groups[j]!;
+    buf[pos++] = group >> 8;
+    buf[pos++] = group;
+  }
+  out.pos = pos;
 }
 
 function moment(

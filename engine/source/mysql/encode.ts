@@ -227,35 +227,43 @@ function describeRow(p: Buffer, at: Int32Array, opts: EncoderOptions, n: number)
   return `key (${opts.key.join(', ')})=(${values.join(', ')})`;
 }
 
-/** Writes one value, naming table, column and key when it is refused. */
-function field(p: Buffer, at: Int32Array, opts: EncoderOptions, out: Out, n: number, i: number): void {
-  const c = opts.columns[i]!;
-  try {
-    if (opts.format === 'binary')
-      binaryValue(p, at[2 * i]!, at[2 * i + 1]!, c.binary!, c.encoding, out, opts.conversion);
-    else value(p, at[2 * i]!, at[2 * i + 1]!, c.encoding, out, opts.conversion);
-  } catch (e) {
-    if (!(e instanceof Refusal)) throw e;
-    throw new ValueError(`table ${opts.table}, column ${c.name}, ${describeRow(p, at, opts, n)}: ${e.why}`);
-  }
+/** The refusal of column `i`'s value, naming table, column and key. */
+function refused(e: unknown, p: Buffer, at: Int32Array, opts: EncoderOptions, n: number, i: number): unknown {
+  if (!(e instanceof Refusal)) return e;
+  return new ValueError(
+    `table ${opts.table}, column ${opts.columns[i]!.name}, ${describeRow(p, at, opts, n)}: ${e.why}`,
+  );
 }
 
 /** Appends one row as a COPY text line. */
 function textRow(p: Buffer, at: Int32Array, opts: EncoderOptions, out: Out, n: number): void {
-  for (let i = 0; i < opts.columns.length; i++) {
-    if (i > 0) out.byte(TAB);
-    if (at[2 * i]! < 0) out.bytes(NULL_VALUE);
-    else field(p, at, opts, out, n, i);
+  const { columns, conversion } = opts;
+  let i = 0;
+  try {
+    for (; i < columns.length; i++) {
+      if (i > 0) out.byte(TAB);
+      if (at[2 * i]! < 0) out.bytes(NULL_VALUE);
+      else value(p, at[2 * i]!, at[2 * i + 1]!, columns[i]!.encoding, out, conversion);
+    }
+  } catch (e) {
+    throw refused(e, p, at, opts, n, i);
   }
   out.byte(NL);
 }
 
 /** Appends one row as a binary COPY tuple: its field count, then each field (-1 for NULL). */
 function binaryRow(p: Buffer, at: Int32Array, opts: EncoderOptions, out: Out, n: number): void {
-  out.int16(opts.columns.length);
-  for (let i = 0; i < opts.columns.length; i++) {
-    if (at[2 * i]! < 0) out.int32(-1);
-    else field(p, at, opts, out, n, i);
+  const { columns, conversion } = opts;
+  out.int16(columns.length);
+  let i = 0;
+  try {
+    for (; i < columns.length; i++) {
+      const c = columns[i]!;
+      if (at[2 * i]! < 0) out.int32(-1);
+      else binaryValue(p, at[2 * i]!, at[2 * i + 1]!, c.binary!, c.encoding, out, conversion);
+    }
+  } catch (e) {
+    throw refused(e, p, at, opts, n, i);
   }
 }
 
