@@ -3,11 +3,10 @@
 // and while ferry records and replays, and the triggers alone (recording-cost.ts). Run as users
 // deploy: the application writes as its own role, ferry runs as the least-privilege migration role,
 // the source commits durably and has a CPU of its own (pin.ts).
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../engine/progress.ts';
 import type { Report } from '../engine/report.ts';
@@ -17,6 +16,7 @@ import { setUpRoles } from '../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../hack/local-pair.ts';
 import { createSampleDatabase, sampleEvents } from '../hack/sample/sample.ts';
 import { onCpus, pin, placement, unpin, type Placement } from './pin.ts';
+import { settleDisk } from './settle.ts';
 import { recordingCost, type RecordingCost } from './recording-cost.ts';
 
 /**
@@ -77,18 +77,6 @@ async function window(app: Writers, control: Writers): Promise<Stretch> {
   control.takeStats();
   await sleep(WINDOW_MS);
   return { app: app.takeStats(), control: control.takeStats() };
-}
-
-/**
- * Both servers checkpointed and the machine's dirty pages written out. The servers share this
- * machine's one disk, which a real source does not share with its target: without this, the
- * writeback of what was just loaded (the target's gigabyte after the bulk copy) slows the source's
- * commits in whichever window it falls, by more than recording costs them.
- */
-async function settleDisk(pair: LocalPair): Promise<void> {
-  await Promise.all([query(pair.source, 'CHECKPOINT'), query(pair.target, 'CHECKPOINT')]);
-  await promisify(execFile)('sync');
-  await sleep(1000);
 }
 
 async function until(done: () => boolean): Promise<void> {

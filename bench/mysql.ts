@@ -17,8 +17,9 @@ import { JOBS, SCHEMA, type Job, type Measurement } from './jobs.ts';
 import { ferryMysql, pgloader, type MysqlJobContext } from './mysql-jobs.ts';
 import { acrossSizes, available, rounds } from './rounds.ts';
 import { mariadbShape, shapeLines, targetShape } from './shape.ts';
-import { fingerprint, generate, onServer, recreateDatabase } from './standard.ts';
+import { fingerprint, generate, recreateDatabase } from './standard.ts';
 import { differences, ferryLines, mysqlGoals, peakRss, secondsTable, type JobRuns } from './stats.ts';
+import { settleDisk } from './settle.ts';
 
 export interface MysqlOptions {
   sizes: number[];
@@ -75,7 +76,7 @@ async function runOnce(
   expected: Record<'mariadb' | 'postgres', string[]>,
 ): Promise<Measurement> {
   await recreateDatabase(ctx.pair.target);
-  await Promise.all([onServer(ctx.pair.source, 'CHECKPOINT'), onServer(ctx.pair.target, 'CHECKPOINT')]);
+  await settleDisk(ctx.pair);
   const dir = mkdtempSync(join(root, `${job.id}-`));
   try {
     const m = await job.run({ ...ctx, dir });

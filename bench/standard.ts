@@ -14,6 +14,7 @@ import { createBenchDatabase } from '../hack/sample/bench-data.ts';
 import { SCHEMA, type Job, type Measurement } from './jobs.ts';
 import { acrossSizes, available, rounds } from './rounds.ts';
 import { differences, extraCost, ferryLines, secondsTable, type JobRuns } from './stats.ts';
+import { settleDisk } from './settle.ts';
 
 export interface StandardOptions {
   sizes: number[];
@@ -104,7 +105,7 @@ async function runOnce(
   expected: string[],
 ): Promise<Measurement> {
   await recreateDatabase(pair.target);
-  await Promise.all([onServer(pair.source, 'CHECKPOINT'), onServer(pair.target, 'CHECKPOINT')]);
+  await settleDisk(pair);
   const dir = mkdtempSync(join(root, `${job.id}-`));
   try {
     const m = await job.run({ pair, parallelism: o.parallelism, dir, run });
