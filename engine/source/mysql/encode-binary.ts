@@ -1,7 +1,7 @@
 // Values of a MySQL text-protocol row as PostgreSQL binary COPY fields (encode.ts writes the rows).
 // Binary COPY spares the target its text parsing (numbers, dates and timestamps above all), so a
 // table travels in it when every copied column has a binary form here that is exact: integers,
-// decimals, booleans, dates and timestamps, text, json and jsonb, enum labels, bytes and uuid. Others
+// decimals, booleans, dates and timestamps, text, json, enum labels, bytes and uuid. Others
 // (floats, bit, time, set, inet...) keep the table in COPY text (binaryField: null).
 //
 // Exact by construction: integers of up to 15 digits are below 2^53 and so exact in a double, longer
@@ -15,7 +15,7 @@ import { targetFamily, type Encoding } from './types.ts';
 
 /** How one column's values are written in binary COPY. */
 export type BinaryField =
-  'int2' | 'int4' | 'int8' | 'numeric' | 'bool' | 'date' | 'timestamp' | 'text' | 'jsonb' | 'bytes' | 'uuid';
+  'int2' | 'int4' | 'int8' | 'numeric' | 'bool' | 'date' | 'timestamp' | 'text' | 'bytes' | 'uuid';
 
 /**
  * The binary form of a column of target type `type` (as the catalog names it: an enum's is its
@@ -36,8 +36,7 @@ export function binaryField(type: string, e: Encoding): BinaryField | null {
       return family === 'timestamp' || family === 'timestamptz' ? 'timestamp' : null;
     case 'text':
       // An enum's labels go to a PostgreSQL enum (its receive function reads the label) or to text.
-      if (e.members || family === 'text' || family === 'json') return 'text';
-      return family === 'jsonb' ? 'jsonb' : null;
+      return e.members || family === 'text' || family === 'json' ? 'text' : null;
     case 'bytes':
       if (e.as === 'bytea') return family === 'bytea' ? 'bytes' : null;
       return family === 'uuid' ? 'uuid' : null;
@@ -228,19 +227,9 @@ function plainAscii(p: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-function text(
-  p: Buffer,
-  start: number,
-  end: number,
-  e: Encoding,
-  jsonb: boolean,
-  c: Conversion,
-  out: Out,
-): void {
-  const version = jsonb ? 1 : 0;
+function text(p: Buffer, start: number, end: number, e: Encoding, c: Conversion, out: Out): void {
   if (e.kind === 'text' && !e.members && plainAscii(p, start, end)) {
-    out.int32(end - start + version);
-    if (jsonb) out.byte(1);
+    out.int32(end - start);
     return out.bytes(p, start, end);
   }
   if (e.kind !== 'text') throw new Error(`internal: a ${e.kind} value written as text`);
@@ -248,8 +237,7 @@ function text(
   const b = p.subarray(start, end);
   const u = withoutNul(utf8Of(b, e.charset, replace), replace);
   if (e.members && !e.members.includes(u.toString())) notALabel(u.toString());
-  out.int32(u.length + version);
-  if (jsonb) out.byte(1);
+  out.int32(u.length);
   out.bytes(u);
 }
 
@@ -282,8 +270,7 @@ export function binaryValue(
     case 'timestamp':
       return moment(p, start, end, f, c, out);
     case 'text':
-    case 'jsonb':
-      return text(p, start, end, e, f === 'jsonb', c, out);
+      return text(p, start, end, e, c, out);
     case 'bytes':
       out.int32(end - start);
       return out.bytes(p, start, end);

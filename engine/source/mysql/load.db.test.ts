@@ -257,7 +257,7 @@ describe('every MySQL type into PostgreSQL', () => {
       `CREATE DATABASE shapes; USE shapes;
        CREATE TABLE t (id int PRIMARY KEY, n38 decimal(38,10), n20 decimal(20,0), n65 decimal(65,30),
          n4 decimal(4,4), d date, t0 datetime, t3 datetime(3), t6 datetime(6), z2 timestamp(2) NULL,
-         big bigint, small smallint, u bigint unsigned);
+         big bigint, small smallint, u bigint unsigned, g binary(16), js json);
        INSERT INTO t SELECT seq,
          CAST(CONCAT(IF(seq % 3 = 0, '-', ''), SUBSTR(CONCAT(CRC32(seq), CRC32(seq * 7), CRC32(seq * 13)), 1, 1 + seq % 28),
            '.', LPAD(SUBSTR(CRC32(seq * 31), 1, seq % 11), seq % 11, '0')) AS DECIMAL(38,10)),
@@ -271,14 +271,18 @@ describe('every MySQL type into PostgreSQL', () => {
          IF(seq % 7 = 0, NULL, TIMESTAMP'1970-01-01 00:00:01.01' + INTERVAL (seq * 86413) % 2147483640 SECOND),
          IF(seq % 2, -1, 1) * CAST(CRC32(seq) * (CRC32(seq * 17) DIV 4) DIV (1 + seq % 1000000) AS SIGNED),
          seq % 65536 - 32768,
-         CAST(CRC32(seq) AS UNSIGNED) * 4294967296 + CRC32(seq * 5)
+         CAST(CRC32(seq) AS UNSIGNED) * 4294967296 + CRC32(seq * 5),
+         UNHEX(MD5(seq)), JSON_OBJECT('n', seq, 's', CONCAT('é', seq), 'a', JSON_ARRAY(seq % 7, seq / 8))
          FROM (SELECT CAST(seq AS SIGNED) AS seq FROM seq_1_to_3000) s;
        INSERT INTO t VALUES (0, 0, 0, 0, 0, '2024-02-29', '9999-12-31 23:59:59', '1000-01-01 00:00:00.001',
-         '1999-12-31 23:59:59.999999', '1970-01-01 00:00:01', -9223372036854775808, -32768, 18446744073709551615);`,
+         '1999-12-31 23:59:59.999999', '1970-01-01 00:00:01', -9223372036854775808, -32768, 18446744073709551615,
+         0x00000000000000000000000000000000, '{"b": 1,  "a": [1, 2.50], "b": 2}');`,
     );
-    const { catalog } = await migrate(pair, 'shapes', 'shapes_binary');
+    // binary(16) as uuid by rule: it has a binary form too.
+    const typeMap = [{ column: 'g', targetType: 'uuid' }];
+    const { catalog } = await migrate(pair, 'shapes', 'shapes_binary', { typeMap });
     expect(copyFormat(catalog.tables[0]!)).toBe('binary');
-    await migrate(pair, 'shapes', 'shapes_text', { text: true });
+    await migrate(pair, 'shapes', 'shapes_text', { typeMap, text: true });
     const binary = await pgRows('SELECT * FROM shapes_binary.t ORDER BY id');
     expect(binary).toHaveLength(3001);
     expect(binary[0]).toEqual({
@@ -295,6 +299,8 @@ describe('every MySQL type into PostgreSQL', () => {
       big: '-9223372036854775808',
       small: '-32768',
       u: '18446744073709551615',
+      g: '00000000-0000-0000-0000-000000000000',
+      js: '{"b": 1,  "a": [1, 2.50], "b": 2}',
     });
     expect(binary).toEqual(await pgRows('SELECT * FROM shapes_text.t ORDER BY id'));
   });
