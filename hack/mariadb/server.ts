@@ -3,7 +3,7 @@
 // own socket and pid file (never the system server's), root with a password over TCP only. The server
 // refuses to run as root, so when we are root it runs as the `mysql` system user.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'mysql2';
@@ -54,16 +54,33 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
   const ids = runAs('mysql');
   const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'ferry-mariadb-'));
   const dataDir = join(root, 'data');
+  // Its own tmpdir: a starting mariadbd deletes every `#sql*` file in its tmpdir as left over from a
+  // crash, so servers sharing /tmp removed each other's temporary tables mid-bootstrap (a flaky
+  // "Unknown table 'mysql.tmp_user_sys'" when two started at once).
+  const tmp = join(root, 'tmp');
+  mkdirSync(tmp);
   if (ids) chownTree(root, ids);
   // --no-defaults everywhere: the machine's /etc/mysql and ~/.my.cnf must not reach these servers.
   await run(
     'mariadb-install-db',
-    ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      `--tmpdir=${tmp}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+    ],
     ids,
   );
   await run(
     MARIADBD,
-    ['--no-defaults', '--bootstrap', `--datadir=${dataDir}`, `--log-error=${join(root, 'bootstrap.log')}`],
+    [
+      '--no-defaults',
+      '--bootstrap',
+      `--datadir=${dataDir}`,
+      `--tmpdir=${tmp}`,
+      `--log-error=${join(root, 'bootstrap.log')}`,
+    ],
     ids,
     BOOTSTRAP,
   );
@@ -72,6 +89,7 @@ export async function startMariadb(opts: StartOptions = {}): Promise<MariadbServ
   const pidFile = join(root, 'mariadb.pid');
   const settings = (): Record<string, string> => ({
     datadir: dataDir,
+    tmpdir: tmp,
     port: String(port),
     'bind-address': '127.0.0.1',
     socket: join(root, 'mariadb.sock'),
