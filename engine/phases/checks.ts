@@ -9,7 +9,7 @@ import { dumpBytesNeeded, dumpSpaceProblem } from '../dump/format.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { checkObjects } from './check-objects.ts';
 import { targetVersionProblems } from './target-version.ts';
-import { describeEndpoint, withClient, type Client } from '../db/connect.ts';
+import { describeEndpoint, majorVersion, withClient, type Client } from '../db/connect.ts';
 import { qualified } from '../db/ident.ts';
 import { ConfigError } from '../db/password.ts';
 import { formatBytes } from '../progress.ts';
@@ -182,10 +182,7 @@ export async function checkTarget(ctx: Context): Promise<void> {
   const catalog = need(ctx.catalog, 'catalog');
   const needed = catalog.tables.reduce((a, t) => a + t.totalBytes, 0);
   await withClient(ctx.target, 'check', async (c) => {
-    const version = Number(
-      (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
-    );
-    const unbuildable = targetVersionProblems(catalog, version);
+    const unbuildable = targetVersionProblems(catalog, await majorVersion(c));
     if (unbuildable.length)
       throw new CheckError(
         `the target cannot create what the source defines: ${unbuildable.join('; ')}. Upgrade the target, or change the definitions on the source`,

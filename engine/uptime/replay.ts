@@ -22,7 +22,7 @@ import { type Client } from '../db/connect.ts';
 import { columnList, qualified, quoteIdent, quoteLiteral } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import { copyInto } from '../transfer/pipe.ts';
-import { binaryCopy, copiedColumns, tableOf } from '../transfer/table-copy.ts';
+import { copiedColumns, copyFormat, tableOf } from '../transfer/table-copy.ts';
 import { targetSchemaOf, type SchemaPair } from '../api/settings.ts';
 import type { Validation } from '../api/migration.ts';
 import { schemaOf, siblingKey, tableKey } from '../catalog/schemas.ts';
@@ -77,7 +77,7 @@ export function deleteKeysSql(t: Table, schema: string, bookkeeping: string): st
 }
 
 export function copyInSql(t: Table, targetSchema: string): string {
-  return `COPY ${qualified(targetSchema, t.name)} (${columnList(copiedColumns(t))}) FROM STDIN (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
+  return `COPY ${qualified(targetSchema, t.name)} (${columnList(copiedColumns(t))}) FROM STDIN (FORMAT ${copyFormat(t)})`;
 }
 
 /** A table as TRUNCATE names it: ONLY keeps inheritance children; a partitioned table goes with its partitions. */

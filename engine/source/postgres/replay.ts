@@ -9,7 +9,7 @@ import { schemaOf, tableKey } from '../../catalog/schemas.ts';
 import type { Catalog, Table } from '../../catalog/types.ts';
 import type { Client } from '../../db/connect.ts';
 import { columnList, qualified, quoteIdent, quoteLiteral } from '../../db/ident.ts';
-import { binaryCopy, copiedColumns, tableOf } from '../../transfer/table-copy.ts';
+import { copiedColumns, copyFormat, tableOf } from '../../transfer/table-copy.ts';
 import { keyCasts } from '../../uptime/replay.ts';
 import type { ChangeBatch, Lag, LogSummary } from '../dialect.ts';
 import { PostgresReads } from './reads.ts';
@@ -32,12 +32,11 @@ export function rowsForKeysSql(
   const skip = wholeCopied.length
     ? ` AND x.tableoid <> ALL (ARRAY[${wholeCopied.map((r) => `${quoteLiteral(qualified(sourceSchema, r))}::regclass`).join(', ')}])`
     : '';
-  const format = binaryCopy(t) ? 'binary' : 'text';
-  return `COPY (SELECT ${cols} FROM ${rowsOf(sourceSchema, t)} x WHERE ${keyRow(t, 'x')} IN (${keys})${skip}) TO STDOUT (FORMAT ${format})`;
+  return `COPY (SELECT ${cols} FROM ${rowsOf(sourceSchema, t)} x WHERE ${keyRow(t, 'x')} IN (${keys})${skip}) TO STDOUT (FORMAT ${copyFormat(t)})`;
 }
 
 export function copyWholeSql(t: Table, sourceSchema: string): string {
-  return `COPY (SELECT ${columnList(copiedColumns(t))} FROM ${rowsOf(sourceSchema, t)}) TO STDOUT (FORMAT ${binaryCopy(t) ? 'binary' : 'text'})`;
+  return `COPY (SELECT ${columnList(copiedColumns(t))} FROM ${rowsOf(sourceSchema, t)}) TO STDOUT (FORMAT ${copyFormat(t)})`;
 }
 
 export async function lag(src: Client, shadow: string): Promise<Lag> {
