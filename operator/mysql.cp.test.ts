@@ -126,8 +126,8 @@ it('Standard: kubectl apply -> Completed through transfer Pods, data exact, sour
   const mig = jsonOf(ns, 'migration/shop');
   expect(mig.status.phase).toBe('Completed');
   expect(mig.status.phases.map((p: { phase: string }) => p.phase)).toEqual(ALL_PHASES);
-  // 300 customers, 5000 orders, 200 tags, 2 audit rows.
-  expect(mig.status.progress.rows).toBe(5502);
+  // 300 customers, 5000 orders, 200 tags, 2 audit rows, 203 extremes in each of two tables.
+  expect(mig.status.progress.rows).toBe(5908);
   expect(kubectl(['-n', ns, 'get', 'migrations'])).toMatch(/shop\s+Completed\s+100%/);
   const groups = jsonOf(ns, 'tablegroups').items as Json[];
   expect(groups).toHaveLength(2);

@@ -12,10 +12,11 @@ import {
   type Canonical,
   type MysqlMigration,
 } from '../../../test/support/mysql-roles.ts';
+import { EXTREMES, EXTREMES_CANONICAL } from '../../../test/support/mysql-shop.ts';
 
 let m: MysqlMigration;
 
-/** The application's database: keys of several kinds, a table without one, text in latin1 and 4-byte UTF-8. */
+/** The application's database: keys of several kinds, a table without one, text in latin1 and 4-byte UTF-8, the extremes. */
 const SHOP = `
 CREATE TABLE customers (
   id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -46,7 +47,7 @@ INSERT INTO orders (customer_id, amount, note, paid, data, placed)
     FROM seq_1_to_3000;
 INSERT INTO tags VALUES ('a', 1.5), ('B', -0.1), ('ünïcode', 1e300), ('x y', NULL);
 INSERT INTO audit VALUES ('2024-01-01 00:00:00', 'first'), ('2024-01-01 00:00:00', 'first');
-`;
+${EXTREMES}`;
 
 /** Every row of a table as canonical text, on MariaDB and on PostgreSQL (independent of ferry's digest). */
 const CANONICAL: Record<string, Canonical> = {
@@ -70,6 +71,7 @@ const CANONICAL: Record<string, Canonical> = {
     mysql: "SELECT CONCAT_WS('|', DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), what) AS r FROM shop.audit",
     pg: "SELECT concat_ws('|', to_char(at, 'YYYY-MM-DD HH24:MI:SS'), what) AS r FROM shop.audit",
   },
+  ...EXTREMES_CANONICAL,
 };
 
 async function resetTarget(): Promise<void> {
