@@ -3,14 +3,14 @@
 // MariaDB as the least-privilege migration user (password from a Secret) while the application
 // writes as its own user. The target ends exactly the source, nothing of ferry's left on MariaDB.
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { bothSides, sourceState, type Canonical, type MysqlMigration } from '../test/support/mysql-roles.ts';
 import {
-  bothSides,
-  sourceState,
-  startMysqlMigration,
-  type Canonical,
-  type MysqlMigration,
-} from '../test/support/mysql-roles.ts';
-import { AUDIT_CANONICAL, CANONICAL, SHOP, startMysqlWriters } from '../test/support/mysql-shop.ts';
+  applicationWrites,
+  AUDIT_CANONICAL,
+  CANONICAL,
+  startMysqlShop,
+  startMysqlWriters,
+} from '../test/support/mysql-shop.ts';
 import { PHASES } from '../engine/phases/phase.ts';
 import { eventually, kubeconfig, kubectl, namespace } from '../test/controlplane/kube.ts';
 import {
@@ -33,10 +33,7 @@ let m: MysqlMigration;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
-  m = await startMysqlMigration();
-  const app = await m.app();
-  await app.query(SHOP);
-  await app.end();
+  m = await startMysqlShop();
 });
 afterAll(async () => {
   await operator?.stop();
@@ -168,11 +165,5 @@ it('DowntimeOptimized: the application writes during uptime, kubectl patch appro
   expect(mig.status.downtimeSeconds).toBeGreaterThan(0);
   expect(kubectl(['-n', ns, 'get', 'migrations'])).toMatch(/shop\s+Completed\s+100%\s+[\d.]+s/);
   // The application writes again once the migration is done.
-  const app = await m.app();
-  try {
-    await app.query("INSERT INTO tags VALUES ('after the migration', 1)");
-    await app.query("DELETE FROM tags WHERE name = 'after the migration'");
-  } finally {
-    await app.end();
-  }
+  await applicationWrites(m);
 });

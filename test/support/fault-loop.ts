@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AFTER_COMPLETION, type FaultPoint } from '../../engine/faults.ts';
+import { type FaultPoint } from '../../engine/faults.ts';
 import {
   applicationCanWrite,
   bothDigests,
   ferryLeftovers,
   resetTarget,
-  TARGET_TAKEN,
+  expectResumed,
   runApproving,
   startRehearsal,
   type Rehearsal,
@@ -50,14 +50,7 @@ export function describeKillsWithWriters(
       const killed = await runApproving(r, file, { ...r.roles.env, FERRY_FAULT: point }).done;
       expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
       const again = await runApproving(r, file, r.roles.env).done;
-      if (AFTER_COMPLETION.includes(point)) {
-        // Nothing left to resume: the new run finds the target holding the tables and changes nothing.
-        expect(again.code).toBe(1);
-        expect(again.stderr).toMatch(TARGET_TAKEN);
-      } else {
-        expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout).toMatch(/Migration dto Completed/);
-      }
+      expectResumed(point, again, 'dto');
     } finally {
       // The fence refused every writer at the cutover: none wrote after the migration completed.
       // Soft, so that a failed run's own error is the one shown.

@@ -2,7 +2,7 @@
 // database, a canonical rendering of each table on both sides, and writers that change it while
 // ferry copies and replays.
 import type { Connection } from 'mysql2/promise';
-import type { Canonical, MysqlMigration } from './mysql-roles.ts';
+import { startMysqlMigration, type Canonical, type MysqlMigration } from './mysql-roles.ts';
 
 /** Every byte, as a hex literal's digits. */
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex');
@@ -225,4 +225,27 @@ export function startMysqlWriters(m: MysqlMigration, sessions: number): MysqlWri
       return { committed, fenced, ...(error ? { error } : {}) };
     },
   };
+}
+
+/** A MariaDB source as in production (mysql-roles.ts) whose application created `sql` (default SHOP) as its own user. */
+export async function startMysqlShop(sql = SHOP): Promise<MysqlMigration> {
+  const m = await startMysqlMigration();
+  const app = await m.app();
+  try {
+    await app.query(sql);
+  } finally {
+    await app.end();
+  }
+  return m;
+}
+
+/** The application writes (and undoes it) as its own user: the fence is down. Throws if refused. */
+export async function applicationWrites(m: MysqlMigration): Promise<void> {
+  const app = await m.app();
+  try {
+    await app.query("INSERT INTO tags VALUES ('after the migration', 1)");
+    await app.query("DELETE FROM tags WHERE name = 'after the migration'");
+  } finally {
+    await app.end();
+  }
 }

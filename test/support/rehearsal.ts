@@ -4,10 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { expect } from 'vitest';
+import { AFTER_COMPLETION, type FaultPoint } from '../../engine/faults.ts';
 import { setUpRoles, type Roles } from '../../hack/fixtures/roles.ts';
 import { query, startLocalPair, type LocalPair } from '../../hack/local-pair.ts';
 import { createSampleDatabase } from '../../hack/sample/sample.ts';
-import { runApprovingWhen } from './cli.ts';
+import { runApprovingWhen, type CliResult } from './cli.ts';
 import { schemaDigests } from './snapshot.ts';
 
 export interface Rehearsal {
@@ -52,6 +54,20 @@ export async function resetTarget(pair: LocalPair): Promise<void> {
 /** Checks' refusal of a target that holds the migrated tables already (a migration completed there). */
 export const TARGET_TAKEN =
   /ferry: error: target (table shop\.\w+ already exists|already has an object named shop\.\w+)/;
+
+/**
+ * The run after a kill at `point` completes migration `name`; killed past the migration's end, there
+ * is nothing to resume: it finds the target holding the tables and refuses, changing nothing.
+ */
+export function expectResumed(point: FaultPoint, again: CliResult, name: string): void {
+  if (AFTER_COMPLETION.includes(point)) {
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(TARGET_TAKEN);
+  } else {
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`Migration ${name} Completed`);
+  }
+}
 
 /** Source and target digests of the shop schema, table by table. */
 export async function bothDigests(pair: LocalPair) {

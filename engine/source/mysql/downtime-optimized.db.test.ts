@@ -6,13 +6,8 @@
 // MySQL, is seen by the table's new InnoDB id and replayed by copying the table whole.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ferry, startWatched } from '../../../test/support/cli.ts';
-import {
-  bothSides,
-  mysqlLeftovers,
-  startMysqlMigration,
-  type MysqlMigration,
-} from '../../../test/support/mysql-roles.ts';
-import { CANONICAL, SHOP, startMysqlWriters } from '../../../test/support/mysql-shop.ts';
+import { bothSides, mysqlLeftovers, type MysqlMigration } from '../../../test/support/mysql-roles.ts';
+import { CANONICAL, startMysqlShop, startMysqlWriters } from '../../../test/support/mysql-shop.ts';
 
 let m: MysqlMigration;
 
@@ -31,10 +26,7 @@ afterEach(async () => {
 });
 
 beforeAll(async () => {
-  m = await startMysqlMigration();
-  const app = await m.app();
-  await app.query(SHOP);
-  await app.end();
+  m = await startMysqlShop();
 }, 180_000);
 afterAll(async () => m?.stop());
 

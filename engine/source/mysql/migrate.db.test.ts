@@ -8,11 +8,10 @@ import { ferry, startFerry, untilStopped } from '../../../test/support/cli.ts';
 import {
   bothSides,
   sourceState,
-  startMysqlMigration,
   type Canonical,
   type MysqlMigration,
 } from '../../../test/support/mysql-roles.ts';
-import { EXTREMES, EXTREMES_CANONICAL } from '../../../test/support/mysql-shop.ts';
+import { EXTREMES, EXTREMES_CANONICAL, startMysqlShop } from '../../../test/support/mysql-shop.ts';
 
 let m: MysqlMigration;
 
@@ -88,10 +87,7 @@ async function resetTarget(): Promise<void> {
 }
 
 beforeAll(async () => {
-  m = await startMysqlMigration();
-  const app = await m.app();
-  await app.query(SHOP);
-  await app.end();
+  m = await startMysqlShop(SHOP);
 }, 180_000);
 afterAll(async () => m?.stop());
 
