@@ -5,9 +5,8 @@
 // (the transfer retries its chunk, the replay reconnects) or stops, and then a second run completes;
 // either way the target ends exactly the source, with nothing of ferry's left and the fence down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresServer } from '../hack/postgres/server.ts';
-import { faultPointsOf, type FaultPoint } from './faults.ts';
-import { startFerry, stopped, type CliResult } from '../test/support/cli.ts';
+import { startFerry } from '../test/support/cli.ts';
+import { pausePoints, runWithRestarts } from '../test/support/restarts.ts';
 import {
   applicationCanWrite,
   bothDigests,
@@ -26,73 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => r?.pair.stop());
 
-/** Phase starts and the steps that hold connections, in the order a run of the mode reaches them. */
-const pausePoints = (mode: 'Standard' | 'DowntimeOptimized'): FaultPoint[] =>
-  faultPointsOf(mode).filter(
-    (p) =>
-      p.endsWith('.start') ||
-      [
-        'transfer.chunk-committed',
-        'after-load.step-done',
-        'replay.target-committed',
-        'cutover.final-drain',
-        'cleanup.before-drops',
-      ].includes(p),
-  );
-
-interface Outcome {
-  /** Points whose restart the run went on from by itself. */
-  continued: FaultPoint[];
-  /** Points whose restart stopped the run, with its error; a new run then completed. */
-  stopped: { point: FaultPoint; error: string }[];
-}
-
-/**
- * Runs until Completed, pausing at each point once; at each pause `server` restarts. A run that
- * fails is run again, pausing at the points it did not reach.
- */
-async function runWithRestarts(
-  start: (env: Record<string, string>) => {
-    child: ReturnType<typeof startFerry>['child'];
-    done: Promise<CliResult>;
-  },
-  server: PostgresServer,
-  points: FaultPoint[],
-  onRestart: () => void = () => {},
-): Promise<Outcome> {
-  const outcome: Outcome = { continued: [], stopped: [] };
-  let remaining = [...points];
-  for (let attempt = 1; attempt <= points.length + 1; attempt++) {
-    const run = start({ ...r.roles.env, FERRY_FAULT: remaining.join(','), FERRY_FAULT_SIGNAL: 'SIGSTOP' });
-    let stderr = '';
-    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    let result: CliResult | undefined;
-    void run.done.then((x) => (result = x));
-    let last: FaultPoint | undefined;
-    let handled = 0;
-    const reached = () => [...stderr.matchAll(/fault point (\S+) reached/g)].map((m) => m[1] as FaultPoint);
-    while (!result) {
-      await new Promise((res) => setTimeout(res, 50));
-      // Stopped, and its message (written just before) read from the pipe.
-      if (result || !stopped(run.child.pid!) || reached().length <= handled) continue;
-      if (last) outcome.continued.push(last);
-      last = reached()[handled++]!;
-      remaining = remaining.filter((p) => p !== last);
-      await server.restart(300);
-      onRestart();
-      run.child.kill('SIGCONT');
-    }
-    if (result.code === 0) {
-      if (last) outcome.continued.push(last);
-      return outcome;
-    }
-    const error = /ferry: error: (.*)/.exec(result.stderr)?.[1] ?? `exit ${result.code} ${result.signal}`;
-    expect(last, `failed without a restart: ${result.stderr}`).toBeDefined();
-    outcome.stopped.push({ point: last!, error });
-  }
-  throw new Error('no run completed');
-}
-
 async function expectExactAndClean(notMigrated: string[] = []): Promise<void> {
   const { source, target } = await bothDigests(r.pair);
   for (const t of notMigrated) delete source[t];
@@ -107,6 +39,7 @@ describe.each(['source', 'target'] as const)('the %s restarted at every phase an
     const file = r.manifest('std');
     const outcome = await runWithRestarts(
       (env) => startFerry(['run', '-f', file], env),
+      r.roles.env,
       r.pair[side],
       pausePoints('Standard'),
     );
@@ -126,6 +59,7 @@ describe.each(['source', 'target'] as const)('the %s restarted at every phase an
     let writers: Writers = startWriters(r.roles.appUrl(), { sessions: 2, rate: 100 });
     const outcome = await runWithRestarts(
       (env) => runApproving(r, file, env),
+      r.roles.env,
       r.pair[side],
       pausePoints('DowntimeOptimized'),
       // A restarted source ends the application's sessions too: it reconnects (unless fenced off).

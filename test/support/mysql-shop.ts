@@ -2,7 +2,14 @@
 // database, a canonical rendering of each table on both sides, and writers that change it while
 // ferry copies and replays.
 import type { Connection } from 'mysql2/promise';
-import { startMysqlMigration, type Canonical, type MysqlMigration } from './mysql-roles.ts';
+import { expect } from 'vitest';
+import {
+  bothSides,
+  mysqlLeftovers,
+  startMysqlMigration,
+  type Canonical,
+  type MysqlMigration,
+} from './mysql-roles.ts';
 
 /** Every byte, as a hex literal's digits. */
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex');
@@ -248,4 +255,19 @@ export async function applicationWrites(m: MysqlMigration): Promise<void> {
   } finally {
     await app.end();
   }
+}
+
+/** After a run: the target equals the source table by table, nothing of ferry's is left on the server, the application writes. */
+export async function expectExactAndClean(
+  m: MysqlMigration,
+  tables: Record<string, Canonical>,
+): Promise<void> {
+  for (const [t, s] of Object.entries(await bothSides(m, tables))) expect(s.target, t).toEqual(s.source);
+  const root = await m.root();
+  try {
+    expect(await mysqlLeftovers(root)).toEqual([]);
+  } finally {
+    await root.end();
+  }
+  await applicationWrites(m);
 }

@@ -22,8 +22,12 @@ export interface MysqlPair {
   stop(): Promise<void>;
 }
 
-export async function startMysqlPair(): Promise<MysqlPair> {
-  const [my, pgs] = await Promise.all([startMariadb({ binlog: true }), startPostgres({ version: 18 })]);
+/** `settings`: MariaDB server options, as a my.cnf would set them (they outlive a restart). */
+export async function startMysqlPair(settings: Record<string, string> = {}): Promise<MysqlPair> {
+  const [my, pgs] = await Promise.all([
+    startMariadb({ binlog: true, settings }),
+    startPostgres({ version: 18 }),
+  ]);
   return { my, pg: pgs, stop: async () => void (await Promise.all([my.stop(), pgs.stop()])) };
 }
 

@@ -18,6 +18,7 @@ import { toCharset, utf8Of } from './charsets.ts';
 import { Encoder, RAW_VALUES } from './encode.ts';
 import { binaryField } from './encode-binary.ts';
 import { encodeRowPackets, type RowOutcome } from './row-packets.ts';
+import { noteLoss, onLoss } from './session-loss.ts';
 
 /**
  * A reader's session: timestamps in UTC (TIMESTAMP values are stored in UTC and rendered in the
@@ -61,8 +62,8 @@ export async function openReader(options: ConnectionOptions): Promise<Connection
     supportBigNumbers: true,
     bigNumberStrings: true,
   });
-  // A dropped connection is reported by the query that uses it; an idle one must not crash the process.
-  c.on('error', () => {});
+  // A dropped connection fails the query that uses it (session-loss.ts); it must not crash the process.
+  noteLoss(c);
   try {
     for (const s of READ_SESSION) await query(c, s);
   } catch (e) {
@@ -284,9 +285,11 @@ const BUFFERED_BYTES = 256 * 1024;
 class ChunkStream extends Readable {
   private paused = false;
   private readonly c: Connection;
+  private readonly unwatch: () => void;
   constructor(c: Connection, sql: string, encoder: Encoder) {
     super({ highWaterMark: BUFFERED_BYTES });
     this.c = c;
+    this.unwatch = onLoss(c, (e) => this.destroy(e));
     const query = c.query({ sql, ...RAW_VALUES });
     encodeRowPackets(query, (p, start, end) => encoder.addPacket(p, start, end));
     query
@@ -303,6 +306,7 @@ class ChunkStream extends Readable {
         }
       })
       .on('end', () => {
+        this.unwatch();
         if (this.destroyed) return;
         const last = encoder.end();
         if (last) this.push(last);
@@ -316,6 +320,7 @@ class ChunkStream extends Readable {
     this.c.resume();
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.unwatch();
     this._read();
     cb(err);
   }

@@ -15,6 +15,7 @@ import { rows, run, text } from './connect.ts';
 import { keyRow } from '../key-row.ts';
 import { keyEquals, keyText } from './keys.ts';
 import { chunkSql, mysqlIdent, readRows } from './read.ts';
+import { onLoss } from './session-loss.ts';
 import { logKey, logTable } from './record.ts';
 import { mysqlQualified } from './store.ts';
 
@@ -98,6 +99,10 @@ export async function snapshotRuns(
 /** Streams a query's rows (as texts) through `line`, as bytes. */
 function lines(c: Connection, sql: string, line: (row: (string | null)[]) => string): Readable {
   const rowsOf = c.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
+  rowsOf.once(
+    'close',
+    onLoss(c, (e) => rowsOf.destroy(e)),
+  );
   return Readable.from(
     (async function* () {
       for await (const row of rowsOf as AsyncIterable<unknown[]>) yield Buffer.from(line(row.map(text)));

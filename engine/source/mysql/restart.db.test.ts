@@ -1,0 +1,77 @@
+// The MariaDB source restarted while a run is in each phase and at the steps that hold connections
+// open (a chunk copy, a post-load build, a replay batch, the cutover), as restart.db.test.ts does for
+// PostgreSQL: ferry pauses itself there, the server stops and starts again on the same data
+// directory, and ferry continues. The run either goes on by itself or stops, and then a second run
+// completes; either way the target ends exactly the source (the extremes included), with nothing of
+// ferry's left on the server and the application writing again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runApprovingWhen, startFerry } from '../../../test/support/cli.ts';
+import { type MysqlMigration } from '../../../test/support/mysql-roles.ts';
+import {
+  AUDIT_CANONICAL,
+  CANONICAL,
+  expectExactAndClean,
+  startMysqlShop,
+  startMysqlWriters,
+  type MysqlWriters,
+} from '../../../test/support/mysql-shop.ts';
+import { pausePoints, runWithRestarts } from '../../../test/support/restarts.ts';
+
+let m: MysqlMigration;
+
+beforeAll(async () => {
+  m = await startMysqlShop();
+}, 180_000);
+afterAll(async () => m?.stop());
+
+const TRANSFER = { parallelism: 2, splitAbove: '64Ki', chunkRows: 1000 };
+
+async function resetTarget(): Promise<void> {
+  const c = await m.target();
+  await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
+  await c.end();
+}
+
+describe('the MariaDB source restarted at every phase and step', () => {
+  it('Standard: runs on (or a second run completes) with the target exact', async () => {
+    await resetTarget();
+    const file = m.manifest('std', { transfer: TRANSFER });
+    const outcome = await runWithRestarts(
+      (env) => startFerry(['run', '-f', file], env),
+      m.env,
+      m.pair.my,
+      pausePoints('Standard'),
+    );
+    process.stdout.write(`Standard, MariaDB restarted: ${JSON.stringify(outcome, null, 1)}\n`);
+    // A chunk copy interrupted by the restart is retried within the run.
+    expect(outcome.continued).toContain('transfer.chunk-committed');
+    await expectExactAndClean(m, { ...CANONICAL, ...AUDIT_CANONICAL });
+  });
+
+  it('DowntimeOptimized with writers: runs on (or a second run completes) with the target exact', async () => {
+    await resetTarget();
+    const file = m.manifest('dto', {
+      mode: 'DowntimeOptimized',
+      tables: { exclude: ['audit'] },
+      transfer: TRANSFER,
+    });
+    let writers: MysqlWriters = startMysqlWriters(m, 2);
+    const outcome = await runWithRestarts(
+      (env) => runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval')),
+      m.env,
+      m.pair.my,
+      pausePoints('DowntimeOptimized'),
+      // A restarted server ends the application's sessions too: it reconnects (unless fenced off).
+      () => {
+        void writers.stop();
+        writers = startMysqlWriters(m, 2);
+      },
+    );
+    const w = await writers.stop();
+    process.stdout.write(`DowntimeOptimized, MariaDB restarted: ${JSON.stringify(outcome, null, 1)}\n`);
+    expect(w.fenced, 'the cutover fenced the writers off').toBe(true);
+    // The replay reconnects after a restart in uptime.
+    expect(outcome.continued).toContain('replay.target-committed');
+    await expectExactAndClean(m, CANONICAL);
+  });
+});
