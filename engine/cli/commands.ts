@@ -22,7 +22,7 @@ import { dumpTransfer, type DumpStage } from '../transfer/dump.ts';
 import type { Phase } from '../phases/phase.ts';
 import { doneChunks } from '../state/progress.ts';
 import { schemaExists } from '../db/schemas.ts';
-import { withSource } from '../source/dialect.ts';
+import { lostSnapshot, withSource } from '../source/dialect.ts';
 import { validate } from '../validate/compare.ts';
 import { transferGroups } from '../transfer/transfer.ts';
 import { table } from './render.ts';
@@ -174,11 +174,24 @@ function refuseStage(s: Settings, command: string, allowed?: 'Export' | 'Import'
   );
 }
 
+/** How often `ferry run` resumes in a new snapshot after losing one (the operator's next passes do the same). */
+const SNAPSHOT_RESUMES = 3;
+
 export async function runCommand(s: Settings, log: Logger, o: CommandOptions): Promise<number> {
   refuseStage(s, 'run');
-  const ctx = createContext(s, log, progressObserver(log), readReport(o.previousReport));
   if (s.fallback) return fallbackCommand(s, log, o);
-  const report = await runMigration(ctx, o.stopAfter);
+  let report: Report | undefined;
+  for (let resumes = 0; ; resumes++) {
+    const ctx = createContext(s, log, progressObserver(log), readReport(o.previousReport));
+    try {
+      report = await runMigration(ctx, o.stopAfter);
+      break;
+    } catch (err) {
+      // What was committed stays; the run resumes from it, reading in a new snapshot.
+      if (!lostSnapshot(err) || resumes >= SNAPSHOT_RESUMES) throw err;
+      log.warn({ error: String((err as Error).message) }, 'resuming in a new snapshot');
+    }
+  }
   if (!report) {
     process.stdout.write(
       `Migration ${s.name} paused after ${o.stopAfter}; run again to continue, or fall back\n`,

@@ -306,6 +306,13 @@ export class SnapshotLost extends Error {
   }
 }
 
+/** Whether `err`, or an error behind it (`cause`), is SnapshotLost. */
+export function lostSnapshot(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof SnapshotLost) return true;
+  return false;
+}
+
 /** Runs fn on a fresh source session and closes it. */
 export async function withSource<T>(
   d: SourceDialect,
