@@ -2,8 +2,16 @@
 // the operator drives it to Completed, transfer Pods run by the pod runner, ferry connecting to
 // MariaDB as the least-privilege migration user (password from a Secret) while the application
 // writes as its own user. The target ends exactly the source, nothing of ferry's left on MariaDB.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
-import { bothSides, sourceState, type Canonical, type MysqlMigration } from '../test/support/mysql-roles.ts';
+import {
+  bothSides,
+  MIGRATOR_USER,
+  sourceState,
+  type Canonical,
+  type MysqlMigration,
+} from '../test/support/mysql-roles.ts';
 import {
   applicationWrites,
   AUDIT_CANONICAL,
@@ -165,5 +173,69 @@ it('DowntimeOptimized: the application writes during uptime, kubectl patch appro
   expect(mig.status.downtimeSeconds).toBeGreaterThan(0);
   expect(kubectl(['-n', ns, 'get', 'migrations'])).toMatch(/shop\s+Completed\s+100%\s+[\d.]+s/);
   // The application writes again once the migration is done.
+  await applicationWrites(m);
+});
+
+/** Kills every session of ferry's migration user on MariaDB (as root) every EVERY_MS, until stopped; returns how many. */
+function startSessionKiller(): { stop: () => Promise<number> } {
+  const EVERY_MS = 1000;
+  let stopped = false;
+  let killed = 0;
+  const loop = (async () => {
+    const root = await m.root();
+    try {
+      for (let round = 0; round < 150 && !stopped; round++) {
+        await sleep(EVERY_MS);
+        if (stopped) break;
+        const [sessions] = await root.query<RowDataPacket[]>(
+          'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
+          [MIGRATOR_USER],
+        );
+        // One may end by itself between the list and the KILL.
+        for (const s of sessions)
+          await root.query(`KILL CONNECTION ${Number(s['id'])}`).then(
+            () => killed++,
+            () => {},
+          );
+      }
+    } finally {
+      await root.end();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return killed;
+    },
+  };
+}
+
+it('DowntimeOptimized with writers, every ferry session on MariaDB killed every second: Completed and exact', async () => {
+  operator ??= await startOperator(operatorKubeconfig(kubeconfig()), LEADER);
+  const ns = namespace('mychaos');
+  const writers = startMysqlWriters(m, 2);
+  const killer = startSessionKiller();
+  let w: Awaited<ReturnType<typeof writers.stop>>;
+  let killed: number;
+  try {
+    applyMigration(ns, {
+      mode: 'DowntimeOptimized',
+      tables: { exclude: ['audit'] },
+      cutover: { approved: true },
+      transfer: TRANSFER,
+    });
+    await waitFor(ns, 'Ready');
+  } finally {
+    killed = await killer.stop();
+    w = await writers.stop();
+  }
+  process.stdout.write(`ferry's MariaDB sessions killed: ${killed}\n`);
+  expect(killed, 'sessions of ferry killed').toBeGreaterThan(0);
+  expect(w.error).toBeUndefined();
+  expect(w.fenced, 'the cutover fenced the application off').toBe(true);
+  await expectTargetEqualsSource(CANONICAL);
+  expect((await sourceState(m)).leftovers).toEqual([]);
+  expect(jsonOf(ns, 'migration/shop').status.phase).toBe('Completed');
   await applicationWrites(m);
 });

@@ -154,8 +154,23 @@ export interface MysqlWriters {
 
 /**
  * The application, as its own user: inserts, updates (latin1 text, amounts), deletes, key moves (also
- * case-only, which a case-insensitive collation calls equal). Stops at the first write the fence refuses.
+ * case-only, which a case-insensitive collation calls equal). Stops at the first write the fence
+ * refuses; connects again when its session ends.
  */
+/** A new application session, tried every 200 ms (a restarting server refuses for a while) until `stop` says so. */
+async function reconnect(m: MysqlMigration, stop: () => boolean): Promise<Connection | undefined> {
+  for (;;) {
+    try {
+      return await m.app();
+    } catch (e) {
+      if (stop()) return undefined;
+      if (!/ECONNREFUSED|ECONNRESET|PROTOCOL_CONNECTION_LOST/.test(String((e as { code?: string }).code)))
+        throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 export function startMysqlWriters(m: MysqlMigration, sessions: number): MysqlWriters {
   let stopping = false;
   let fenced = false;
@@ -164,7 +179,7 @@ export function startMysqlWriters(m: MysqlMigration, sessions: number): MysqlWri
   let onFenced: () => void = () => {};
   const fencedP = new Promise<void>((r) => (onFenced = r));
   const one = async (n: number) => {
-    const app: Connection = await m.app();
+    let app: Connection = await m.app();
     try {
       for (let i = 0; !stopping && !fenced; i++) {
         const op = (i * 7 + n) % 8;
@@ -211,6 +226,19 @@ export function startMysqlWriters(m: MysqlMigration, sessions: number): MysqlWri
           if (/fenced for the downtime/.test(msg)) {
             fenced = true;
             onFenced();
+          } else if (
+            (e as { fatal?: boolean }).fatal ||
+            (e as { code?: string }).code === 'ER_CONNECTION_KILLED'
+          ) {
+            // Its session ended (the fence ends sessions that hold writes; a server restart ends all):
+            // the application connects again, as a pool would.
+            app.destroy();
+            const again = await reconnect(m, () => stopping).catch((err: Error) => {
+              error = err.message;
+              return undefined;
+            });
+            if (!again) return;
+            app = again;
           } else if (!/Duplicate entry|Deadlock/.test(msg)) {
             error = msg;
             return;
@@ -219,7 +247,8 @@ export function startMysqlWriters(m: MysqlMigration, sessions: number): MysqlWri
         await new Promise((r) => setTimeout(r, 5));
       }
     } finally {
-      await app.end();
+      // Every query has ended; a session the server ended may not end politely.
+      app.destroy();
     }
   };
   const all = Promise.all(Array.from({ length: sessions }, (_, n) => one(n)));
