@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import {
   bothSides,
   MIGRATOR_USER,
+  resetTarget,
   sourceState,
   type Canonical,
   type MysqlMigration,
@@ -48,19 +49,7 @@ afterAll(async () => {
   await m?.stop();
 });
 // Each test starts with an empty target, even after one that failed half-way.
-beforeEach(async () => {
-  const c = await m.target();
-  try {
-    for (const { s } of (
-      await c.query<{ s: string }>(
-        "SELECT nspname AS s FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%'",
-      )
-    ).rows)
-      await c.query(`DROP SCHEMA "${s}" CASCADE`);
-  } finally {
-    await c.end();
-  }
-});
+beforeEach(() => resetTarget(m));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubectl JSON, inspected field by field
 type Json = Record<string, any>;

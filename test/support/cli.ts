@@ -94,3 +94,7 @@ export function runApprovingWhen(
   });
   return { child: run.child, done, stderr: () => stderr };
 }
+
+/** `ferry run` of a DowntimeOptimized manifest, approving the cutover once the run says it waits for it. */
+export const runApprovingWhenAsked = (file: string, env: Record<string, string>) =>
+  runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval'));

@@ -20,7 +20,7 @@ import { startPostgres, type PostgresServer } from '../../hack/postgres/server.t
 import type { SslMode } from '../../engine/api/migration.ts';
 import type { Endpoint } from '../../engine/db/connect.ts';
 import { MssqlConnection, mssqlIdent, type Param } from '../../engine/source/mssql/connect.ts';
-import { ferry, runApprovingWhen, type CliResult } from './cli.ts';
+import { ferry, type CliResult } from './cli.ts';
 
 export const MSSQL_URL_VARIABLE = 'FERRY_MSSQL_URL';
 
@@ -368,7 +368,3 @@ export async function resetTarget(m: MssqlMigration): Promise<void> {
     await c.end();
   }
 }
-
-/** `ferry run` of a DowntimeOptimized manifest, approving the cutover once the run says it waits for it. */
-export const runApproving = (file: string, env: Record<string, string>) =>
-  runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval'));

@@ -5,8 +5,8 @@
 // writable again. The MySQL twin of fault-loop.ts; test files split the points between them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultPoint } from '../../engine/faults.ts';
-import { runApprovingWhen } from './cli.ts';
-import type { MysqlMigration } from './mysql-roles.ts';
+import { runApprovingWhenAsked } from './cli.ts';
+import { resetTarget, type MysqlMigration } from './mysql-roles.ts';
 import { CANONICAL, expectExactAndClean, startMysqlShop, startMysqlWriters } from './mysql-shop.ts';
 import { expectResumed } from './rehearsal.ts';
 
@@ -18,13 +18,10 @@ export function describeMysqlKills(points: readonly FaultPoint[]): void {
   }, 180_000);
   afterAll(async () => m?.stop());
 
-  const run = (file: string, env: Record<string, string>) =>
-    runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval')).done;
+  const run = (file: string, env: Record<string, string>) => runApprovingWhenAsked(file, env).done;
 
   const killedThenResumed = async (point: FaultPoint) => {
-    const target = await m.target();
-    await target.query('DROP SCHEMA IF EXISTS shop CASCADE');
-    await target.end();
+    await resetTarget(m);
     const file = m.manifest('faults', {
       mode: 'DowntimeOptimized',
       tables: { exclude: ['audit'] },

@@ -130,6 +130,19 @@ export async function startMysqlMigration(): Promise<MysqlMigration> {
   };
 }
 
+/** Empties the target for the next test: schema shop and every ferry schema, whatever a failed test left. */
+export async function resetTarget(m: MysqlMigration): Promise<void> {
+  const c = await m.target();
+  try {
+    const { rows } = await c.query<{ s: string }>(
+      "SELECT nspname AS s FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%'",
+    );
+    for (const { s } of rows) await c.query(`DROP SCHEMA "${s}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
 /** A table's rows as canonical text, by a query on each side (independent of ferry's own digest). */
 export interface Canonical {
   mysql: string;

@@ -9,12 +9,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AFTER_COMPLETION, faultPointsOf } from '../../faults.ts';
 import { PHASES } from '../../phases/phase.ts';
-import { ferry, startFerry, startWatched, untilStopped } from '../../../test/support/cli.ts';
+import {
+  ferry,
+  runApprovingWhenAsked,
+  startFerry,
+  startWatched,
+  untilStopped,
+} from '../../../test/support/cli.ts';
 import {
   bothSides,
   mssqlSkipReason,
   resetTarget,
-  runApproving,
   sourceState,
   startMssqlMigration,
   type MssqlMigration,
@@ -225,7 +230,7 @@ describe.skipIf(skipped !== undefined)('SQL Server -> PostgreSQL end to end (FER
 
   it('DowntimeOptimized: the application writes through the cutover as its own login; the target ends exactly the source', async () => {
     const writers = startMssqlWriters(m, 3);
-    const done = await runApproving(m.manifest('dto', dto(false)), m.env).done;
+    const done = await runApprovingWhenAsked(m.manifest('dto', dto(false)), m.env).done;
     const w = await writers.stop();
     expect(done.code, done.stderr).toBe(0);
     expect(w.error).toBeUndefined();
@@ -266,9 +271,9 @@ describe.skipIf(skipped !== undefined)('SQL Server -> PostgreSQL end to end (FER
         const file = m.manifest('dto', dto(false));
         const writers = startMssqlWriters(m, 2);
         try {
-          const killed = await runApproving(file, { ...m.env, FERRY_FAULT: point }).done;
+          const killed = await runApprovingWhenAsked(file, { ...m.env, FERRY_FAULT: point }).done;
           expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
-          const again = await runApproving(file, m.env).done;
+          const again = await runApprovingWhenAsked(file, m.env).done;
           if (AFTER_COMPLETION.includes(point)) expect(again.code).toBe(1);
           else expect(again.code, again.stderr).toBe(0);
         } finally {

@@ -6,7 +6,12 @@
 // MySQL, is seen by the table's new InnoDB id and replayed by copying the table whole.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ferry, startWatched } from '../../../test/support/cli.ts';
-import { bothSides, mysqlLeftovers, type MysqlMigration } from '../../../test/support/mysql-roles.ts';
+import {
+  bothSides,
+  mysqlLeftovers,
+  resetTarget,
+  type MysqlMigration,
+} from '../../../test/support/mysql-roles.ts';
 import { CANONICAL, startMysqlShop, startMysqlWriters } from '../../../test/support/mysql-shop.ts';
 
 let m: MysqlMigration;
@@ -20,9 +25,7 @@ afterEach(async () => {
   const root = await m.root();
   expect(await mysqlLeftovers(root)).toEqual([]);
   await root.end();
-  const c = await m.target();
-  await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
-  await c.end();
+  await resetTarget(m);
 });
 
 beforeAll(async () => {

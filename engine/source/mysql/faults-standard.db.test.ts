@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultPointsOf, type FaultPoint } from '../../faults.ts';
 import { ferry } from '../../../test/support/cli.ts';
-import { sourceState, type MysqlMigration } from '../../../test/support/mysql-roles.ts';
+import { sourceState, resetTarget, type MysqlMigration } from '../../../test/support/mysql-roles.ts';
 import {
   applicationWrites,
   AUDIT_CANONICAL,
@@ -25,12 +25,6 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => m?.stop());
 
-async function resetTarget(): Promise<void> {
-  const c = await m.target();
-  await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
-  await c.end();
-}
-
 const killedAt = async (point: FaultPoint) => {
   const killed = await ferry(['run', '-f', file], { ...m.env, FERRY_FAULT: point });
   expect(killed.signal, `${point} not reached:\n${killed.stderr}`).toBe('SIGKILL');
@@ -40,7 +34,7 @@ describe('Standard from MariaDB, killed at every fault point', () => {
   it.each(faultPointsOf('Standard'))(
     'killed at %s, the next run ends with the target exact',
     async (point) => {
-      await resetTarget();
+      await resetTarget(m);
       await killedAt(point);
       const again = await ferry(['run', '-f', file], m.env);
       expectResumed(point, again, 'std');
@@ -54,7 +48,7 @@ describe('Standard from MariaDB, fallback after a kill before PostProcessing', (
     (p) => !p.startsWith('PostProcessing') && !p.startsWith('cleanup'),
   );
   it.each(points)('killed at %s, fallback leaves the source exactly as before', async (point) => {
-    await resetTarget();
+    await resetTarget(m);
     const before = await sourceState(m);
     await killedAt(point);
     const fb = await ferry(['fallback', '-f', file], m.env);

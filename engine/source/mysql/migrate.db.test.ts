@@ -7,6 +7,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { ferry, startFerry, untilStopped } from '../../../test/support/cli.ts';
 import {
   bothSides,
+  resetTarget,
   sourceState,
   type Canonical,
   type MysqlMigration,
@@ -73,19 +74,6 @@ const CANONICAL: Record<string, Canonical> = {
   ...EXTREMES_CANONICAL,
 };
 
-async function resetTarget(): Promise<void> {
-  const c = await m.target();
-  try {
-    await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
-    for (const { s } of (
-      await c.query<{ s: string }>("SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE 'ferry\\_%'")
-    ).rows)
-      await c.query(`DROP SCHEMA "${s}" CASCADE`);
-  } finally {
-    await c.end();
-  }
-}
-
 beforeAll(async () => {
   m = await startMysqlShop(SHOP);
 }, 180_000);
@@ -93,7 +81,7 @@ afterAll(async () => m?.stop());
 
 describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   it('fences the application off, moves every row exactly, and leaves the source as it was', async () => {
-    await resetTarget();
+    await resetTarget(m);
     const before = await sourceState(m);
     const file = m.manifest('shop');
     const run = startFerry(['run', '-f', file], {
@@ -145,7 +133,7 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
 
   it('falls back after PreProcessing and after Execution: source byte-identical, nothing of ferry left', async () => {
     for (const phase of ['PreProcessing', 'Execution']) {
-      await resetTarget();
+      await resetTarget(m);
       const before = await sourceState(m);
       const file = m.manifest('shop');
       const run = await ferry(['run', '-f', file, '--stop-after', phase], m.env);
@@ -166,7 +154,7 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   });
 
   it('fails naming a table the application emptied with TRUNCATE behind the fence (no trigger fires)', async () => {
-    await resetTarget();
+    await resetTarget(m);
     const root = await m.root();
     await root.query(
       'CREATE TABLE shop.scratch LIKE shop.tags; INSERT INTO shop.scratch SELECT * FROM shop.tags',
@@ -196,7 +184,7 @@ describe('ferry run, MariaDB -> PostgreSQL, Standard', () => {
   });
 
   it('waits for a transaction that wrote before the fence, then gives up and lowers the fence, naming it', async () => {
-    await resetTarget();
+    await resetTarget(m);
     const file = m.manifest('shop', { fence: { waitSeconds: 3 } });
     const run = startFerry(['run', '-f', file], {
       ...m.env,

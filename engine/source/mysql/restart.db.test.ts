@@ -5,8 +5,8 @@
 // (the extremes included), with nothing of ferry's left on the server and the application writing
 // again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runApprovingWhen, startFerry } from '../../../test/support/cli.ts';
-import { type MysqlMigration } from '../../../test/support/mysql-roles.ts';
+import { runApprovingWhenAsked, startFerry } from '../../../test/support/cli.ts';
+import { resetTarget, type MysqlMigration } from '../../../test/support/mysql-roles.ts';
 import {
   AUDIT_CANONICAL,
   CANONICAL,
@@ -25,15 +25,9 @@ afterAll(async () => m?.stop());
 
 const TRANSFER = { parallelism: 2, splitAbove: '64Ki', chunkRows: 1000 };
 
-async function resetTarget(): Promise<void> {
-  const c = await m.target();
-  await c.query('DROP SCHEMA IF EXISTS shop CASCADE');
-  await c.end();
-}
-
 describe('the MariaDB source restarted at every phase and step', () => {
   it('Standard: runs on by itself with the target exact', async () => {
-    await resetTarget();
+    await resetTarget(m);
     const file = m.manifest('std', { transfer: TRANSFER });
     const outcome = await runWithRestarts(
       (env) => startFerry(['run', '-f', file], env),
@@ -50,7 +44,7 @@ describe('the MariaDB source restarted at every phase and step', () => {
   });
 
   it('DowntimeOptimized with writers: runs on by itself with the target exact', async () => {
-    await resetTarget();
+    await resetTarget(m);
     const file = m.manifest('dto', {
       mode: 'DowntimeOptimized',
       tables: { exclude: ['audit'] },
@@ -59,7 +53,7 @@ describe('the MariaDB source restarted at every phase and step', () => {
     // A restarted server ends the application's sessions too: the writers connect again.
     const writers = startMysqlWriters(m, 2);
     const outcome = await runWithRestarts(
-      (env) => runApprovingWhen(file, env, async (log) => log.includes('waiting for cutover approval')),
+      (env) => runApprovingWhenAsked(file, env),
       m.env,
       m.pair.my,
       pausePoints('DowntimeOptimized'),
