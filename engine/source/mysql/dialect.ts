@@ -54,6 +54,7 @@ import {
   EVENTS,
 } from './fence.ts';
 import { prepare, server } from './prepare.ts';
+import { spreadOverSessions } from './spread.ts';
 import { keyBoundaries, mysqlIdent, openSnapshot, readChunk } from './read.ts';
 import {
   createStore,
@@ -176,8 +177,6 @@ class MysqlSession implements SourceSession {
     await createStore(this.c, this.store, identity);
     for (const sql of fenceTablesDdl(this.store, mariadb)) await run(this.c, sql);
     const logged = recorded ? this.loggedOf(catalog, recorded) : [];
-    for (const l of logged)
-      await run(this.c, logTableDdl(this.store, l.index, await keyColumns(this.c, this.database, l.table)));
     if (recorded) await this.putState('recorded', recorded);
     const ids = await tableIds(this.c, this.database, catalog.tables);
     const unknown = catalog.tables.filter((t) => !ids.has(tableKey(t)));
@@ -188,19 +187,29 @@ class MysqlSession implements SourceSession {
       );
     await this.putState('tables', Object.fromEntries(ids) satisfies TableIds);
     const name = this.d.settings.name;
-    await withLockRetries(this.c, this.d.log, 'installing the write fence', async () => {
-      const present = await triggersPresent(this.c, this.database);
-      for (const [i, t] of catalog.tables.entries())
-        for (const [j, sql] of fenceTriggersDdl(this.store, name, this.database, t, i).entries())
-          if (!present.has(triggerName(this.store, 'b', EVENTS[j]![0], i))) await run(this.c, sql);
+    const present = await triggersPresent(this.c, this.database);
+    const recorders = new Set(logged.map((l) => l.index));
+    // Per table: its log, then its fence, then its recorders (which write to the log).
+    await this.perTable(catalog.tables.entries(), async (c, [i, t]) => {
+      if (recorders.has(i)) await run(c, logTableDdl(this.store, i, await keyColumns(c, this.database, t)));
+      const triggers = [
+        ...fenceTriggersDdl(this.store, name, this.database, t, i).map((sql, j) => ({
+          sql,
+          name: triggerName(this.store, 'b', EVENTS[j]![0], i),
+        })),
+        ...(recorders.has(i)
+          ? recorderTriggersDdl(this.store, this.database, t, i).map((sql, j) => ({
+              sql,
+              name: triggerName(this.store, 'a', EVENTS[j]![0], i),
+            }))
+          : []),
+      ].filter((x) => !present.has(x.name));
+      await this.inOrder(
+        c,
+        'installing the write fence and the change recorders',
+        triggers.map((x) => x.sql),
+      );
     });
-    if (logged.length)
-      await withLockRetries(this.c, this.d.log, 'installing the change recorders', async () => {
-        const present = await triggersPresent(this.c, this.database);
-        for (const l of logged)
-          for (const [j, sql] of recorderTriggersDdl(this.store, this.database, l.table, l.index).entries())
-            if (!present.has(triggerName(this.store, 'a', EVENTS[j]![0], l.index))) await run(this.c, sql);
-      });
     if (recorded) this.d.log.info({ tables: logged.length }, 'change recording triggers installed');
     // The phase last: a store without it is one whose creation was cut short.
     const { phase, ...rest } = state;
@@ -210,11 +219,34 @@ class MysqlSession implements SourceSession {
 
   /** ferry's triggers first (they read ferry's database: without it they would fail the application's writes), then the database. */
   async dropStore(): Promise<void> {
-    await withLockRetries(this.c, this.d.log, 'removing the triggers', async () => {
-      for (const t of ownTriggers(this.store, [...(await triggersPresent(this.c, this.database))]))
-        await run(this.c, `DROP TRIGGER IF EXISTS ${mysqlQualified(this.database, t)}`);
-    });
+    const byTable = new Map<string, string[]>();
+    for (const t of ownTriggers(this.store, [...(await triggersPresent(this.c, this.database))])) {
+      const table = /[0-9]+$/.exec(t)![0];
+      byTable.set(table, [...(byTable.get(table) ?? []), t]);
+    }
+    await this.perTable(byTable.values(), (c, triggers) =>
+      this.inOrder(
+        c,
+        'removing the triggers',
+        triggers.map((t) => `DROP TRIGGER IF EXISTS ${mysqlQualified(this.database, t)}`),
+      ),
+    );
     await run(this.c, `DROP DATABASE IF EXISTS ${mysqlIdent(this.store)}`);
+  }
+
+  /** Work per table over this session and as many more as the transfer has workers (spread.ts). */
+  private perTable<T>(items: Iterable<T>, work: (c: Connection, item: T) => Promise<void>): Promise<void> {
+    const open = () => openSession(this.d.endpoint);
+    return spreadOverSessions(this.c, open, this.d.settings.parallelism + 1, [...items], work);
+  }
+
+  /** DDL on one application table, in order; after a lost lock race, again from the statement that lost it. */
+  private async inOrder(c: Connection, what: string, statements: readonly string[]): Promise<void> {
+    let done = 0;
+    if (statements.length)
+      await withLockRetries(c, this.d.log, what, async () => {
+        for (; done < statements.length; done++) await run(c, statements[done]!);
+      });
   }
 
   async setFence(state: FenceState): Promise<void> {
