@@ -93,4 +93,17 @@ describe('runJobs', () => {
     expect(left.map((j) => j.id)).toEqual(['c']);
     expect(asked).toBe(3);
   });
+
+  it('tells a job how many slots stand idle once the others have what could start', async () => {
+    const seen: Record<string, number> = {};
+    const exec = async (j: Job, _slot: unknown, idle: () => number) => {
+      await Promise.resolve();
+      seen[j.id] = idle();
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    const opts = { slots: 3, open: () => ({}), close: async () => {} };
+    // a and b start together (one slot idle); c waits for both, then runs alone (two idle).
+    await runJobs([job('a'), job('b'), job('c', ['a', 'b'])], new Set(), exec, opts);
+    expect(seen).toEqual({ a: 1, b: 1, c: 2 });
+  });
 });

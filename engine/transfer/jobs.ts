@@ -3,6 +3,7 @@
 // connections). The first failure stops the slots from taking new jobs and is rethrown once the
 // running ones end; a failure `defer` accepts sets the job aside instead (what waits for it too) and
 // the others go on. When nothing can start here, `refresh` may bring news of work done elsewhere.
+// A job can ask how many slots stand idle (nothing else could start): work it may spread over.
 import { isDone, nextJob, type Job } from './schedule.ts';
 
 export interface RunJobsOptions<S> {
@@ -19,7 +20,7 @@ export interface RunJobsOptions<S> {
 export async function runJobs<S>(
   jobs: readonly Job[],
   done: Set<string>,
-  exec: (job: Job, slot: S) => Promise<void>,
+  exec: (job: Job, slot: S, idle: () => number) => Promise<void>,
   opts: RunJobsOptions<S>,
 ): Promise<Job[]> {
   const slots = Array.from({ length: Math.max(1, opts.slots) }, opts.open);
@@ -28,13 +29,14 @@ export async function runJobs<S>(
   const failed = new Set<string>();
   let failure: { error: unknown } | undefined;
   try {
+    const idle = () => free.length;
     const startable = () =>
       free.length && !failure ? nextJob(jobs, done, [...running.keys()], failed) : undefined;
     for (;;) {
       for (let job = startable(); job; job = startable()) {
         const j = job;
         const slot = free.pop()!;
-        const ran = exec(j, slot).then(
+        const ran = exec(j, slot, idle).then(
           () => void done.add(j.id),
           (error: unknown) => {
             if (opts.defer?.(j, error)) failed.add(j.id);

@@ -28,7 +28,7 @@ import { CopyDigest } from '../validate/digest.ts';
 import { backoffMs, transientBudget, TransferError } from './errors.ts';
 import { runJobs } from './jobs.ts';
 import { copyChunk } from './pipe.ts';
-import { copyId, isDone, planJobs, type Job } from './schedule.ts';
+import { buildWorkers, copyId, isDone, planJobs, type Job } from './schedule.ts';
 import { addNotValid, runStep, stepError } from './steps.ts';
 import { chunkCopy, tableOf } from './table-copy.ts';
 
@@ -67,6 +67,8 @@ export interface TableJobsOptions {
 interface Slot {
   src?: SourceSession;
   dst?: Client;
+  /** The target's max_parallel_maintenance_workers for ferry's role, read with the connection. */
+  buildWorkers?: number;
 }
 
 interface Recorded {
@@ -127,6 +129,10 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     if (slot.dst) return slot.dst;
     slot.dst = await connect(ctx.target, purpose);
     if (opts.defer) await slot.dst.query(`SET lock_timeout = '${POD_LOCK_TIMEOUT}'`);
+    const { rows } = await slot.dst.query<{ n: string }>(
+      "SELECT current_setting('max_parallel_maintenance_workers') AS n",
+    );
+    slot.buildWorkers = Number(rows[0]!.n);
     return slot.dst;
   };
   const close = async (slot: Slot) => {
@@ -135,7 +141,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     delete slot.dst;
   };
 
-  const run = async (job: Job, slot: Slot): Promise<void> => {
+  const run = async (job: Job, slot: Slot, idle: () => number): Promise<void> => {
     switch (job.kind) {
       case 'copy': {
         const { chunk } = job;
@@ -183,14 +189,22 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         faultPoint('validate.unit-done');
         return;
       }
-      default:
+      default: {
+        const c = await dst(slot);
+        const workers = buildWorkers(slot.buildWorkers!, idle());
         return runStep(
-          await dst(slot),
+          c,
           ctx.shadow,
           s.target.schema,
-          { name: job.id, sql: job.sql, schema: job.schema },
+          {
+            name: job.id,
+            sql: job.sql,
+            schema: job.schema,
+            local: { max_parallel_maintenance_workers: String(workers) },
+          },
           ctx.log,
         );
+      }
     }
   };
 
@@ -209,11 +223,11 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
     });
   };
 
-  const exec = async (job: Job, slot: Slot): Promise<void> => {
+  const exec = async (job: Job, slot: Slot, idle: () => number): Promise<void> => {
     const retry = transientBudget();
     for (let attempt = 1; ; attempt++) {
       try {
-        await run(job, slot);
+        await run(job, slot, idle);
         break;
       } catch (err) {
         if (job.kind === 'copy') tracker.restart(job.chunk.id);

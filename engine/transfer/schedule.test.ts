@@ -5,7 +5,16 @@ import { wholeTable, type Chunk } from '../plan/chunks.ts';
 import { validationUnits } from '../validate/compare.ts';
 import { table } from '../../test/support/catalog.ts';
 import { tableSteps } from './after-load.ts';
-import { conflicts, copyId, descendants, isDone, nextJob, planJobs, type Job } from './schedule.ts';
+import {
+  buildWorkers,
+  conflicts,
+  copyId,
+  descendants,
+  isDone,
+  nextJob,
+  planJobs,
+  type Job,
+} from './schedule.ts';
 
 const pk = (t: string): Constraint => ({
   name: `${t}_pkey`,
@@ -225,5 +234,14 @@ describe('a whole schedule, simulated on two slots', () => {
       for (const a of j.after) expect(ended.get(a)!).toBeLessThanOrEqual(started.get(j.id)!);
     // The large table was built while the others were still being copied.
     expect(started.get('pk:"big"."big_pkey"')!).toBeLessThan(started.get('copy:small')!);
+  });
+});
+
+describe('buildWorkers', () => {
+  it('gives a build only the slots left idle, within the server’s own limit', () => {
+    expect(buildWorkers(2, 0)).toBe(0);
+    expect(buildWorkers(2, 1)).toBe(1);
+    expect(buildWorkers(2, 7)).toBe(2);
+    expect(buildWorkers(0, 3)).toBe(0);
   });
 });
