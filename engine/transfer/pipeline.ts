@@ -191,7 +191,6 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
       }
       default: {
         const c = await dst(slot);
-        const workers = buildWorkers(slot.buildWorkers!, idle());
         return runStep(
           c,
           ctx.shadow,
@@ -200,7 +199,7 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
             name: job.id,
             sql: job.sql,
             schema: job.schema,
-            local: { max_parallel_maintenance_workers: String(workers) },
+            parallelWorkers: buildWorkers(slot.buildWorkers!, idle()),
           },
           ctx.log,
         );

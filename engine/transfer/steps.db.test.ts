@@ -34,7 +34,7 @@ it('runs a step with its own settings for its transaction alone, once', async ()
     // What the build saw, kept in a table the step creates with it.
     sql: `CREATE INDEX t_id ON t (id); CREATE TABLE seen AS SELECT current_setting('max_parallel_maintenance_workers') AS n, current_schema() AS s`,
     schema: 'app',
-    local: { max_parallel_maintenance_workers: '0' },
+    parallelWorkers: 0,
   };
   await runStep(c, 'ferry_steps', 'public', step, silentLogger);
   expect((await c.query('SELECT n, s FROM app.seen')).rows).toEqual([{ n: '0', s: 'app' }]);

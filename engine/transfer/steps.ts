@@ -2,7 +2,7 @@
 // run repeats none that finished; a step another process (a transfer Pod) is running is waited for,
 // then found done and skipped.
 import { inTransaction, type Client } from '../db/connect.ts';
-import { quoteIdent, quoteLiteral } from '../db/ident.ts';
+import { quoteIdent } from '../db/ident.ts';
 import { faultPoint } from '../faults.ts';
 import type { Logger } from '../log.ts';
 import { claimStep, markStepDone } from '../state/progress.ts';
@@ -13,8 +13,8 @@ export interface Step {
   sql: string;
   /** The schema it runs in (its search_path); the target schema by default. */
   schema?: string;
-  /** Settings for its transaction alone (SET LOCAL; the names are ferry's own, never input). */
-  local?: Readonly<Record<string, string>>;
+  /** The parallel workers a build in it may take (max_parallel_maintenance_workers, for its transaction alone). */
+  parallelWorkers?: number;
 }
 
 /** A failed step's error: it names the step and its table, and keeps the code (a restarted server is transient). */
@@ -36,8 +36,11 @@ export async function runStep(
   const t0 = performance.now();
   const ran = await inTransaction(c, async () => {
     if (!(await claimStep(c, shadow, step.name))) return false;
-    const local = Object.entries(step.local ?? {}).map(([k, v]) => `; SET LOCAL ${k} = ${quoteLiteral(v)}`);
-    await c.query(`SET LOCAL search_path = ${quoteIdent(step.schema ?? schema)}${local.join('')}`);
+    const workers =
+      step.parallelWorkers === undefined
+        ? ''
+        : `; SET LOCAL max_parallel_maintenance_workers = ${Math.trunc(step.parallelWorkers)}`;
+    await c.query(`SET LOCAL search_path = ${quoteIdent(step.schema ?? schema)}${workers}`);
     await c.query(step.sql);
     await markStepDone(c, shadow, step.name, (performance.now() - t0) / 1000);
     return true;
