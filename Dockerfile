@@ -1,6 +1,7 @@
 # One image for the operator (`ferry operator`, the Helm chart's Deployment) and the transfer Pods
-# (`ferry transfer ...`). The TypeScript sources run directly on Node 24 (type stripping): no build
-# step, only production dependencies.
+# (`ferry transfer ...`). The TypeScript sources run directly on Node 24 (type stripping), only
+# production dependencies beside them; the engine's CLI also as one bundled file (hack/bundle.mjs),
+# which bin/ferry prefers: a transfer Pod starts without resolving hundreds of modules.
 #
 # The base is pinned to an exact Node release and to the digest of that tag's multi-platform index
 # (linux/amd64, arm64, ppc64le), as Docker's official-images record lists it (docker-library/repo-info,
@@ -17,6 +18,15 @@ COPY package.json package-lock.json ./
 # No install scripts: no production dependency needs one, and none gets to run code at build time.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
+FROM ${NODE_IMAGE} AS bundle
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Every dependency, esbuild among them (its binary comes in its platform package: no scripts needed).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY hack/bundle.mjs ./hack/
+COPY engine ./engine
+RUN node hack/bundle.mjs
+
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="ferry" \
       org.opencontainers.image.description="DMO-style database migrations as Kubernetes custom resources" \
@@ -30,6 +40,8 @@ COPY package.json ./
 COPY bin ./bin
 COPY engine ./engine
 COPY operator ./operator
+# After the sources: bin/ferry runs the bundle only while no source is newer.
+COPY --from=bundle /app/dist ./dist
 # The uid/gid the transfer Pods and the chart run as; nothing in the image is writable by it.
 USER 65532:65532
 ENTRYPOINT ["ferry"]

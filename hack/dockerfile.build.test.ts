@@ -13,6 +13,7 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -240,6 +241,12 @@ describe('Dockerfile, built without Docker', () => {
       expect(Object.keys(pkg.devDependencies), `${dev} is a devDependency`).toContain(dev);
       expect(existsSync(join(app, 'node_modules', dev)), `node_modules/${dev} in the image`).toBe(false);
     }
+    // The engine's bundle, which bin/ferry runs while nothing under engine/ is newer.
+    const bundled = statSync(join(app, 'dist/ferry.mjs')).mtimeMs;
+    const newer = ['', ...readdirSync(join(app, 'engine'), { recursive: true, encoding: 'utf8' })].filter(
+      (f) => statSync(join(app, 'engine', f)).mtimeMs > bundled,
+    );
+    expect(newer, 'sources newer than /app/dist/ferry.mjs').toEqual([]);
     // bin/ferry would prefer it over the image's Node.
     expect(existsSync(join(app, 'node_modules/.bin/node')), 'node_modules/.bin/node in the image').toBe(
       false,
