@@ -1,5 +1,7 @@
 // `npm run bench [-- options]`: ferry's whole migration against the tools people use instead, the
 // DowntimeOptimized downtime, the migration from MariaDB, or the operator at scale. `npm run bench -- --help` lists the options.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { BenchArgsError, parseBenchArgs } from './args.ts';
 import { benchDowntime } from './downtime.ts';
 import { benchDump } from './dump.ts';
@@ -72,6 +74,9 @@ if (options === 'help') {
   process.exit(0);
 }
 const { scenario, sizes, runs, parallelism, targetVersion, jobs, rate, migrations, groups } = options;
+
+// ferry as users run it: bin/ferry takes the bundle only while it is current (README: Two commands).
+execFileSync(process.execPath, [join(import.meta.dirname, '../hack/bundle.mjs')], { stdio: 'inherit' });
 
 if (scenario === 'all' || scenario === 'standard') {
   console.log('== The whole migration: ferry against the raw pipe, pgcopydb and pg_dump/pg_restore ==');
