@@ -4,6 +4,7 @@
 // Pod); the bundle starts in a third of that. Plain JavaScript: `npm ci` runs it (prepare) on
 // whatever Node the machine has. The SQL Server driver stays outside, loaded on first use as before:
 // it is most of the bundle's size and only an mssql source needs it. `node hack/bundle.mjs [outfile]`.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,10 +16,12 @@ const esbuild = await import('esbuild').catch((e) => {
 });
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = process.argv[2] ?? join(root, 'dist/ferry.mjs');
 
-await esbuild.build({
+const { outputFiles } = await esbuild.build({
   entryPoints: [join(root, 'engine/cli/main.ts')],
-  outfile: process.argv[2] ?? join(root, 'dist/ferry.mjs'),
+  outfile,
+  write: false,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -31,3 +34,9 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// Written aside, then renamed: a ferry starting meanwhile runs the old bundle or the new, never half of one.
+const [bundle] = outputFiles;
+mkdirSync(dirname(outfile), { recursive: true });
+writeFileSync(`${outfile}.${process.pid}`, bundle.contents, { mode: 0o644 });
+renameSync(`${outfile}.${process.pid}`, outfile);
