@@ -1,7 +1,7 @@
 # One image for the operator (`ferry operator`, the Helm chart's Deployment) and the transfer Pods
 # (`ferry transfer ...`). The TypeScript sources run directly on Node 24 (type stripping), only
-# production dependencies beside them; the engine's CLI also as one bundled file (hack/bundle.mjs),
-# which bin/ferry prefers: a transfer Pod starts without resolving hundreds of modules.
+# production dependencies beside them; each entry point also as one bundled file (hack/bundle.mjs),
+# which bin/ferry prefers: a transfer Pod or the operator starts without resolving hundreds of modules.
 #
 # The base is pinned to an exact Node release and to the digest of that tag's multi-platform index
 # (linux/amd64, arm64, ppc64le), as Docker's official-images record lists it (docker-library/repo-info,
@@ -25,6 +25,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY hack/bundle.mjs ./hack/
 COPY engine ./engine
+COPY operator ./operator
 RUN node hack/bundle.mjs
 
 FROM ${NODE_IMAGE}

@@ -1,4 +1,4 @@
-// The engine's bundle (hack/bundle.mjs) and how bin/ferry chooses between it and the sources.
+// The bundles (hack/bundle.mjs) and how bin/ferry chooses between them and the sources.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 // Node 24 (type stripping), whatever Node runs the tests.
@@ -31,66 +31,88 @@ const run = (file: string, args: string[], cwd = root) => {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
-describe('the bundle', () => {
-  it('behaves as the sources: usage, and a bad manifest refused with the same error', () => {
-    const out = join(tmp, 'ferry.mjs');
+describe('the bundles', () => {
+  const flags = ['--disable-warning=ExperimentalWarning'];
+  const out = join(tmp, 'dist');
+
+  beforeAll(() => {
     const built = run(node, [join(root, 'hack/bundle.mjs'), out]);
-    expect(built.stderr).toBe('');
-    expect(built.status).toBe(0);
+    if (built.status !== 0 || built.stderr) throw new Error(`hack/bundle.mjs failed:\n${built.stderr}`);
+  });
+
+  it("the engine's answers as the sources do: usage, and a bad manifest refused with the same error", () => {
     const manifest = join(tmp, 'bad.yaml');
     writeFileSync(
       manifest,
       'apiVersion: ferry.dev/v1alpha1\nkind: Migration\nmetadata: {name: m}\nspec: {source: {engine: oracle}}\n',
     );
-    const flags = ['--disable-warning=ExperimentalWarning'];
     for (const args of [['--help'], ['plan', '-f', manifest]]) {
-      const bundled = run(node, [...flags, out, ...args]);
+      const bundled = run(node, [...flags, join(out, 'ferry.mjs'), ...args]);
       const sources = run(node, [...flags, join(root, 'engine/cli/main.ts'), ...args]);
       expect(bundled, `ferry ${args.join(' ')}`).toEqual(sources);
     }
-    expect(run(node, [...flags, out, '--help']).stdout).toContain('usage: ferry');
-    expect(run(node, [...flags, out, 'plan', '-f', manifest]).stderr).toMatch(/spec\.source\.engine/);
+    expect(run(node, [...flags, join(out, 'ferry.mjs'), '--help']).stdout).toContain('usage: ferry');
+    expect(run(node, [...flags, join(out, 'ferry.mjs'), 'plan', '-f', manifest]).stderr).toMatch(
+      /spec\.source\.engine/,
+    );
+  });
+
+  it("the operator's loads every module and reaches its argument parser", () => {
+    const r = run(node, [...flags, join(out, 'operator.mjs'), '--no-such-option']);
+    expect(r.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find/);
+    expect(r.stderr).toContain('ERR_PARSE_ARGS_UNKNOWN_OPTION');
   });
 });
 
 describe('bin/ferry', () => {
-  // A tree shaped like the checkout, whose two entry points only say which one ran.
+  // A tree shaped like the checkout, whose four entry points only say which one ran.
   const tree = join(tmp, 'tree');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  mkdirSync(join(tree, 'engine/cli'), { recursive: true });
-  mkdirSync(join(tree, 'dist'));
+  for (const d of ['bin', 'engine/cli', 'operator', 'dist']) mkdirSync(join(tree, d), { recursive: true });
   copyFileSync(join(root, 'bin/ferry'), join(tree, 'bin/ferry'));
-  writeFileSync(join(tree, 'engine/cli/main.ts'), "console.log('sources');\n");
+  writeFileSync(join(tree, 'engine/cli/main.ts'), "console.log('engine sources');\n");
+  writeFileSync(join(tree, 'operator/cli.ts'), "console.log('operator sources');\n");
   writeFileSync(join(tree, 'package-lock.json'), '{}\n');
-  const bundle = join(tree, 'dist/ferry.mjs');
+  const bundles = { engine: join(tree, 'dist/ferry.mjs'), operator: join(tree, 'dist/operator.mjs') };
   const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
-  const ferry = () => run('bash', [join(tree, 'bin/ferry'), '--help'], tree).stdout.trim();
+  const ferry = (...args: string[]) => run('bash', [join(tree, 'bin/ferry'), ...args], tree).stdout.trim();
+  const both = () => `${ferry('--help')}, ${ferry('operator')}`;
   const t0 = 1_700_000_000;
   const settle = () => {
-    for (const f of ['engine', 'engine/cli', 'engine/cli/main.ts', 'package-lock.json'])
+    for (const [name, file] of Object.entries(bundles)) {
+      writeFileSync(file, `console.log('${name} bundle');\n`);
+      at(file, t0 + 10);
+    }
+    for (const f of [
+      'engine',
+      'engine/cli',
+      'engine/cli/main.ts',
+      'operator',
+      'operator/cli.ts',
+      'package-lock.json',
+    ])
       at(join(tree, f), t0);
-    at(bundle, t0 + 10);
   };
 
-  it('runs the bundle while nothing it was built from is newer', () => {
-    writeFileSync(bundle, "console.log('bundle');\n");
+  it('runs each bundle while nothing it was built from is newer', () => {
     settle();
-    expect(ferry()).toBe('bundle');
+    expect(both()).toBe('engine bundle, operator bundle');
   });
 
   it('runs the sources once a source, a new file or the lockfile is newer, or without a bundle', () => {
-    writeFileSync(bundle, "console.log('bundle');\n");
     settle();
     at(join(tree, 'engine/cli/main.ts'), t0 + 20);
-    expect(ferry(), 'an edited source').toBe('sources');
+    expect(both(), 'an edited engine source').toBe('engine sources, operator sources');
+    settle();
+    at(join(tree, 'operator/cli.ts'), t0 + 20);
+    expect(both(), 'an edited operator source').toBe('engine bundle, operator sources');
     settle();
     at(join(tree, 'engine/cli'), t0 + 20);
-    expect(ferry(), 'a file added or removed').toBe('sources');
+    expect(both(), 'a file added or removed').toBe('engine sources, operator sources');
     settle();
     at(join(tree, 'package-lock.json'), t0 + 20);
-    expect(ferry(), 'other dependencies').toBe('sources');
+    expect(both(), 'other dependencies').toBe('engine sources, operator sources');
     settle();
-    rmSync(bundle);
-    expect(ferry(), 'no bundle').toBe('sources');
+    rmSync(bundles.engine);
+    expect(both(), 'no engine bundle').toBe('engine sources, operator bundle');
   });
 });

@@ -241,12 +241,19 @@ describe('Dockerfile, built without Docker', () => {
       expect(Object.keys(pkg.devDependencies), `${dev} is a devDependency`).toContain(dev);
       expect(existsSync(join(app, 'node_modules', dev)), `node_modules/${dev} in the image`).toBe(false);
     }
-    // The engine's bundle, which bin/ferry runs while nothing under engine/ is newer.
-    const bundled = statSync(join(app, 'dist/ferry.mjs')).mtimeMs;
-    const newer = ['', ...readdirSync(join(app, 'engine'), { recursive: true, encoding: 'utf8' })].filter(
-      (f) => statSync(join(app, 'engine', f)).mtimeMs > bundled,
-    );
-    expect(newer, 'sources newer than /app/dist/ferry.mjs').toEqual([]);
+    // The bundles, which bin/ferry runs while nothing under engine/ (and operator/) is newer.
+    const tree = (dir: string) => [
+      dir,
+      ...readdirSync(join(app, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)),
+    ];
+    for (const [bundle, dirs] of [
+      ['dist/ferry.mjs', ['engine']],
+      ['dist/operator.mjs', ['engine', 'operator']],
+    ] as const) {
+      const built = statSync(join(app, bundle)).mtimeMs;
+      const newer = dirs.flatMap(tree).filter((f) => statSync(join(app, f)).mtimeMs > built);
+      expect(newer, `sources newer than /app/${bundle}`).toEqual([]);
+    }
     // bin/ferry would prefer it over the image's Node.
     expect(existsSync(join(app, 'node_modules/.bin/node')), 'node_modules/.bin/node in the image').toBe(
       false,
