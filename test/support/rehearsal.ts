@@ -81,20 +81,22 @@ export async function bothDigests(pair: LocalPair) {
 /** What ferry left behind: schemas on either side, triggers and event triggers on the source. */
 export async function ferryLeftovers(pair: LocalPair): Promise<string[]> {
   return [
-    ...(await query<{ x: string }>(pair.source, FERRY_SCHEMAS)).map((r) => `source schema ${r.x}`),
+    // One statement, one snapshot: schemas and triggers as they stood together (a store re-created
+    // meanwhile shows whole), each trigger with the function it calls.
+    ...(
+      await query<{ x: string }>(
+        pair.source,
+        `SELECT x FROM (
+           SELECT 1 AS k, 'source schema ' || nspname AS x FROM pg_namespace WHERE nspname LIKE 'ferry\\_%'
+           UNION ALL
+           SELECT 2, 'source trigger ' || tgrelid::regclass::text || ' ' || tgname || ' (' || tgfoid::regprocedure::text || ')'
+             FROM pg_trigger WHERE tgname LIKE 'ferry\\_%'
+           UNION ALL
+           SELECT 3, 'source event trigger ' || evtname FROM pg_event_trigger WHERE evtname LIKE 'ferry\\_%'
+         ) leftovers ORDER BY k, x`,
+      )
+    ).map((r) => r.x),
     ...(await query<{ x: string }>(pair.target, FERRY_SCHEMAS)).map((r) => `target schema ${r.x}`),
-    ...(
-      await query<{ x: string }>(
-        pair.source,
-        "SELECT tgrelid::regclass::text || ' ' || tgname AS x FROM pg_trigger WHERE tgname LIKE 'ferry\\_%' ORDER BY 1",
-      )
-    ).map((r) => `source trigger ${r.x}`),
-    ...(
-      await query<{ x: string }>(
-        pair.source,
-        "SELECT evtname AS x FROM pg_event_trigger WHERE evtname LIKE 'ferry\\_%'",
-      )
-    ).map((r) => `source event trigger ${r.x}`),
   ];
 }
 
