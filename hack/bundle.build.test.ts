@@ -46,15 +46,14 @@ describe('the bundles', () => {
       manifest,
       'apiVersion: ferry.dev/v1alpha1\nkind: Migration\nmetadata: {name: m}\nspec: {source: {engine: oracle}}\n',
     );
-    for (const args of [['--help'], ['plan', '-f', manifest]]) {
+    const [help, plan] = [['--help'], ['plan', '-f', manifest]].map((args) => {
       const bundled = run(node, [...flags, join(out, 'ferry.mjs'), ...args]);
       const sources = run(node, [...flags, join(root, 'engine/cli/main.ts'), ...args]);
       expect(bundled, `ferry ${args.join(' ')}`).toEqual(sources);
-    }
-    expect(run(node, [...flags, join(out, 'ferry.mjs'), '--help']).stdout).toContain('usage: ferry');
-    expect(run(node, [...flags, join(out, 'ferry.mjs'), 'plan', '-f', manifest]).stderr).toMatch(
-      /spec\.source\.engine/,
-    );
+      return bundled;
+    });
+    expect(help!.stdout).toContain('usage: ferry');
+    expect(plan!.stderr).toMatch(/spec\.source\.engine/);
   });
 
   it("the operator's loads every module and reaches its argument parser", () => {
@@ -99,18 +98,16 @@ describe('bin/ferry', () => {
   });
 
   it('runs the sources once a source, a new file or the lockfile is newer, or without a bundle', () => {
-    settle();
-    at(join(tree, 'engine/cli/main.ts'), t0 + 20);
-    expect(both(), 'an edited engine source').toBe('engine sources, operator sources');
-    settle();
-    at(join(tree, 'operator/cli.ts'), t0 + 20);
-    expect(both(), 'an edited operator source').toBe('engine bundle, operator sources');
-    settle();
-    at(join(tree, 'engine/cli'), t0 + 20);
-    expect(both(), 'a file added or removed').toBe('engine sources, operator sources');
-    settle();
-    at(join(tree, 'package-lock.json'), t0 + 20);
-    expect(both(), 'other dependencies').toBe('engine sources, operator sources');
+    for (const [why, newer, ran] of [
+      ['an edited engine source', 'engine/cli/main.ts', 'engine sources, operator sources'],
+      ['an edited operator source', 'operator/cli.ts', 'engine bundle, operator sources'],
+      ['a file added or removed', 'engine/cli', 'engine sources, operator sources'],
+      ['other dependencies', 'package-lock.json', 'engine sources, operator sources'],
+    ] as const) {
+      settle();
+      at(join(tree, newer), t0 + 20);
+      expect(both(), why).toBe(ran);
+    }
     settle();
     rmSync(bundles.engine);
     expect(both(), 'no engine bundle').toBe('engine sources, operator bundle');

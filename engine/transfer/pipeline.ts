@@ -189,10 +189,9 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
         faultPoint('validate.unit-done');
         return;
       }
-      default: {
-        const c = await dst(slot);
+      default:
         return runStep(
-          c,
+          await dst(slot),
           ctx.shadow,
           s.target.schema,
           {
@@ -203,7 +202,6 @@ export async function runTableJobs(ctx: Context, opts: TableJobsOptions): Promis
           },
           ctx.log,
         );
-      }
     }
   };
 
