@@ -112,6 +112,8 @@ export interface ExtensionDef {
   name: string;
   /** The schema it lives in on the source; null when that is the migrated schema (it goes to the target schema). */
   schema: string | null;
+  /** What needs it, when the source is not PostgreSQL (`the spatial columns places.p, ...`), for Checks' messages. */
+  neededBy?: string;
 }
 
 export interface SchemaObjects {
@@ -130,10 +132,14 @@ export interface SchemaObjects {
   comments: CommentDef[];
 }
 
-/** The objects of a schema of another engine's source: what it holds and the comments, nothing to recreate. */
-export const inventoryOnly = (inventory: InventoryEntry[], comments: CommentDef[]): SchemaObjects => ({
+/** The objects of a schema of another engine's source: what it holds, the comments and the extensions its columns need, nothing to recreate. */
+export const inventoryOnly = (
+  inventory: InventoryEntry[],
+  comments: CommentDef[],
+  extensions: ExtensionDef[] = [],
+): SchemaObjects => ({
   inventory,
-  extensions: [],
+  extensions,
   collations: [],
   functions: [],
   views: [],

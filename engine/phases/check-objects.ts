@@ -38,18 +38,19 @@ async function checkExtensions(c: Client, ctx: Context, o: SchemaObjects, schema
     const r = rows.find((x) => x.name === e.name)!;
     const where = e.schema ?? schema;
     const statement = `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(where)};`;
+    const named = `extension ${e.name}${e.neededBy ? ` (for ${e.neededBy})` : ''}`;
     if (r.installedIn !== null) {
       if (r.installedIn !== where)
         problems.push(
-          `extension ${e.name} is installed in schema ${r.installedIn} on the target, the migrated objects expect it in ${where}`,
+          `${named} is installed in schema ${r.installedIn} on the target, the migrated objects expect it in ${where}`,
         );
     } else if (!r.available)
       problems.push(
-        `extension ${e.name} is not available on the target server: install its package, then a DBA must run: ${statement}`,
+        `${named} is not available on the target server: install its package, then a DBA must run: ${statement}`,
       );
     else if (!(r.superuser || (r.trusted && r.mayCreate)))
       problems.push(
-        `extension ${e.name} is missing on the target and ${ctx.settings.target.user} may not create it; a DBA must run: ${statement}`,
+        `${named} is missing on the target and ${ctx.settings.target.user} may not create it; a DBA must run: ${statement}`,
       );
   }
   if (problems.length) throw new CheckError(problems.join('; '));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 import pg from 'pg';
 import { stringify } from 'yaml';
+import type { PostgresVersion } from '../../hack/postgres/server.ts';
 import { mysqlRun, startMysqlPair, type MysqlPair } from './mysql.ts';
 
 export const APP_USER = 'shop_app';
@@ -48,10 +49,12 @@ export interface MysqlMigration {
   stop(): Promise<void>;
 }
 
-export async function startMysqlMigration(): Promise<MysqlMigration> {
+export async function startMysqlMigration(
+  opts: { targetVersion?: PostgresVersion } = {},
+): Promise<MysqlMigration> {
   // The binary log is on: a user without SUPER creates triggers only where the server trusts it to
   // (set as in the server's configuration, so that it holds after a restart).
-  const pair = await startMysqlPair({ 'log-bin-trust-function-creators': 'ON' });
+  const pair = await startMysqlPair({ 'log-bin-trust-function-creators': 'ON' }, opts.targetVersion);
   const appPassword = randomBytes(12).toString('hex');
   const migratorPassword = randomBytes(12).toString('hex');
   await mysqlRun(

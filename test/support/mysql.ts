@@ -6,7 +6,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startMariadb, type MariadbServer } from '../../hack/mariadb/server.ts';
-import { startPostgres, type PostgresServer } from '../../hack/postgres/server.ts';
+import { startPostgres, type PostgresServer, type PostgresVersion } from '../../hack/postgres/server.ts';
 import type { TypeRule } from '../../engine/api/migration.ts';
 import type { Conversion } from '../../engine/api/settings.ts';
 import { postLoadSteps, preLoadDdl } from '../../engine/catalog/ddl.ts';
@@ -22,11 +22,17 @@ export interface MysqlPair {
   stop(): Promise<void>;
 }
 
-/** `settings`: MariaDB server options, as a my.cnf would set them (they outlive a restart). */
-export async function startMysqlPair(settings: Record<string, string> = {}): Promise<MysqlPair> {
+/**
+ * `settings`: MariaDB server options, as a my.cnf would set them (they outlive a restart).
+ * `targetVersion`: 15 is Debian's server, with its extension packages (PostGIS).
+ */
+export async function startMysqlPair(
+  settings: Record<string, string> = {},
+  targetVersion: PostgresVersion = 18,
+): Promise<MysqlPair> {
   const [my, pgs] = await Promise.all([
     startMariadb({ binlog: true, settings }),
-    startPostgres({ version: 18 }),
+    startPostgres({ version: targetVersion }),
   ]);
   return { my, pg: pgs, stop: async () => void (await Promise.all([my.stop(), pgs.stop()])) };
 }

@@ -38,7 +38,7 @@ CREATE TABLE children (
 ) AUTO_INCREMENT = 42;
 CREATE TABLE loose (a int NOT NULL, b varchar(5), UNIQUE KEY ab (a)) ENGINE=InnoDB;
 CREATE TABLE heap (a int) ENGINE=MyISAM;
-CREATE TABLE places (id int PRIMARY KEY, p point);
+CREATE TABLE places (id int PRIMARY KEY, p point NOT NULL, area polygon, SPATIAL KEY where_p (p));
 CREATE VIEW v_parents AS SELECT id FROM parents;
 INSERT INTO parents (code) VALUES ('a'), ('b');
 INSERT INTO children (pid, name) VALUES (1, 'one'), (2, 'two');
@@ -54,7 +54,7 @@ afterAll(async () => pair?.stop());
 const tableOf = (name: string) => shop.catalog.tables.find((t) => t.name === name)!;
 
 describe('MySQL catalog', () => {
-  it('names what no option can move: non-transactional engines, spatial columns', async () => {
+  it('names what no option can move (non-transactional engines); spatial columns need PostGIS', async () => {
     const { buildCatalog, readRawCatalog } = await import('./catalog.ts');
     const { createConnection } = await import('mysql2/promise');
     const c = await createConnection(pair.my.connection('shop'));
@@ -65,12 +65,26 @@ describe('MySQL catalog', () => {
       });
       expect(all.refused).toEqual([
         'table heap: its engine MyISAM has no transactions, so ferry cannot read it consistently (ALTER TABLE heap ENGINE=InnoDB, or leave it out with spec.tables.exclude)',
-        'column places.p: spatial type point is not supported (ferry does not use PostGIS)',
+      ]);
+      // Spatial columns become PostGIS geometries (Checks requires the extension), the R-tree a GiST index.
+      const places = all.catalog.tables.find((t) => t.name === 'places')!;
+      expect(places.columns.map((x) => [x.name, x.type, x.notNull])).toEqual([
+        ['id', 'integer', true],
+        ['p', 'public.geometry(Point)', true],
+        ['area', 'public.geometry(Polygon)', false],
+      ]);
+      expect(places.indexes).toEqual([
+        { name: 'places_where_p', definition: 'CREATE INDEX "places_where_p" ON "places" USING gist ("p")' },
+      ]);
+      expect(all.catalog.objects!.extensions).toEqual([
+        { name: 'postgis', schema: 'public', neededBy: 'the spatial columns places.p, places.area' },
       ]);
     } finally {
       await c.end();
     }
     expect(shop.refused).toEqual([]);
+    // Without a spatial column selected, no PostGIS.
+    expect(shop.catalog.objects!.extensions).toEqual([]);
   });
 
   it('keys, identity with its next value, defaults and generated columns', () => {

@@ -8,6 +8,8 @@
 // run, the table must be converted or left out), and `unsupported` inventory entries (a prefix or
 // FULLTEXT index, ON UPDATE CURRENT_TIMESTAMP, a default or CHECK that does not translate, views,
 // triggers, routines: Checks refuses unless spec.objects.skipUnsupported, then they are left out).
+// Spatial columns need PostGIS on the target: the catalog names the extension among its objects,
+// which Checks requires (or PreProcessing creates, where ferry's role may).
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { TypeRule } from '../../api/migration.ts';
 import type { Conversion } from '../../api/settings.ts';
@@ -16,7 +18,14 @@ import { inventoryOnly, type CommentDef, type InventoryEntry } from '../../catal
 import type { Catalog, Column, Constraint, Index, Table, UserType } from '../../catalog/types.ts';
 import { ExpressionError, translateExpression, unquoteString } from './expression.ts';
 import { binaryField } from './encode-binary.ts';
-import { mapColumn, TypeMapError, type Encoding, type Mapping, type MysqlType } from './types.ts';
+import {
+  mapColumn,
+  POSTGIS_SCHEMA,
+  TypeMapError,
+  type Encoding,
+  type Mapping,
+  type MysqlType,
+} from './types.ts';
 
 /** What a MySQL column keeps beyond the common Column: its source type and how values travel. */
 export interface MysqlColumnInfo {
@@ -360,8 +369,17 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
     for (const [index, ps] of parts) {
       const what = `${index} on ${t}`;
       const prefixed = ps.filter((p) => p.subPart !== null);
-      if (ps[0]!.type === 'FULLTEXT' || ps[0]!.type === 'SPATIAL') {
-        unsupported('index', what, `${ps[0]!.type} indexes are not migrated`);
+      if (ps[0]!.type === 'FULLTEXT') {
+        unsupported('index', what, 'FULLTEXT indexes are not migrated');
+        continue;
+      }
+      if (ps[0]!.type === 'SPATIAL') {
+        // MySQL's R-tree over one column: PostGIS's is a GiST index.
+        const n = name(`${t}_${index}`);
+        indexes.push({
+          name: n,
+          definition: `CREATE INDEX ${quoteIdent(n)} ON ${quoteIdent(t)} USING gist (${cols(ps.map((p) => p.column))})`,
+        });
         continue;
       }
       if (prefixed.length) {
@@ -454,7 +472,16 @@ export function buildCatalog(raw: RawCatalog, opts: BuildOptions): Extracted {
   });
 
   for (const o of raw.others) unsupported(o.kind, o.name, `${o.kind}s of a MySQL source are not migrated`);
-  const objects = inventoryOnly(inventory, comments);
+  const spatial = tables.flatMap((t) =>
+    t.columns.filter((c) => mysqlInfo(c).encoding.kind === 'geometry').map((c) => `${t.name}.${c.name}`),
+  );
+  const objects = inventoryOnly(
+    inventory,
+    comments,
+    spatial.length
+      ? [{ name: 'postgis', schema: POSTGIS_SCHEMA, neededBy: `the spatial columns ${spatial.join(', ')}` }]
+      : [],
+  );
   return {
     catalog: {
       schema: raw.database,

@@ -56,6 +56,34 @@ describe('COPY text encoder', () => {
     }
   });
 
+  it("writes MySQL's spatial values (SRID, then WKB) as PostGIS EWKB in hex, coordinates untouched", () => {
+    const point = '0101000000000000000000f83f00000000000002c0'; // POINT(1.5 -2.25), little-endian
+    const srid = (n: number) => {
+      const x = Buffer.alloc(4);
+      x.writeUInt32LE(n);
+      return x.toString('hex');
+    };
+    const g = { kind: 'geometry' } as const;
+    // SRID 0: the WKB as it is; else the SRID flag in the type and the SRID after it, in the WKB's byte order.
+    expect(copy(g, [Buffer.from(srid(0) + point, 'hex')])).toBe(point);
+    expect(copy(g, [Buffer.from(srid(4326) + point, 'hex')])).toBe(
+      '0101000020e6100000000000000000f83f00000000000002c0',
+    );
+    const bigEndian = '00000000013ff80000000000004002000000000000'; // the same point, big-endian
+    expect(copy(g, [Buffer.from(srid(27700) + bigEndian, 'hex')])).toBe(
+      '002000000100006c343ff80000000000004002000000000000',
+    );
+    // A collection: only the outer header carries the SRID.
+    const collection = '010700000001000000' + point;
+    expect(copy(g, [Buffer.from(srid(3857) + collection, 'hex')])).toBe('0107000020110f000001000000' + point);
+    expect(() => copy(g, [Buffer.from('e6100000', 'hex')])).toThrow(
+      /table shop.t, column c, key \(id\)=\(1\): 4 bytes that are not a spatial value/,
+    );
+    expect(() => copy(g, [Buffer.from(srid(0) + '07' + point.slice(2), 'hex')])).toThrow(
+      /not a spatial value/,
+    );
+  });
+
   it('reads values whose length takes three bytes in the row packet', () => {
     const long = 'ab\tc'.repeat(20_000);
     expect(copy({ kind: 'text', charset: 'utf8' }, [b(long), null, b('x')])).toBe(

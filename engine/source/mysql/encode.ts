@@ -83,6 +83,35 @@ function hex(out: Out, b: Buffer, start: number, end: number): void {
   out.pos = pos;
 }
 
+/** EWKB's flag in a geometry's type: an SRID follows. */
+const EWKB_SRID = 0x20000000;
+
+/**
+ * A spatial value as MySQL keeps and sends it (its SRID, 4 bytes little-endian, then the WKB) as
+ * PostGIS's EWKB in hex: the same WKB with the SRID moved into its header (none for SRID 0), so every
+ * coordinate travels as its 8 bytes.
+ */
+function ewkbHex(out: Out, p: Buffer, start: number, end: number): void {
+  const wkb = start + 4;
+  if (end - wkb < 5 || (p[wkb] !== 0 && p[wkb] !== 1))
+    refuse(`${end - start} bytes that are not a spatial value (an SRID, then WKB)`);
+  const srid = p.readUInt32LE(start);
+  if (srid === 0) return hex(out, p, wkb, end);
+  const little = p[wkb] === 1;
+  const head = Buffer.allocUnsafe(9);
+  head[0] = p[wkb]!;
+  const type = (little ? p.readUInt32LE(wkb + 1) : p.readUInt32BE(wkb + 1)) | EWKB_SRID;
+  if (little) {
+    head.writeUInt32LE(type >>> 0, 1);
+    head.writeUInt32LE(srid, 5);
+  } else {
+    head.writeUInt32BE(type >>> 0, 1);
+    head.writeUInt32BE(srid, 5);
+  }
+  hex(out, head, 0, 9);
+  hex(out, p, wkb + 5, end);
+}
+
 const hasSpecial = (b: Buffer) =>
   b.indexOf(BACKSLASH) >= 0 ||
   b.indexOf(TAB) >= 0 ||
@@ -179,6 +208,8 @@ function value(p: Buffer, start: number, end: number, e: Encoding, out: Out, con
     case 'bytes':
       if (e.as === 'bytea') out.bytes(BYTEA_HEX);
       return hex(out, p, start, end);
+    case 'geometry':
+      return ewkbHex(out, p, start, end);
   }
 }
 

@@ -132,10 +132,34 @@ describe('MySQL type map', () => {
     });
   });
 
+  it('maps spatial types to PostGIS geometry in the schema Checks requires it in, each value keeping its SRID', () => {
+    const spatial: [string, string][] = [
+      ['geometry', 'public.geometry'],
+      ['point', 'public.geometry(Point)'],
+      ['linestring', 'public.geometry(LineString)'],
+      ['polygon', 'public.geometry(Polygon)'],
+      ['multipoint', 'public.geometry(MultiPoint)'],
+      ['multilinestring', 'public.geometry(MultiLineString)'],
+      ['multipolygon', 'public.geometry(MultiPolygon)'],
+      ['geometrycollection', 'public.geometry(GeometryCollection)'],
+    ];
+    for (const [source, target] of spatial)
+      expect(map(source), source).toEqual({ type: target, encoding: { kind: 'geometry' } });
+    // A rule narrows it (PostGIS then refuses a value of another SRID); its schema is still PostGIS's.
+    expect(map('point', null, [{ column: 'c', targetType: 'geometry(Point, 4326)' }])).toMatchObject({
+      type: 'public.geometry(Point,4326)',
+      encoding: { kind: 'geometry' },
+    });
+  });
+
   it('refuses what it cannot move exactly, naming the type', () => {
     const refused: [string, string | null, TypeRule[], RegExp][] = [
-      ['point', null, [], /spatial type point is not supported/],
-      ['geometry', null, [], /spatial type geometry/],
+      [
+        'point',
+        null,
+        [{ column: 'c', targetType: 'bytea' }],
+        /spatial type point can only become a PostGIS geometry, not bytea/,
+      ],
       ['varchar(10)', 'gbk', [], /character set gbk is not supported .* ALTER TABLE orders MODIFY c/],
       ['double', null, [{ column: 'c', targetType: 'real' }], /double cannot be converted to real exactly/],
       ['decimal(10,2)', null, [{ column: 'c', targetType: 'float8' }], /decimal\(10,2\) cannot be converted/],
@@ -148,7 +172,6 @@ describe('MySQL type map', () => {
         [{ column: 'c', targetType: 'uuid' }],
         /varbinary\(3\) cannot be converted to uuid/,
       ],
-      ['geometrycollection', null, [], /spatial/],
     ];
     for (const [type, charset, rules, message] of refused) {
       expect(() => map(type, charset, rules), type).toThrow(TypeMapError);

@@ -37,7 +37,9 @@ export type Encoding =
   /** A set's comma-separated members as a text[] literal. */
   | { kind: 'set'; charset: Charset }
   /** Bytes as bytea (`\x` hex), or as bare hex for a uuid target (binary(16) → uuid). */
-  | { kind: 'bytes'; as: 'bytea' | 'hex' };
+  | { kind: 'bytes'; as: 'bytea' | 'hex' }
+  /** A spatial value (MySQL's SRID then WKB) as PostGIS's EWKB, in hex. */
+  | { kind: 'geometry' };
 
 /** The character sets ferry decodes; MySQL's latin1 is Windows cp1252. */
 export type Charset = 'utf8' | 'latin1' | 'ascii';
@@ -58,16 +60,29 @@ export class TypeMapError extends Error {
   override name = 'TypeMapError';
 }
 
-const SPATIAL = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
+/** Each spatial type's PostGIS subtype ('' for geometry: any). */
+const SPATIAL: Readonly<Record<string, string>> = {
+  geometry: '',
+  point: 'Point',
+  linestring: 'LineString',
+  polygon: 'Polygon',
+  multipoint: 'MultiPoint',
+  multilinestring: 'MultiLineString',
+  multipolygon: 'MultiPolygon',
+  geometrycollection: 'GeometryCollection',
+};
+
+/**
+ * Where PostGIS must be on the target for spatial columns: their type names it (the target's DDL
+ * runs with only the target schema on its search_path), and Checks requires the extension there.
+ */
+export const POSTGIS_SCHEMA = 'public';
+
+/** The PostGIS type of a spatial source type, without an SRID: each value keeps its own. */
+const postgisType = (name: string) => {
+  const sub = SPATIAL[name]!;
+  return `${POSTGIS_SCHEMA}.geometry${sub ? `(${sub})` : ''}`;
+};
 
 const CHARSETS: Readonly<Record<string, Charset>> = {
   utf8mb4: 'utf8',
@@ -318,10 +333,23 @@ function charsetOf(t: MysqlType, at: Where): Charset {
  */
 export function mapColumn(t: MysqlType, at: Where, rules: readonly TypeRule[] = []): Mapping {
   const name = t.json ? 'json' : t.dataType.toLowerCase();
-  if (SPATIAL.has(name))
-    throw new TypeMapError(`spatial type ${name} is not supported (ferry does not use PostGIS)`);
   const normalized = normalizeSourceType(t.columnType);
   const rule = matchRule(rules, at, t);
+  if (Object.hasOwn(SPATIAL, name)) {
+    // Only PostGIS holds a spatial value exactly (Checks requires it on the target). A rule may
+    // narrow the type (`geometry(Point,4326)`: PostGIS then refuses a value of another SRID).
+    if (!rule) return { type: postgisType(name), encoding: { kind: 'geometry' } };
+    const m = /^(?:\w+\.)?geometry(\([^)]*\))?$/i.exec(rule.targetType.replace(/\s+/g, ''));
+    if (!m)
+      throw new TypeMapError(
+        `spatial type ${name} can only become a PostGIS geometry, not ${rule.targetType}`,
+      );
+    return {
+      type: `${POSTGIS_SCHEMA}.geometry${m[1] ?? ''}`,
+      encoding: { kind: 'geometry' },
+      note: `type map rule: ${normalized} → ${rule.targetType}`,
+    };
+  }
   const type = rule ? normalizeTargetType(rule.targetType) : defaultTarget(t, normalized);
   const mapping = encode(t, name, normalized, type, at);
   const note = rule ? `type map rule: ${normalized} → ${type}` : mapping.note;
