@@ -11,7 +11,7 @@ has_lua=''
 for lua in lua5.4 lua5.3 lua; do command -v "$lua" >/dev/null && has_lua=1; done
 [ -n "$has_lua" ] || missing+=(lua5.4)
 { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || missing+=(mariadb-server)
-if [ -x /usr/lib/postgresql/15/bin/postgres ] && [ ! -e /usr/share/postgresql/15/extension/postgis.control ]; then
+if [ -x /usr/lib/postgresql/15/bin/postgres ] && [ ! -e /usr/lib/postgresql/15/lib/postgis-3.so ]; then
   missing+=(postgresql-15-postgis-3)
 fi
 [ ${#missing[@]} = 0 ] && exit 0
