@@ -82,6 +82,13 @@ describe('COPY text encoder', () => {
     expect(() => copy(g, [Buffer.from(srid(0) + '07' + point.slice(2), 'hex')])).toThrow(
       /not a spatial value/,
     );
+    // PostGIS would turn a larger SRID into another one, with only a NOTICE.
+    expect(copy(g, [Buffer.from(srid(999999) + point, 'hex')])).toBe(
+      '01010000203f420f00000000000000f83f00000000000002c0',
+    );
+    expect(() => copy(g, [Buffer.from(srid(1000000) + point, 'hex')])).toThrow(
+      /key \(id\)=\(1\): its SRID 1000000 is above 999999, the largest PostGIS keeps/,
+    );
   });
 
   it('reads values whose length takes three bytes in the row packet', () => {

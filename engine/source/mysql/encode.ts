@@ -85,6 +85,8 @@ function hex(out: Out, b: Buffer, start: number, end: number): void {
 
 /** EWKB's flag in a geometry's type: an SRID follows. */
 const EWKB_SRID = 0x20000000;
+/** The largest SRID PostGIS keeps; it turns a larger one into another (999001, or 0) with a mere NOTICE. */
+const POSTGIS_SRID_MAX = 999_999;
 
 /**
  * A spatial value as MySQL keeps and sends it (its SRID, 4 bytes little-endian, then the WKB) as
@@ -97,6 +99,8 @@ function ewkbHex(out: Out, p: Buffer, start: number, end: number): void {
     refuse(`${end - start} bytes that are not a spatial value (an SRID, then WKB)`);
   const srid = p.readUInt32LE(start);
   if (srid === 0) return hex(out, p, wkb, end);
+  if (srid > POSTGIS_SRID_MAX)
+    refuse(`its SRID ${srid} is above ${POSTGIS_SRID_MAX}, the largest PostGIS keeps`);
   const little = p[wkb] === 1;
   const head = Buffer.allocUnsafe(9);
   head[0] = p[wkb]!;
