@@ -133,14 +133,25 @@ export async function startMysqlMigration(
   };
 }
 
-/** Empties the target for the next test: schema shop and every ferry schema, whatever a failed test left. */
-export async function resetTarget(m: MysqlMigration): Promise<void> {
+/** The target's schemas a migration makes: shop and every ferry schema, in name order. */
+export async function targetSchemas(m: MysqlMigration): Promise<string[]> {
   const c = await m.target();
   try {
     const { rows } = await c.query<{ s: string }>(
-      "SELECT nspname AS s FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%'",
+      "SELECT nspname AS s FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%' ORDER BY 1",
     );
-    for (const { s } of rows) await c.query(`DROP SCHEMA "${s}" CASCADE`);
+    return rows.map((r) => r.s);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Empties the target for the next test: schema shop and every ferry schema, whatever a failed test left. */
+export async function resetTarget(m: MysqlMigration): Promise<void> {
+  const schemas = await targetSchemas(m);
+  const c = await m.target();
+  try {
+    for (const s of schemas) await c.query(`DROP SCHEMA "${s}" CASCADE`);
   } finally {
     await c.end();
   }

@@ -2,7 +2,7 @@
 // content checksum computed on both servers. Every value is first rendered in one canonical text,
 // the same on either side whatever the types (exact decimals as written, floats as their exact
 // binary significand and exponent, timestamps in UTC with microseconds, times as microseconds, bytes as hex,
-// text as UTF-8, spatial values as MySQL's own bytes in hex); a row's canonical texts, each prefixed by its byte length (NULL as `-`), are
+// text as UTF-8, spatial values as their SRID and stored WKB in hex); a row's canonical texts, each prefixed by its byte length (NULL as `-`), are
 // hashed with md5; the checksum is the sums of the two 64-bit halves of every row's hash, exact and
 // order-independent (no sort), so a lost, duplicated or changed row, and a single changed byte in
 // any column of any row, changes it but for a 2^-64 chance. Pure: SQL text only.
@@ -127,16 +127,12 @@ export function canonical(col: Column, zeroDates: ZeroDates = 'Refuse'): Canonic
         mysql: `LOWER(HEX(${m}))`,
         postgres: e.as === 'bytea' ? `encode(${p}, 'hex')` : `replace(${p}::text, '-', '')`,
       };
-    case 'geometry': {
-      // MySQL's own bytes (SRID little-endian, then WKB, little-endian as MariaDB stores it), rebuilt
-      // on PostGIS from the value's SRID and its WKB.
-      const srid = `int4send(${POSTGIS_SCHEMA}.st_srid(${p}))`;
-      const le = [4, 3, 2, 1].map((i) => `substring(${srid} from ${i} for 1)`).join(' || ');
+    case 'geometry':
+      // The SRID, then the WKB as MySQL stores it (little-endian, as MariaDB keeps it).
       return {
-        mysql: `LOWER(HEX(${m}))`,
-        postgres: `encode(${le} || ${POSTGIS_SCHEMA}.st_asbinary(${p}, 'NDR'), 'hex')`,
+        mysql: `CONCAT(ST_SRID(${m}), ':', LOWER(HEX(SUBSTRING(${m}, 5))))`,
+        postgres: `${POSTGIS_SCHEMA}.st_srid(${p}) || ':' || encode(${POSTGIS_SCHEMA}.st_asbinary(${p}, 'NDR'), 'hex')`,
       };
-    }
   }
 }
 

@@ -85,6 +85,9 @@ function hex(out: Out, b: Buffer, start: number, end: number): void {
 
 /** EWKB's flag in a geometry's type: an SRID follows. */
 const EWKB_SRID = 0x20000000;
+/** An EWKB header, rewritten for each value (hex() has copied it out before the next). */
+const EWKB_HEAD = Buffer.alloc(9);
+const EWKB_HEAD_VIEW = new DataView(EWKB_HEAD.buffer, EWKB_HEAD.byteOffset, 9);
 /** The largest SRID PostGIS keeps; it turns a larger one into another (999001, or 0) with a mere NOTICE. */
 const POSTGIS_SRID_MAX = 999_999;
 
@@ -101,18 +104,13 @@ function ewkbHex(out: Out, p: Buffer, start: number, end: number): void {
   if (srid === 0) return hex(out, p, wkb, end);
   if (srid > POSTGIS_SRID_MAX)
     refuse(`its SRID ${srid} is above ${POSTGIS_SRID_MAX}, the largest PostGIS keeps`);
+  // The header rewritten in the WKB's own byte order: its order byte, type with the flag, SRID.
   const little = p[wkb] === 1;
-  const head = Buffer.allocUnsafe(9);
-  head[0] = p[wkb]!;
-  const type = (little ? p.readUInt32LE(wkb + 1) : p.readUInt32BE(wkb + 1)) | EWKB_SRID;
-  if (little) {
-    head.writeUInt32LE(type >>> 0, 1);
-    head.writeUInt32LE(srid, 5);
-  } else {
-    head.writeUInt32BE(type >>> 0, 1);
-    head.writeUInt32BE(srid, 5);
-  }
-  hex(out, head, 0, 9);
+  const type = little ? p.readUInt32LE(wkb + 1) : p.readUInt32BE(wkb + 1);
+  EWKB_HEAD[0] = p[wkb]!;
+  EWKB_HEAD_VIEW.setUint32(1, (type | EWKB_SRID) >>> 0, little);
+  EWKB_HEAD_VIEW.setUint32(5, srid, little);
+  hex(out, EWKB_HEAD, 0, 9);
   hex(out, p, wkb + 5, end);
 }
 

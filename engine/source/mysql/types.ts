@@ -78,11 +78,8 @@ const SPATIAL: Readonly<Record<string, string>> = {
  */
 export const POSTGIS_SCHEMA = 'public';
 
-/** The PostGIS type of a spatial source type, without an SRID: each value keeps its own. */
-const postgisType = (name: string) => {
-  const sub = SPATIAL[name]!;
-  return `${POSTGIS_SCHEMA}.geometry${sub ? `(${sub})` : ''}`;
-};
+/** PostGIS's geometry type in its schema, with a type modifier (`(Point)`, `(Point,4326)`) or none. */
+const postgisType = (modifier: string) => `${POSTGIS_SCHEMA}.geometry${modifier}`;
 
 const CHARSETS: Readonly<Record<string, Charset>> = {
   utf8mb4: 'utf8',
@@ -338,14 +335,18 @@ export function mapColumn(t: MysqlType, at: Where, rules: readonly TypeRule[] = 
   if (Object.hasOwn(SPATIAL, name)) {
     // Only PostGIS holds a spatial value exactly (Checks requires it on the target). A rule may
     // narrow the type (`geometry(Point,4326)`: PostGIS then refuses a value of another SRID).
-    if (!rule) return { type: postgisType(name), encoding: { kind: 'geometry' } };
+    // By default without an SRID: each value keeps its own.
+    if (!rule) {
+      const sub = SPATIAL[name]!;
+      return { type: postgisType(sub ? `(${sub})` : ''), encoding: { kind: 'geometry' } };
+    }
     const m = /^(?:\w+\.)?geometry(\([^)]*\))?$/i.exec(rule.targetType.replace(/\s+/g, ''));
     if (!m)
       throw new TypeMapError(
         `spatial type ${name} can only become a PostGIS geometry, not ${rule.targetType}`,
       );
     return {
-      type: `${POSTGIS_SCHEMA}.geometry${m[1] ?? ''}`,
+      type: postgisType(m[1] ?? ''),
       encoding: { kind: 'geometry' },
       note: `type map rule: ${normalized} → ${rule.targetType}`,
     };
