@@ -7,11 +7,13 @@
 // changed by one unit in the last place on the target is caught.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { ferry } from '../../../test/support/cli.ts';
+import { ferry, startWatched } from '../../../test/support/cli.ts';
 import {
   bothSides,
+  resetTarget,
   sourceState,
   startMysqlMigration,
+  targetSchemas,
   type MysqlMigration,
 } from '../../../test/support/mysql-roles.ts';
 
@@ -80,28 +82,17 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => m?.stop());
 
-const manifest = () =>
-  m.manifest('geo', {
+const manifest = (name = 'geo', spec: Record<string, unknown> = {}) =>
+  m.manifest(name, {
     target: {
       ...m.connections({ source: {}, target: {} }).target,
       user: TARGET_USER,
       password: { env: 'GIS_PW' },
     },
     validation: 'Checksum',
+    ...spec,
   });
 const env = () => ({ ...m.env, GIS_PW: targetPassword });
-
-async function targetSchemas(): Promise<string[]> {
-  const c = await m.target();
-  try {
-    const { rows } = await c.query<{ s: string }>(
-      "SELECT nspname AS s FROM pg_namespace WHERE nspname = 'shop' OR nspname LIKE 'ferry\\_%' ORDER BY 1",
-    );
-    return rows.map((r) => r.s);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('spatial columns, MariaDB -> PostGIS', () => {
   it('is refused by Checks while the target lacks PostGIS, naming it and the columns; nothing changes', async () => {
@@ -114,7 +105,7 @@ describe('spatial columns, MariaDB -> PostGIS', () => {
     );
     expect(run.stderr).not.toContain(targetPassword);
     expect(await sourceState(m)).toEqual(before);
-    expect(await targetSchemas()).toEqual([]);
+    expect(await targetSchemas(m)).toEqual([]);
   });
 
   it('moves every spatial value byte for byte once a DBA has created PostGIS, its R-tree a GiST index', async () => {
@@ -169,5 +160,50 @@ describe('spatial columns, MariaDB -> PostGIS', () => {
     } finally {
       await c.end();
     }
+  });
+  it('DowntimeOptimized: spatial changes in uptime (new SRIDs, key moves, TRUNCATE) replayed exactly through a SIGKILL', async () => {
+    await resetTarget(m);
+    const app = await m.app();
+    await app.query(
+      `CREATE TABLE zones (id int NOT NULL PRIMARY KEY, border polygon NOT NULL, SPATIAL KEY by_border (border)) ENGINE=InnoDB;
+       INSERT INTO zones SELECT seq, ST_GeomFromText(CONCAT('POLYGON((0 0,', seq, ' 0,', seq, ' ', seq, ',0 0))'), 3857) FROM seq_1_to_50`,
+    );
+    const before = await sourceState(m);
+    const spec = { mode: 'DowntimeOptimized', cutover: { approved: false } };
+    const { run, until } = startWatched(manifest('geodo', spec), env());
+    await until('waiting for cutover approval');
+    // Uptime: values change SRID and shape, rows come, go and change keys; zones is emptied and refilled.
+    await app.query(
+      `UPDATE places SET pos = ST_GeomFromText('POINT(7 8)', 3857), route = ST_GeomFromText('LINESTRING(1 1,2 2.5)', 2154) WHERE id = 2;
+       UPDATE places SET shape = ST_GeomFromText('MULTIPOINT(5e-324 -0,1e308 1)') WHERE id BETWEEN 100 AND 150;
+       INSERT INTO places (id, name, pos, things) VALUES (9000, 'new', ST_GeomFromText('POINT(9 9)', 27700), ST_GeomFromText('GEOMETRYCOLLECTION EMPTY'));
+       DELETE FROM places WHERE id BETWEEN 300 AND 320;
+       UPDATE places SET id = id + 10000 WHERE id BETWEEN 400 AND 410;
+       TRUNCATE zones;
+       INSERT INTO zones VALUES (7, ST_GeomFromText('POLYGON((0 0,2 0,2 2,0 0))', 4326))`,
+    );
+    await until('emptied by TRUNCATE (or rebuilt): copied whole');
+    run.child.kill('SIGKILL');
+    await run.done;
+    const done = await ferry(
+      ['run', '-f', manifest('geodo', { ...spec, cutover: { approved: true } })],
+      env(),
+    );
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/Downtime \(application writes fenced off until done\)/);
+    const sides = await bothSides(m, {
+      ...CANONICAL,
+      zones: {
+        mysql: "SELECT CONCAT_WS('|', id, ST_SRID(border), HEX(ST_AsBinary(border))) AS r FROM shop.zones",
+        pg: "SELECT concat_ws('|', id, public.st_srid(border), upper(encode(public.st_asbinary(border, 'NDR'), 'hex'))) AS r FROM shop.zones",
+      },
+    });
+    for (const [t, side] of Object.entries(sides)) expect(side.target, t).toEqual(side.source);
+    expect(sides['zones']!.source).toHaveLength(1);
+    expect(sides['places']!.source).toHaveLength(503 + 1 - 21);
+    const after = await sourceState(m);
+    expect(after.leftovers).toEqual([]);
+    expect(Object.keys(after.sums)).toEqual(Object.keys(before.sums));
+    await app.end();
   });
 });
